@@ -1,0 +1,51 @@
+/* HTTP API: /api/v2/*, /-/healthy, /-/ready, /-/reload, /metrics. JSON in and out (jansson);
+ * errors are 400s whose message names the alert index and the field.
+ *
+ * The api knows the rest of the daemon only through the callbacks in tn_api_deps_t, so it
+ * can be tested alone. */
+#ifndef TOCSIN_API_H
+#define TOCSIN_API_H
+
+#include "tocsin/alert.h"
+#include "tocsin/config.h"
+#include "tocsin/http.h"
+
+typedef struct tn_api tn_api_t;
+
+typedef void (*tn_api_reload_done_fn)(tn_http_req_t *req, int rc, const char *err);
+
+typedef struct tn_api_deps {
+    void *ud;
+    tn_alert_store_t *store;
+    /* The current config snapshot (borrowed). */
+    const tn_config_t *(*config)(void *ud);
+    /* Receivers the alert is routed to, sorted names; returns count, writes up to max. */
+    size_t (*alert_receivers)(void *ud, const tn_alert_t *a, const char **out, size_t max);
+    /* Reload the config now; returns 0 or an error code and message. */
+    int (*reload)(void *ud, char *err, size_t errlen);
+    /* Ready to serve (config loaded, state restored). */
+    bool (*ready)(void *ud);
+    /* Called after a batch of alerts was put in the store (dispatch hook, metrics). */
+    void (*alerts_stored)(void *ud, size_t n);
+    const char *external_url; /* --web.external-url */
+    const char *route_prefix; /* --web.route-prefix, "" or "/prefix" without trailing slash */
+    /* Caps on incoming alert batches. */
+    size_t max_alerts_per_request; /* default 10000 */
+} tn_api_deps_t;
+
+tn_api_t *tn_api_new(const tn_api_deps_t *deps);
+void tn_api_free(tn_api_t *api);
+/* The http handler: pass as tn_http_server_new(loop, limits, tn_api_handle, api). */
+void tn_api_handle(void *api, tn_http_req_t *req);
+
+/* Decodes a PostableAlert array. Valid alerts are written into out (new references, caller
+ * owns) with Alertmanager's defaults applied (startsAt = now, endsAt = now + resolve_timeout
+ * with timeout set, updatedAt = now). Invalid ones are described in err ("alert 3: labels:
+ * invalid label name \"1x\"", joined by "; "). Returns TN_OK, or TN_ERR_INVAL when the body
+ * as a whole is not an alert array (then out is empty), or when some alerts were invalid (out
+ * holds the valid ones). */
+int tn_api_decode_alerts(const char *body, size_t len, tn_time_t now, tn_duration_t resolve_timeout,
+                         size_t max_alerts, tn_alert_t ***out, size_t *nout, size_t *ninvalid,
+                         tn_buf_t *err);
+
+#endif

@@ -1,0 +1,191 @@
+/* Configuration: alertmanager.yml read with libyaml into an immutable, validated snapshot.
+ *
+ * A snapshot is built whole or not at all; reload builds a new one and swaps it in, and users
+ * of the old one (in-flight notifications) hold a reference until they finish. Errors name
+ * file:line:column and the key. */
+#ifndef TOCSIN_CONFIG_H
+#define TOCSIN_CONFIG_H
+
+#include "tocsin/labels.h"
+
+/* ---- matchers (route matchers, inhibit rules; silences and API filters use them too) ---- */
+
+enum tn_match_op { TN_MATCH_EQ, TN_MATCH_NE, TN_MATCH_RE, TN_MATCH_NRE };
+
+typedef struct tn_matcher {
+    enum tn_match_op op;
+    char *name;
+    char *value;
+    void *re; /* pcre2_code *, anchored ^(?:value)$, for RE/NRE */
+} tn_matcher_t;
+
+typedef struct tn_matchers {
+    tn_matcher_t *v;
+    size_t n;
+} tn_matchers_t;
+
+/* A missing label matches as the empty string, like Alertmanager. */
+bool tn_matcher_matches(const tn_matcher_t *m, const char *value);
+bool tn_matchers_match(const tn_matchers_t *ms, tn_labels_t ls);
+/* Parses one matcher such as foo="bar", foo=~"a|b", foo!=bar. */
+int tn_matcher_parse(const char *s, tn_matcher_t *out, char *err, size_t errlen);
+/* Builds a matcher from parts (legacy match / match_re). Compiles regexes. */
+int tn_matcher_init(tn_matcher_t *m, enum tn_match_op op, const char *name, const char *value,
+                    char *err, size_t errlen);
+void tn_matcher_free(tn_matcher_t *m);
+void tn_matchers_free(tn_matchers_t *ms);
+/* Alertmanager's Matcher.String(): name="value" with the operator; values quoted as Go %q. */
+int tn_matcher_format(tn_buf_t *out, const tn_matcher_t *m);
+/* Alertmanager's Matchers.String(): {a="b",c=~"d"}. */
+int tn_matchers_format(tn_buf_t *out, const tn_matchers_t *ms);
+
+/* ---- durations (Prometheus model.Duration syntax: 1w2d3h4m5s6ms, units y w d h m s ms) ---- */
+
+int tn_duration_parse(const char *s, tn_duration_t *out, char *err, size_t errlen);
+/* Prometheus' model.Duration.String(), e.g. "1h30m", "5m", "0s". */
+void tn_duration_format(tn_duration_t d, char out[32]);
+
+/* ---- HTTP client settings (prometheus/common config.HTTPClientConfig) ---- */
+
+typedef struct tn_tls_config {
+    char *ca_file, *cert_file, *key_file; /* paths */
+    char *ca, *cert, *key;                /* inline PEM (key is a secret) */
+    char *server_name;
+    bool insecure_skip_verify;
+    char *min_version; /* "TLS12", "TLS13" or NULL */
+} tn_tls_config_t;
+
+typedef struct tn_http_config {
+    char *basic_auth_username;
+    char *basic_auth_password; /* secret; *_file contents are read at load time */
+    char *authorization_type;  /* default "Bearer" when credentials are set */
+    char *authorization_credentials; /* secret */
+    char *proxy_url;
+    bool follow_redirects; /* default true */
+    bool enable_http2;     /* accepted; default true */
+    tn_tls_config_t tls;
+} tn_http_config_t;
+
+/* ---- receivers: generic integration configs, typed by the receiver registry ---- */
+
+struct tn_receiver_type;
+
+typedef struct tn_integration_cfg {
+    const struct tn_receiver_type *type;
+    unsigned idx;       /* position among this receiver's integrations of the same type */
+    bool send_resolved; /* generic key, default from the type */
+    void *conf;         /* the type's struct, filled from its field table */
+} tn_integration_cfg_t;
+
+typedef struct tn_receiver_cfg {
+    char *name;
+    tn_integration_cfg_t *integrations;
+    size_t nintegrations;
+} tn_receiver_cfg_t;
+
+/* ---- global ---- */
+
+typedef struct tn_global_config {
+    tn_duration_t resolve_timeout; /* default 5m */
+    tn_http_config_t http_config;
+    /* Receiver defaults added by later work (smtp_*, slack_api_url, ...) go here. */
+} tn_global_config_t;
+
+/* ---- routes ---- */
+
+typedef struct tn_route {
+    struct tn_route *parent;
+    struct tn_route **children;
+    size_t nchildren;
+    unsigned idx;   /* dense depth-first index over the whole tree (root = 0) */
+    char *key;      /* Alertmanager's Route.Key(): parent key + "/" + matchers string */
+    char *id;       /* Alertmanager's Route.ID(): key, plus "/N" sibling index when needed */
+    const tn_receiver_cfg_t *receiver; /* resolved (inherited) */
+    tn_matchers_t matchers;            /* matchers + match + match_re, sorted as Alertmanager */
+    bool cont;                         /* continue */
+    bool group_by_all;                 /* group_by: ['...'] */
+    const char **group_by;             /* interned label names, sorted; inherited */
+    size_t ngroup_by;
+    tn_duration_t group_wait;      /* inherited; root defaults 30s */
+    tn_duration_t group_interval;  /* inherited; root defaults 5m */
+    tn_duration_t repeat_interval; /* inherited; root defaults 4h */
+    char **mute_time_intervals;    /* names, validated against the config; not inherited */
+    size_t nmute_time_intervals;
+    char **active_time_intervals;
+    size_t nactive_time_intervals;
+} tn_route_t;
+
+/* Route.Match: the matching routes, depth-first, first match wins unless continue. Writes up
+ * to max pointers into out and returns the total count found. */
+size_t tn_route_match(const tn_route_t *root, tn_labels_t ls, const tn_route_t **out, size_t max);
+/* Depth-first walk; fn returns false to stop. */
+typedef bool (*tn_route_walk_fn)(void *ud, const tn_route_t *r);
+void tn_route_walk(const tn_route_t *root, tn_route_walk_fn fn, void *ud);
+
+/* ---- inhibit rules, time intervals: parsed now, behaviour comes later ---- */
+
+typedef struct tn_inhibit_rule {
+    tn_matchers_t source, target;
+    const char **equal; /* interned label names */
+    size_t nequal;
+} tn_inhibit_rule_t;
+
+typedef struct tn_time_range {
+    int start, end; /* inclusive start, exclusive end; meaning depends on the field */
+} tn_time_range_t;
+
+typedef struct tn_time_interval_spec {
+    tn_time_range_t *times; /* minutes of the day, [start, end) */
+    size_t ntimes;
+    tn_time_range_t *weekdays; /* 0 = Sunday, inclusive ranges */
+    size_t nweekdays;
+    tn_time_range_t *days_of_month; /* 1..31 or negative from month end, inclusive */
+    size_t ndays_of_month;
+    tn_time_range_t *months; /* 1..12, inclusive */
+    size_t nmonths;
+    tn_time_range_t *years; /* inclusive */
+    size_t nyears;
+    char *location; /* IANA name, "Local", "UTC", or NULL (UTC) */
+} tn_time_interval_spec_t;
+
+typedef struct tn_time_interval {
+    char *name;
+    tn_time_interval_spec_t *specs;
+    size_t nspecs;
+} tn_time_interval_t;
+
+/* ---- the snapshot ---- */
+
+typedef struct tn_config {
+    uint32_t refs;
+    char *path;     /* file it was read from */
+    char *original; /* the file's text, as read */
+    uint64_t hash;  /* of the original text; alertmanager_config_hash */
+    tn_global_config_t global;
+    tn_route_t *route;
+    size_t nroutes; /* routes in the tree; route->idx < nroutes */
+    tn_receiver_cfg_t *receivers;
+    size_t nreceivers;
+    tn_inhibit_rule_t *inhibit_rules;
+    size_t ninhibit_rules;
+    tn_time_interval_t *time_intervals; /* time_intervals and mute_time_intervals together */
+    size_t ntime_intervals;
+    char **templates; /* globs, relative paths resolved against the file's directory */
+    size_t ntemplates;
+} tn_config_t;
+
+/* Reads and validates a config file. On error returns NULL and writes
+ * "file:line:col: message" into err. */
+tn_config_t *tn_config_load_file(const char *path, char *err, size_t errlen);
+/* Same, from memory; `name` is used in error messages and as path. */
+tn_config_t *tn_config_load_string(const char *name, const char *text, size_t len, char *err,
+                                   size_t errlen);
+tn_config_t *tn_config_ref(tn_config_t *c);
+void tn_config_unref(tn_config_t *c);
+const tn_receiver_cfg_t *tn_config_receiver(const tn_config_t *c, const char *name);
+
+/* `tocsin check-config FILE...`: amtool-style summary on stdout, errors on stderr.
+ * Returns the process exit status (0 ok, 1 any file failed). */
+int tn_config_check_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,63 @@
+/* The HTTP/1.1 server: libuv TCP + llhttp. A connection is a small state machine; a request is
+ * handed to the handler whole (headers and body read, within limits), and answered with
+ * tn_http_respond(), at once or later (the handler may finish asynchronously). Pipelined
+ * requests are answered in order. TLS (mbedtls) plugs in under the same connection later. */
+#ifndef TOCSIN_HTTP_H
+#define TOCSIN_HTTP_H
+
+#include "tocsin/common.h"
+
+typedef struct uv_loop_s uv_loop_t;
+typedef struct tn_http_server tn_http_server_t;
+typedef struct tn_http_req tn_http_req_t;
+
+typedef struct tn_http_limits {
+    size_t max_body;        /* bytes; beyond: 413. Default 64 MiB */
+    size_t max_header;      /* total header bytes; beyond: 431. Default 64 KiB */
+    size_t max_conns;       /* beyond: 503 and close. Default 4096 */
+    uint64_t idle_timeout_ms;   /* keep-alive idle; default 120 s */
+    uint64_t header_timeout_ms; /* request line + headers; default 30 s */
+    uint64_t body_timeout_ms;   /* whole body; default 60 s */
+} tn_http_limits_t;
+
+void tn_http_limits_default(tn_http_limits_t *l);
+
+typedef void (*tn_http_handler_fn)(void *ud, tn_http_req_t *req);
+
+/* Request accessors: valid until tn_http_respond() returns. */
+const char *tn_http_req_method(const tn_http_req_t *r); /* "GET", "POST", ... */
+const char *tn_http_req_path(const tn_http_req_t *r);   /* decoded path, no query */
+const char *tn_http_req_query(const tn_http_req_t *r);  /* raw query after '?', or "" */
+/* Header value by case-insensitive name, or NULL. */
+const char *tn_http_req_header(const tn_http_req_t *r, const char *name);
+const char *tn_http_req_body(const tn_http_req_t *r, size_t *len); /* NUL-terminated */
+/* Peer address as text ("127.0.0.1:54321", "[::1]:5"), for logs and rate limits. */
+const char *tn_http_req_peer(const tn_http_req_t *r);
+/* Query parameter iteration: every value of `name`, URL-decoded, in order. Returns the count
+ * and writes up to max pointers (valid as long as the request). */
+size_t tn_http_req_query_values(tn_http_req_t *r, const char *name, const char **out, size_t max);
+
+/* Adds a response header for the next tn_http_respond() (copied). */
+void tn_http_add_header(tn_http_req_t *r, const char *name, const char *value);
+/* Sends the response (Content-Length set; HEAD requests get no body) and releases the
+ * request. Exactly once per request. body is copied. */
+void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, const char *body,
+                     size_t len);
+/* JSON error body {"code":status,"message":msg}; message is JSON-escaped. */
+void tn_http_respond_error(tn_http_req_t *r, int status, const char *msg);
+
+/* Parses Alertmanager-style listen addresses: ":9093", "0.0.0.0:9093", "127.0.0.1:9093",
+ * "[::1]:9093", "localhost:9093". Binds one listener (":port" listens on all IPv4 and IPv6
+ * addresses). */
+tn_http_server_t *tn_http_server_new(uv_loop_t *loop, const tn_http_limits_t *limits,
+                                     tn_http_handler_fn handler, void *ud);
+int tn_http_server_listen(tn_http_server_t *s, const char *address, char *err, size_t errlen);
+/* Port actually bound (for ":0" in tests). */
+int tn_http_server_port(tn_http_server_t *s);
+/* Stops accepting; open connections finish their current request then close. */
+void tn_http_server_stop_accepting(tn_http_server_t *s);
+size_t tn_http_server_connections(tn_http_server_t *s);
+/* Closes everything; memory is freed in close callbacks (run the loop once more). */
+void tn_http_server_free(tn_http_server_t *s);
+
+#endif

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything tocsin needs to build, run and test, from Debian 12 packages.
+# Idempotent and quiet when all is present. Run as root.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config clang-format
+  libuv1-dev node-llhttp libcurl4-openssl-dev libyaml-dev libmbedtls-dev libjansson-dev
+  libpcre2-dev libsqlite3-dev libhiredis-dev libcmocka-dev
+  python3 curl procps util-linux
+  prometheus-alertmanager
+)
+# wrk drives the ingest benchmark; only installed when asked.
+if [ "${TN_SETUP_BENCH:-}" = 1 ]; then pkgs+=(wrk); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

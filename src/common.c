@@ -1,0 +1,152 @@
+/* Checked allocation and the capped byte buffer. */
+#include "tocsin/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "tocsin: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *tn_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *tn_xcalloc(size_t nmemb, size_t size)
+{
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+    if (!p)
+        oom(nmemb * size);
+    return p;
+}
+
+void *tn_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *tn_xstrdup(const char *s)
+{
+    return tn_xstrndup(s, strlen(s));
+}
+
+char *tn_xstrndup(const char *s, size_t n)
+{
+    char *p = tn_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *tn_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        oom(0);
+    char *p = tn_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void tn_buf_init(tn_buf_t *b, size_t cap)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    b->cap = cap;
+}
+
+void tn_buf_free(tn_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->alloc = 0;
+}
+
+void tn_buf_reset(tn_buf_t *b)
+{
+    b->len = 0;
+}
+
+static int buf_reserve(tn_buf_t *b, size_t extra)
+{
+    if (b->cap && (extra > b->cap || b->len > b->cap - extra))
+        return TN_ERR_LIMIT;
+    size_t need = b->len + extra + 1; /* room for the NUL of tn_buf_cstr */
+    if (need <= b->alloc)
+        return TN_OK;
+    size_t n = b->alloc ? b->alloc : 64;
+    while (n < need)
+        n *= 2;
+    b->data = tn_xrealloc(b->data, n);
+    b->alloc = n;
+    return TN_OK;
+}
+
+int tn_buf_append(tn_buf_t *b, const void *data, size_t len)
+{
+    int rc = buf_reserve(b, len);
+    if (rc)
+        return rc;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return TN_OK;
+}
+
+int tn_buf_puts(tn_buf_t *b, const char *s)
+{
+    return tn_buf_append(b, s, strlen(s));
+}
+
+int tn_buf_putc(tn_buf_t *b, char c)
+{
+    return tn_buf_append(b, &c, 1);
+}
+
+int tn_buf_printf(tn_buf_t *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return TN_ERR_INVAL;
+    if ((size_t)n < sizeof(small))
+        return tn_buf_append(b, small, (size_t)n);
+    int rc = buf_reserve(b, (size_t)n);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return TN_OK;
+}
+
+const char *tn_buf_cstr(tn_buf_t *b)
+{
+    if (!b->data) {
+        b->data = tn_xmalloc(64);
+        b->alloc = 64;
+    }
+    b->data[b->len] = 0;
+    return b->data;
+}
