@@ -101,7 +101,7 @@ void tn_logv(enum tn_log_level lvl, const char *msg, va_list ap)
     time_t secs = (time_t)(now / TN_NS_PER_SEC);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    char ts[40];
+    char ts[64];
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (int)((now % TN_NS_PER_SEC) / TN_NS_PER_MS));

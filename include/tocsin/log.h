@@ -4,6 +4,8 @@
 #define TOCSIN_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 enum tn_log_level { TN_LOG_DEBUG = 0, TN_LOG_INFO, TN_LOG_WARN, TN_LOG_ERROR };
 enum tn_log_format { TN_LOG_LOGFMT = 0, TN_LOG_JSON };

@@ -1,0 +1,278 @@
+/* Alert versions and the alert store (fingerprint -> current version). */
+#include "tocsin/alert.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tocsin/clock.h"
+
+tn_alert_t *tn_alert_new(const tn_label_t *labels, size_t nlabels, const tn_label_t *annotations,
+                         size_t nannotations, const char *generator_url)
+{
+    /* One allocation: the struct, then labels, then annotations. */
+    tn_alert_t *a = tn_xmalloc(sizeof(*a) + (nlabels + nannotations) * sizeof(tn_label_t));
+    memset(a, 0, sizeof(*a));
+    a->refs = 1;
+    a->nlabels = (uint16_t)nlabels;
+    a->nannotations = (uint16_t)nannotations;
+    a->labels = (tn_label_t *)(a + 1);
+    a->annotations = a->labels + nlabels;
+    if (nlabels)
+        memcpy(a->labels, labels, nlabels * sizeof(*labels));
+    if (nannotations)
+        memcpy(a->annotations, annotations, nannotations * sizeof(*annotations));
+    tn_labels_sort(a->labels, nlabels);
+    tn_labels_sort(a->annotations, nannotations);
+    a->generator_url = generator_url;
+    a->fp = tn_labels_fingerprint(tn_alert_labels(a));
+    return a;
+}
+
+tn_alert_t *tn_alert_clone(const tn_alert_t *src)
+{
+    size_t nl = src->nlabels, na = src->nannotations;
+    tn_alert_t *a = tn_xmalloc(sizeof(*a) + (nl + na) * sizeof(tn_label_t));
+    *a = *src;
+    a->refs = 1;
+    a->labels = (tn_label_t *)(a + 1);
+    a->annotations = a->labels + nl;
+    for (size_t i = 0; i < nl; i++) {
+        a->labels[i].name = tn_intern_ref(src->labels[i].name);
+        a->labels[i].value = tn_intern_ref(src->labels[i].value);
+    }
+    for (size_t i = 0; i < na; i++) {
+        a->annotations[i].name = tn_intern_ref(src->annotations[i].name);
+        a->annotations[i].value = tn_intern_ref(src->annotations[i].value);
+    }
+    if (src->generator_url)
+        a->generator_url = tn_intern_ref(src->generator_url);
+    return a;
+}
+
+tn_alert_t *tn_alert_ref(tn_alert_t *a)
+{
+    a->refs++;
+    return a;
+}
+
+void tn_alert_unref(tn_alert_t *a)
+{
+    if (!a || --a->refs)
+        return;
+    for (size_t i = 0; i < a->nlabels; i++) {
+        tn_intern_unref(a->labels[i].name);
+        tn_intern_unref(a->labels[i].value);
+    }
+    for (size_t i = 0; i < a->nannotations; i++) {
+        tn_intern_unref(a->annotations[i].name);
+        tn_intern_unref(a->annotations[i].value);
+    }
+    tn_intern_unref(a->generator_url);
+    free(a);
+}
+
+bool tn_alert_resolved_at(const tn_alert_t *a, tn_time_t now)
+{
+    return a->ends_at != 0 && a->ends_at <= now;
+}
+
+const char *tn_alert_name(const tn_alert_t *a)
+{
+    const char *v = tn_labels_get(tn_alert_labels(a), "alertname");
+    return v ? v : "";
+}
+
+tn_alert_t *tn_alert_merge(const tn_alert_t *a, const tn_alert_t *o)
+{
+    /* o is the younger version. */
+    if (o->updated_at < a->updated_at) {
+        const tn_alert_t *t = a;
+        a = o;
+        o = t;
+    }
+    tn_alert_t *res = tn_alert_clone(o);
+    if (a->starts_at < o->starts_at)
+        res->starts_at = a->starts_at;
+    tn_time_t now = tn_clock_now();
+    if (tn_alert_resolved_at(o, now)) {
+        /* The latest explicit resolve time wins when both are resolved. */
+        if (tn_alert_resolved_at(a, now) && a->ends_at > o->ends_at)
+            res->ends_at = a->ends_at;
+    } else if (a->ends_at > o->ends_at && !a->timeout) {
+        /* A non-timeout end time rules when it is the latest. */
+        res->ends_at = a->ends_at;
+    }
+    return res;
+}
+
+/* ---- the store: open addressing on the fingerprint, backward-shift delete ---- */
+
+struct tn_alert_store {
+    tn_alert_t **slots;
+    size_t cap; /* power of two */
+    size_t count;
+    size_t limit;
+    tn_alert_listener_fn listener;
+    void *listener_ud;
+};
+
+tn_alert_store_t *tn_alert_store_new(void)
+{
+    tn_alert_store_t *s = tn_xcalloc(1, sizeof(*s));
+    s->cap = 1024;
+    s->slots = tn_xcalloc(s->cap, sizeof(*s->slots));
+    return s;
+}
+
+void tn_alert_store_free(tn_alert_store_t *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->cap; i++)
+        tn_alert_unref(s->slots[i]);
+    free(s->slots);
+    free(s);
+}
+
+void tn_alert_store_set_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud)
+{
+    s->listener = fn;
+    s->listener_ud = ud;
+}
+
+void tn_alert_store_set_limit(tn_alert_store_t *s, size_t max_alerts)
+{
+    s->limit = max_alerts;
+}
+
+static size_t slot_of(const tn_alert_store_t *s, uint64_t fp)
+{
+    /* Fingerprints are FNV output; mix once more so low bits spread. */
+    fp ^= fp >> 33;
+    fp *= UINT64_C(0xff51afd7ed558ccd);
+    fp ^= fp >> 33;
+    return fp & (s->cap - 1);
+}
+
+static size_t find(const tn_alert_store_t *s, uint64_t fp)
+{
+    size_t mask = s->cap - 1;
+    size_t i = slot_of(s, fp);
+    while (s->slots[i] && s->slots[i]->fp != fp)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static void grow(tn_alert_store_t *s)
+{
+    tn_alert_t **old = s->slots;
+    size_t ocap = s->cap;
+    s->cap *= 2;
+    s->slots = tn_xcalloc(s->cap, sizeof(*s->slots));
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i])
+            s->slots[find(s, old[i]->fp)] = old[i];
+    free(old);
+}
+
+static void remove_at(tn_alert_store_t *s, size_t i)
+{
+    size_t mask = s->cap - 1;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        tn_alert_t *x = s->slots[j];
+        if (!x)
+            break;
+        size_t home = slot_of(s, x->fp);
+        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+            s->slots[i] = x;
+            i = j;
+        }
+    }
+    s->slots[i] = NULL;
+    s->count--;
+}
+
+int tn_alert_store_put(tn_alert_store_t *s, tn_alert_t *in)
+{
+    size_t i = find(s, in->fp);
+    tn_alert_t *old = s->slots[i];
+    tn_alert_t *a = in;
+    if (old) {
+        /* Merge when the activity ranges overlap, as Alertmanager does. */
+        if ((in->ends_at > old->starts_at && in->ends_at < old->ends_at) ||
+            (in->starts_at > old->starts_at && in->starts_at < old->ends_at)) {
+            a = tn_alert_merge(old, in);
+            tn_alert_unref(in);
+        }
+        s->slots[i] = a;
+    } else {
+        if (s->limit && s->count >= s->limit) {
+            tn_alert_unref(in);
+            return TN_ERR_LIMIT;
+        }
+        if ((s->count + 1) * 10 > s->cap * 7) {
+            grow(s);
+            i = find(s, in->fp);
+        }
+        s->slots[i] = a;
+        s->count++;
+    }
+    if (s->listener)
+        s->listener(s->listener_ud, a, old);
+    tn_alert_unref(old);
+    return TN_OK;
+}
+
+tn_alert_t *tn_alert_store_get(tn_alert_store_t *s, uint64_t fp)
+{
+    return s->slots[find(s, fp)];
+}
+
+size_t tn_alert_store_count(tn_alert_store_t *s)
+{
+    return s->count;
+}
+
+void tn_alert_store_counts(tn_alert_store_t *s, tn_time_t now, size_t *firing, size_t *resolved)
+{
+    size_t f = 0, r = 0;
+    for (size_t i = 0; i < s->cap; i++) {
+        tn_alert_t *a = s->slots[i];
+        if (!a)
+            continue;
+        if (tn_alert_resolved_at(a, now))
+            r++;
+        else
+            f++;
+    }
+    *firing = f;
+    *resolved = r;
+}
+
+void tn_alert_store_foreach(tn_alert_store_t *s, tn_alert_iter_fn fn, void *ud)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i] && !fn(ud, s->slots[i]))
+            return;
+}
+
+size_t tn_alert_store_gc(tn_alert_store_t *s, tn_time_t now, tn_alert_keep_fn keep, void *ud)
+{
+    size_t removed = 0;
+    size_t i = 0;
+    while (i < s->cap) {
+        tn_alert_t *a = s->slots[i];
+        if (a && tn_alert_resolved_at(a, now) && !(keep && keep(ud, a))) {
+            /* remove_at may shift a later entry into slot i: look at i again. */
+            remove_at(s, i);
+            tn_alert_unref(a);
+            removed++;
+            continue;
+        }
+        i++;
+    }
+    return removed;
+}
