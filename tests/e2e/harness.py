@@ -1,0 +1,585 @@
+"""Shared helpers for tocsin's end-to-end tests (standard library only).
+
+Each test file is a list of cases run by run_cases(). A case is a function taking a Ctx; it
+starts servers and webhook sinks through the Ctx, which tears them down afterwards whatever
+happens. Everything listens on 127.0.0.1 only.
+
+Environment:
+  TOCSIN_BIN        the tocsin binary (required unless the target is alertmanager)
+  TN_TIME_SCALE     multiplier for every wait and tolerance (2 under sanitizers)
+  TN_E2E_TARGET     "tocsin" (default) or "alertmanager": run the same cases against
+                    Prometheus Alertmanager, so the expectations are its real semantics
+  TN_AM_BIN         Alertmanager binary (default /usr/bin/prometheus-alertmanager)
+  TN_E2E_JOBS       cases run concurrently within one file (default 4)
+  TN_E2E_KEEP       keep temp dirs (server logs, configs) for inspection
+"""
+
+import http.client
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from datetime import datetime, timedelta, timezone
+
+SCALE = float(os.environ.get("TN_TIME_SCALE", "1") or "1")
+TARGET = os.environ.get("TN_E2E_TARGET", "tocsin").strip() or "tocsin"
+IS_AM = TARGET == "alertmanager"
+AM_BIN = os.environ.get("TN_AM_BIN", "/usr/bin/prometheus-alertmanager")
+HOST = "127.0.0.1"
+
+
+def scaled(seconds):
+    """A wait or a tolerance, scaled for slow (sanitizer) builds."""
+    return seconds * SCALE
+
+
+def dur(seconds):
+    """A config duration string for `seconds`, scaled: dur(1) == "1000ms" at scale 1."""
+    return "%dms" % int(round(seconds * SCALE * 1000))
+
+
+def binary():
+    if IS_AM:
+        return AM_BIN
+    b = os.environ.get("TOCSIN_BIN")
+    if not b:
+        raise RuntimeError("TOCSIN_BIN is not set (or set TN_E2E_TARGET=alertmanager)")
+    if not os.access(b, os.X_OK):
+        raise RuntimeError("TOCSIN_BIN=%s is not an executable" % b)
+    return b
+
+
+class Skip(Exception):
+    pass
+
+
+def tocsin_only(why):
+    """Skips the calling case when running against Alertmanager."""
+    if IS_AM:
+        raise Skip("tocsin only: " + why)
+
+
+# ---------------------------------------------------------------------------------------------
+# time and polling
+
+
+def now_utc():
+    return datetime.now(timezone.utc)
+
+
+def iso(t):
+    """RFC 3339 with milliseconds and Z, as clients send it."""
+    if isinstance(t, (int, float)):
+        t = datetime.fromtimestamp(t, timezone.utc)
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(s):
+    """Parses the RFC 3339 timestamps the servers emit (nanoseconds allowed)."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", s)
+    if not m:
+        raise ValueError("bad timestamp %r" % s)
+    base = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    frac = float("0." + m.group(2)) if m.group(2) else 0.0
+    tz = timezone.utc
+    if m.group(3) != "Z":
+        sign = 1 if m.group(3)[0] == "+" else -1
+        hh, mm = m.group(3)[1:].split(":")
+        tz = timezone(sign * timedelta(hours=int(hh), minutes=int(mm)))
+    return base.replace(tzinfo=tz) + timedelta(seconds=frac)
+
+
+def wait_for(pred, timeout, interval=0.05, what="condition"):
+    """Polls pred() until it returns something truthy (returned) or timeout (scaled) passes."""
+    deadline = time.monotonic() + scaled(timeout)
+    last = None
+    while True:
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" %
+                                 (scaled(timeout), what, last))
+        time.sleep(interval)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# building alerts
+
+
+def alert(labels, annotations=None, starts_at=None, ends_at=None, generator_url=None):
+    """A PostableAlert; times are datetimes, epoch floats or None (server default)."""
+    a = {"labels": dict(labels)}
+    if annotations is not None:
+        a["annotations"] = dict(annotations)
+    if starts_at is not None:
+        a["startsAt"] = iso(starts_at)
+    if ends_at is not None:
+        a["endsAt"] = iso(ends_at)
+    if generator_url is not None:
+        a["generatorURL"] = generator_url
+    return a
+
+
+def resolved(labels, starts_at=None, **kw):
+    """The same alert, resolved now (endsAt = now)."""
+    return alert(labels, starts_at=starts_at, ends_at=now_utc(), **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP client
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return "<HTTP %d %r>" % (self.status, self.body[:300])
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=10):
+    """One request on a fresh connection; returns a Response."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=scaled(timeout))
+    try:
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def parse_metrics(text):
+    """Prometheus text format -> list of (name, labels dict, value)."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$', line)
+        if not m:
+            raise AssertionError("unparsable metrics line: %r" % line)
+        labels = {}
+        if m.group(3):
+            for lm in re.finditer(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3)):
+                labels[lm.group(1)] = (lm.group(2).replace('\\"', '"').replace("\\n", "\n")
+                                       .replace("\\\\", "\\"))
+        v = m.group(4)
+        value = float("nan") if v == "NaN" else float(v)
+        out.append((m.group(1), labels, value))
+    return out
+
+
+def metric(samples, name, **labels):
+    """Sum of the samples of `name` whose labels include `labels`, or None if none match."""
+    total = None
+    for n, ls, v in samples:
+        if n != name:
+            continue
+        if all(ls.get(k) == val for k, val in labels.items()):
+            total = (total or 0.0) + v
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# webhook sink
+
+
+class _QuietHTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # peers closing keep-alive connections are not test failures
+
+
+class Sink:
+    """An HTTP server recording every request. Per path, it answers with a queued sequence of
+    statuses (then `default_status`) and an optional delay before answering."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.records = []
+        self.statuses = {}
+        self.delays = {}
+        self.default_status = 200
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                t = time.monotonic()
+                try:
+                    parsed = json.loads(body.decode("utf-8")) if body else None
+                except ValueError:
+                    parsed = None
+                path = self.path
+                with sink.lock:
+                    q = sink.statuses.get(path)
+                    status = q.pop(0) if q else sink.default_status
+                    delay = sink.delays.get(path, 0)
+                    sink.records.append({
+                        "path": path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": body, "json": parsed, "time": t, "status": status,
+                    })
+                    sink.cond.notify_all()
+                if delay:
+                    time.sleep(delay)
+                payload = b"{}"
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass
+
+            do_PUT = do_POST
+
+        self.httpd = _QuietHTTPServer((HOST, 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path="/"):
+        return "http://%s:%d%s" % (HOST, self.port, path)
+
+    def respond(self, path, statuses):
+        """Answer the next requests on path with these statuses, in order."""
+        with self.lock:
+            self.statuses[path] = list(statuses)
+
+    def delay(self, path, seconds):
+        with self.lock:
+            self.delays[path] = seconds
+
+    def requests(self, path=None):
+        with self.lock:
+            return [r for r in self.records if path is None or r["path"] == path]
+
+    def payloads(self, path=None):
+        return [r["json"] for r in self.requests(path)]
+
+    def wait(self, path=None, count=1, timeout=5.0):
+        """Waits (scaled timeout) until at least count requests arrived on path; returns them."""
+        deadline = time.monotonic() + scaled(timeout)
+        with self.lock:
+            while True:
+                got = [r for r in self.records if path is None or r["path"] == path]
+                if len(got) >= count:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("sink %s: %d of %d requests after %.1fs" %
+                                         (path, len(got), count, scaled(timeout)))
+                self.cond.wait(left)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# ---------------------------------------------------------------------------------------------
+# the server under test
+
+
+class Server:
+    """tocsin (or Alertmanager) with a generated config in its own temp dir."""
+
+    def __init__(self, config, workdir, extra_args=None, ready_timeout=15):
+        self.workdir = workdir
+        self.config_path = os.path.join(workdir, "config.yml")
+        self.storage = os.path.join(workdir, "data")
+        self.log_path = os.path.join(workdir, "server.log")
+        os.makedirs(self.storage, exist_ok=True)
+        self.write_config(config)
+        self.extra_args = list(extra_args or [])
+        self.proc = None
+        self.port = None
+        self.logf = None
+        self.start(ready_timeout)
+
+    def write_config(self, text):
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.config_path)
+
+    def args(self):
+        return [binary(),
+                "--config.file=" + self.config_path,
+                "--storage.path=" + self.storage,
+                "--web.listen-address=%s:%d" % (HOST, self.port),
+                "--cluster.listen-address=",
+                "--log.level=debug"] + self.extra_args
+
+    def start(self, ready_timeout=15):
+        last_err = None
+        for _ in range(3):  # the free port may be taken between probe and bind
+            self.port = free_port()
+            self.logf = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(self.args(), stdout=self.logf, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.workdir)
+            try:
+                self.wait_ready(ready_timeout)
+                return
+            except AssertionError as e:
+                last_err = e
+                exited = self.proc.poll() is not None
+                self.kill()
+                if not (exited and "address already in use" in self.log().lower()):
+                    break
+        raise AssertionError("server did not become ready: %s\n--- log ---\n%s" %
+                             (last_err, self.log_tail()))
+
+    def wait_ready(self, timeout):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited with %d" % self.proc.returncode)
+            try:
+                return http_request(self.port, "GET", "/-/ready", timeout=1).status == 200
+            except OSError:
+                return False
+        wait_for(ready, timeout, what="/-/ready")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=10):
+        """SIGTERM, wait, then SIGKILL. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(scaled(timeout))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=60):
+        return "\n".join(self.log().splitlines()[-n:])
+
+    # --- API
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        return http_request(self.port, method, path, body, headers, timeout)
+
+    def post_alerts(self, alerts, timeout=30):
+        return self.request("POST", "/api/v2/alerts", body=alerts, timeout=timeout)
+
+    def post_ok(self, alerts):
+        r = self.post_alerts(alerts)
+        assert r.status == 200, "POST /api/v2/alerts: %r" % r
+        return r
+
+    def get_alerts(self, query=""):
+        r = self.request("GET", "/api/v2/alerts" + (("?" + query) if query else ""))
+        assert r.status == 200, "GET /api/v2/alerts: %r" % r
+        return r.json()
+
+    def reload(self):
+        return self.request("POST", "/-/reload")
+
+    def metrics(self):
+        r = self.request("GET", "/metrics")
+        assert r.status == 200, "GET /metrics: %r" % r
+        return parse_metrics(r.text())
+
+    def metric(self, name, **labels):
+        return metric(self.metrics(), name, **labels)
+
+    def healthy(self):
+        try:
+            return self.request("GET", "/-/healthy", timeout=5).status == 200
+        except OSError:
+            return False
+
+
+# ---------------------------------------------------------------------------------------------
+# cases and the runner
+
+
+class Ctx:
+    """Per-case resources, all released by close()."""
+
+    def __init__(self, name):
+        self.name = name
+        self.tmp = tempfile.mkdtemp(prefix="tn-e2e-%s-" % name)
+        self.servers = []
+        self.sinks = []
+        self.notes = []
+
+    def sink(self):
+        s = Sink()
+        self.sinks.append(s)
+        return s
+
+    def server(self, config, extra_args=None, **kw):
+        d = tempfile.mkdtemp(prefix="srv%d-" % len(self.servers), dir=self.tmp)
+        # Started inside Server.__init__; register the object before a start failure can leak
+        # a process by constructing without starting first.
+        srv = Server.__new__(Server)
+        self.servers.append(srv)
+        srv.proc = None
+        srv.logf = None
+        Server.__init__(srv, config, d, extra_args, **kw)
+        return srv
+
+    def note(self, msg):
+        self.notes.append(msg)
+
+    def logs(self):
+        out = []
+        for i, s in enumerate(self.servers):
+            if getattr(s, "log_path", None):
+                out.append("--- server %d log (%s) ---\n%s" % (i, s.log_path, s.log_tail()))
+        return "\n".join(out)
+
+    def close(self):
+        for s in self.servers:
+            try:
+                s.stop(timeout=5)
+            except Exception:
+                s.kill()
+        for s in self.sinks:
+            try:
+                s.close()
+            except Exception:
+                pass
+        if not os.environ.get("TN_E2E_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run_cases(cases, jobs=None):
+    """Runs the cases (functions taking a Ctx), `jobs` at a time; prints one line per case and
+    a closing "N passed, N failed" line; exits 0 only when none failed."""
+    if jobs is None:
+        jobs = int(os.environ.get("TN_E2E_JOBS", "4"))
+    only = sys.argv[1:]
+    if only:
+        cases = [c for c in cases if c.__name__ in only]
+    results = {}
+    out_lock = threading.Lock()
+    sem = threading.Semaphore(max(1, jobs))
+    started = time.monotonic()
+
+    def run_one(case):
+        with sem:
+            name = case.__name__
+            ctx = Ctx(name)
+            t0 = time.monotonic()
+            status, detail = "ok", ""
+            try:
+                case(ctx)
+            except Skip as e:
+                status, detail = "skip", str(e)
+            except BaseException as e:  # noqa: B902 - report everything, never hang the file
+                status = "FAIL"
+                detail = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+                logs = ctx.logs()
+                if logs:
+                    detail += logs + "\n"
+            finally:
+                ctx.close()
+            elapsed = time.monotonic() - t0
+            results[name] = status
+            with out_lock:
+                if status == "ok":
+                    print("ok   %s (%.1fs)" % (name, elapsed), flush=True)
+                elif status == "skip":
+                    print("skip %s: %s" % (name, detail), flush=True)
+                else:
+                    print("FAIL %s (%.1fs)\n%s" % (name, elapsed, detail), flush=True)
+
+    threads = [threading.Thread(target=run_one, args=(c,)) for c in cases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    passed = sum(1 for v in results.values() if v == "ok")
+    failed = sum(1 for v in results.values() if v == "FAIL")
+    skipped = sum(1 for v in results.values() if v == "skip")
+    print("%d passed, %d failed%s [target %s, scale %g, %.1fs]" % (
+        passed, failed, (", %d skipped" % skipped) if skipped else "", TARGET, SCALE,
+        time.monotonic() - started), flush=True)
+    sys.exit(1 if failed or not results else 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# assertions
+
+
+def assert_no_request(sink, path, during, what="request"):
+    """Asserts nothing arrives on path for `during` seconds (scaled) from now."""
+    before = len(sink.requests(path))
+    time.sleep(scaled(during))
+    after = sink.requests(path)
+    assert len(after) == before, "unexpected %s on %s: %r" % (
+        what, path, [r["json"] for r in after[before:]])
+
+
+def alert_names(payload, key="alertname"):
+    return sorted(a["labels"].get(key) for a in payload["alerts"])
