@@ -326,14 +326,17 @@ class Sink:
 class Server:
     """tocsin (or Alertmanager) with a generated config in its own temp dir."""
 
-    def __init__(self, config, workdir, extra_args=None, ready_timeout=15):
+    def __init__(self, config, workdir, extra_args=None, ready_timeout=15, route_prefix=""):
         self.workdir = workdir
+        self.prefix = route_prefix.rstrip("/")
         self.config_path = os.path.join(workdir, "config.yml")
         self.storage = os.path.join(workdir, "data")
         self.log_path = os.path.join(workdir, "server.log")
         os.makedirs(self.storage, exist_ok=True)
         self.write_config(config)
         self.extra_args = list(extra_args or [])
+        if self.prefix:
+            self.extra_args.append("--web.route-prefix=" + self.prefix)
         self.proc = None
         self.port = None
         self.logf = None
@@ -377,7 +380,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise AssertionError("server exited with %d" % self.proc.returncode)
             try:
-                return http_request(self.port, "GET", "/-/ready", timeout=1).status == 200
+                return self.request("GET", "/-/ready", timeout=1).status == 200
             except OSError:
                 return False
         wait_for(ready, timeout, what="/-/ready")
@@ -404,6 +407,12 @@ class Server:
             self.logf = None
         return self.proc.returncode
 
+    def restart(self, ready_timeout=15):
+        """Stops (SIGTERM) and starts again on the same config and storage; new port."""
+        rc = self.stop()
+        self.start(ready_timeout)
+        return rc
+
     def kill(self):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
@@ -425,7 +434,7 @@ class Server:
     # --- API
 
     def request(self, method, path, body=None, headers=None, timeout=10):
-        return http_request(self.port, method, path, body, headers, timeout)
+        return http_request(self.port, method, self.prefix + path, body, headers, timeout)
 
     def post_alerts(self, alerts, timeout=30):
         return self.request("POST", "/api/v2/alerts", body=alerts, timeout=timeout)
@@ -479,8 +488,8 @@ class Ctx:
 
     def server(self, config, extra_args=None, **kw):
         d = tempfile.mkdtemp(prefix="srv%d-" % len(self.servers), dir=self.tmp)
-        # Started inside Server.__init__; register the object before a start failure can leak
-        # a process by constructing without starting first.
+        # Server.__init__ starts the process: register the object first, so that close()
+        # reaches whatever a failing start leaves behind.
         srv = Server.__new__(Server)
         self.servers.append(srv)
         srv.proc = None

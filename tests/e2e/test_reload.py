@@ -1,0 +1,170 @@
+"""Configuration reload: POST /-/reload and SIGHUP, no re-page after reload, bad configs
+rejected while the old one keeps routing."""
+
+import re
+import signal
+import time
+
+from harness import alert, assert_no_request, dur, run_cases, scaled, wait_for
+
+LATE = 1.0
+
+
+def config(sink, extra_route="", extra_receiver="", top=""):
+    return """%(top)s
+route:
+  receiver: a
+  group_by: [alertname]
+  group_wait: %(gw)s
+  group_interval: %(gi)s
+  repeat_interval: 10m
+  routes:
+    - matchers: [team="never"]
+      receiver: a
+%(route)s
+receivers:
+  - name: a
+    webhook_configs:
+      - url: %(a)s
+%(recv)s""" % {"top": top, "gw": dur(0.5), "gi": dur(2), "route": extra_route,
+               "recv": extra_receiver, "a": sink.url("/a")}
+
+
+def config_b(sink):
+    """Sends team=x to receiver b."""
+    return config(sink, extra_route="    - matchers: [team=\"x\"]\n      receiver: b\n",
+                  extra_receiver="  - name: b\n    webhook_configs:\n      - url: %s\n"
+                  % sink.url("/b"))
+
+
+def reload_ok(srv):
+    r = srv.reload()
+    assert r.status == 200, "reload: %r" % r
+
+
+def test_reload_via_http(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(config(sink))
+    srv.post_ok([alert({"alertname": "One", "team": "x"})])
+    sink.wait("/a", 1, timeout=0.5 + LATE)
+    hash1 = srv.metric("alertmanager_config_hash")
+    srv.write_config(config_b(sink))
+    reload_ok(srv)
+    assert srv.metric("alertmanager_config_last_reload_successful") == 1
+    assert srv.metric("alertmanager_config_hash") != hash1, "config hash unchanged"
+    srv.post_ok([alert({"alertname": "Two", "team": "x"})])
+
+    def names_b():
+        return sorted(a["labels"]["alertname"] for r in sink.requests("/b")
+                      for a in r["json"]["alerts"])
+    # "One" moved to the new route along with "Two" (new route, new groups: both notified).
+    wait_for(lambda: names_b() == ["One", "Two"], 0.5 + LATE, what="One and Two on /b")
+    assert all(a["labels"]["alertname"] != "Two" for r in sink.requests("/a")
+               for a in r["json"]["alerts"])
+    # Alerts survive the reload.
+    assert sorted(a["labels"]["alertname"] for a in srv.get_alerts()) == ["One", "Two"]
+
+
+def test_reload_via_sighup(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(config(sink))
+    hash1 = srv.metric("alertmanager_config_hash")
+    srv.write_config(config_b(sink))
+    srv.signal(signal.SIGHUP)
+    wait_for(lambda: srv.metric("alertmanager_config_hash") != hash1, 5,
+             what="config hash to change after SIGHUP")
+    assert srv.metric("alertmanager_config_last_reload_successful") == 1
+    srv.post_ok([alert({"alertname": "Hup", "team": "x"})])
+    sink.wait("/b", 1, timeout=0.5 + LATE)
+    assert sink.requests("/a") == []
+    assert srv.alive()
+
+
+def test_no_repage_after_reload(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(config(sink))
+    srv.post_ok([alert({"alertname": "Paged", "team": "y"})])
+    first = sink.wait("/a", 1, timeout=0.5 + LATE)[0]
+    # An unrelated change: the group's route, receiver and key stay the same.
+    srv.write_config(config_b(sink))
+    reload_ok(srv)
+    srv.signal(signal.SIGHUP)
+    # Rebuilt groups flush at once (their alerts are older than group_wait), find the group
+    # already notified, and stay quiet through later ticks too.
+    assert_no_request(sink, "/a", 2 + 2, "re-page after reload")
+    assert len(sink.requests("/a")) == 1
+    assert first["json"]["groupKey"] == '{}:{alertname="Paged"}'
+    # A genuinely new alert in the same group still goes out.
+    srv.post_ok([alert({"alertname": "Paged", "team": "z"})])
+    p = sink.wait("/a", 2, timeout=2 + LATE)[1]["json"]
+    assert len(p["alerts"]) == 2, p
+
+
+BAD_CONFIGS = {
+    "syntax": ("route:\n  receiver: a\n  group_by: [alertname\nreceivers:\n  - name: a\n", None),
+    "unknown_key": (None, "foo_unknown_key"),
+    "undefined_receiver": (None, "nope"),
+}
+
+
+def bad_config(kind, sink):
+    if kind == "syntax":
+        return BAD_CONFIGS["syntax"][0]
+    if kind == "unknown_key":
+        return config(sink, top="foo_unknown_key: 1\n")
+    return config(sink, extra_route="    - matchers: [team=\"q\"]\n      receiver: nope\n")
+
+
+def check_bad_reload(ctx, kind):
+    sink = ctx.sink()
+    srv = ctx.server(config(sink))
+    assert srv.metric("alertmanager_config_last_reload_successful") == 1
+    hash1 = srv.metric("alertmanager_config_hash")
+    srv.write_config(bad_config(kind, sink))
+    r = srv.reload()
+    assert r.status == 500, "bad config (%s) reload: %r" % (kind, r)
+    assert r.body.strip(), "empty error body"
+    word = BAD_CONFIGS[kind][1]
+    if word:
+        assert word in r.text(), "error does not name %r: %r" % (word, r.text())
+    if kind == "syntax":
+        # Where: "file:line:col" from tocsin, "line N" from Alertmanager.
+        assert re.search(r"\d+:\d+|line \d+", r.text()), "no position in %r" % r.text()
+    assert srv.metric("alertmanager_config_last_reload_successful") == 0
+    assert srv.metric("alertmanager_config_hash") == hash1
+    # The old config keeps routing.
+    srv.post_ok([alert({"alertname": "Still", "team": "x"})])
+    sink.wait("/a", 1, timeout=0.5 + LATE)
+    # SIGHUP with the same bad file: the daemon stays up, still unsuccessful.
+    srv.signal(signal.SIGHUP)
+    time.sleep(scaled(0.5))
+    assert srv.alive() and srv.healthy()
+    assert srv.metric("alertmanager_config_last_reload_successful") == 0
+    # A good config afterwards is taken.
+    srv.write_config(config_b(sink))
+    reload_ok(srv)
+    assert srv.metric("alertmanager_config_last_reload_successful") == 1
+    assert srv.metric("alertmanager_config_hash") != hash1
+
+
+def test_bad_reload_syntax_error(ctx):
+    check_bad_reload(ctx, "syntax")
+
+
+def test_bad_reload_unknown_key(ctx):
+    check_bad_reload(ctx, "unknown_key")
+
+
+def test_bad_reload_undefined_receiver(ctx):
+    check_bad_reload(ctx, "undefined_receiver")
+
+
+if __name__ == "__main__":
+    run_cases([
+        test_reload_via_http,
+        test_reload_via_sighup,
+        test_no_repage_after_reload,
+        test_bad_reload_syntax_error,
+        test_bad_reload_unknown_key,
+        test_bad_reload_undefined_receiver,
+    ])
