@@ -1,0 +1,39 @@
+/* The dispatcher: routes alerts into aggregation groups (route x values of group_by) and
+ * flushes each group on its own schedule with Alertmanager's rules: first after group_wait
+ * (at once if the alert is older than that), then every group_interval, each flush sending
+ * the whole group through the notify pipeline; resolved alerts leave the group after a
+ * successful flush, and an empty group goes away. */
+#ifndef TOCSIN_DISPATCH_H
+#define TOCSIN_DISPATCH_H
+
+#include "tocsin/alert.h"
+#include "tocsin/config.h"
+#include "tocsin/notify.h"
+#include "tocsin/sched.h"
+
+typedef struct tn_dispatch tn_dispatch_t;
+
+tn_dispatch_t *tn_dispatch_new(tn_sched_t *sched, tn_notifier_t *notifier, tn_alert_store_t *store);
+/* Drops every group (flushes in flight finish on their own). */
+void tn_dispatch_free(tn_dispatch_t *d);
+
+/* Installs a config snapshot (takes a reference): drops all groups and routes every alert of
+ * the store again. The notification log keeps already-sent groups from paging twice. */
+void tn_dispatch_set_config(tn_dispatch_t *d, tn_config_t *cfg);
+/* Groups created before `t` wait until then before their first flush (--dispatch.start-delay). */
+void tn_dispatch_set_start_time(tn_dispatch_t *d, tn_time_t t);
+void tn_dispatch_set_external_url(tn_dispatch_t *d, const char *url);
+
+/* The store listener: routes a new or updated alert version into its groups. */
+void tn_dispatch_on_alert(void *d, tn_alert_t *alert, tn_alert_t *old);
+
+/* Receivers of the routes the alert matches, in route order (may repeat, as Alertmanager). */
+size_t tn_dispatch_alert_receivers(tn_dispatch_t *d, tn_labels_t ls, const char **out, size_t max);
+/* Whether some group still holds this alert (keeps it from the store's GC). */
+bool tn_dispatch_holds(void *d, const tn_alert_t *alert);
+size_t tn_dispatch_group_count(tn_dispatch_t *d);
+
+/* Shutdown: no new flushes start; returns how many flushes are still in flight. */
+void tn_dispatch_stop(tn_dispatch_t *d);
+
+#endif

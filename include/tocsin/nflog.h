@@ -1,0 +1,45 @@
+/* The notification log: what was last sent for each (group, receiver integration).
+ *
+ * The dedup stage asks it whether a flush has anything new to say; a successful send records
+ * the firing and resolved alert hashes. Entries expire at 2 x repeat_interval. It lives in
+ * memory; a persistence backend (SQLite by default) can observe every write through the hook,
+ * so a restart never re-pages what was already paged. */
+#ifndef TOCSIN_NFLOG_H
+#define TOCSIN_NFLOG_H
+
+#include "tocsin/common.h"
+
+typedef struct tn_nflog tn_nflog_t;
+
+typedef struct tn_nflog_entry {
+    char *key; /* group key + ":" + receiver/integration/idx */
+    tn_time_t timestamp;
+    tn_time_t expires_at;
+    uint64_t *firing; /* sorted */
+    size_t nfiring;
+    uint64_t *resolved; /* sorted */
+    size_t nresolved;
+} tn_nflog_entry_t;
+
+/* Persistence hook: called after each write (entry borrowed). */
+typedef void (*tn_nflog_write_fn)(void *ud, const tn_nflog_entry_t *e);
+
+tn_nflog_t *tn_nflog_new(void);
+void tn_nflog_free(tn_nflog_t *l);
+void tn_nflog_set_hook(tn_nflog_t *l, tn_nflog_write_fn fn, void *ud);
+
+/* Builds the state key Alertmanager uses: "<groupKey>:<receiver>/<integration>/<idx>". */
+char *tn_nflog_key(const char *group_key, const char *receiver, const char *integration,
+                   unsigned idx);
+/* Borrowed entry, or NULL if none (or expired at now). */
+const tn_nflog_entry_t *tn_nflog_get(tn_nflog_t *l, const char *key, tn_time_t now);
+/* Records a send. Hash arrays are copied and sorted. */
+void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t nfiring,
+                  const uint64_t *resolved, size_t nresolved, tn_time_t now, tn_time_t expires_at);
+/* Drops expired entries; returns how many. */
+size_t tn_nflog_gc(tn_nflog_t *l, tn_time_t now);
+size_t tn_nflog_count(tn_nflog_t *l);
+/* Whether every hash of `set` (sorted) is in the entry's firing (resp. resolved) list. */
+bool tn_nflog_is_subset(const uint64_t *sub, size_t nsub, const uint64_t *set, size_t nset);
+
+#endif

@@ -1,0 +1,522 @@
+/* Aggregation groups and their flush schedule. */
+#include "tocsin/dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tocsin/clock.h"
+#include "tocsin/log.h"
+#include "tocsin/metrics.h"
+
+/* A flush may retry for group_interval, but never for less than this (Alertmanager's floor). */
+#define MIN_FLUSH_TIMEOUT (10 * TN_NS_PER_SEC)
+#define MAX_ROUTES_STACK  16
+
+/* ---- per-group alert map: fingerprint -> current version (open addressing) ---- */
+
+typedef struct amap {
+    tn_alert_t **slots;
+    uint32_t cap, count;
+} amap_t;
+
+static size_t amap_home(uint64_t fp, uint32_t cap)
+{
+    fp ^= fp >> 31;
+    fp *= UINT64_C(0x9e3779b97f4a7c15);
+    return (size_t)(fp >> 20) & (cap - 1);
+}
+
+static size_t amap_find(const amap_t *m, uint64_t fp)
+{
+    size_t i = amap_home(fp, m->cap);
+    while (m->slots[i] && m->slots[i]->fp != fp)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static tn_alert_t *amap_get(const amap_t *m, uint64_t fp)
+{
+    return m->cap ? m->slots[amap_find(m, fp)] : NULL;
+}
+
+/* Stores a (referenced by the caller) version; drops the reference of the one it replaces. */
+static void amap_set(amap_t *m, tn_alert_t *a)
+{
+    if ((m->count + 1) * 4 > m->cap * 3) {
+        amap_t n = {.cap = m->cap ? m->cap * 2 : 4};
+        n.slots = tn_xcalloc(n.cap, sizeof(*n.slots));
+        for (uint32_t i = 0; i < m->cap; i++)
+            if (m->slots[i])
+                n.slots[amap_find(&n, m->slots[i]->fp)] = m->slots[i];
+        n.count = m->count;
+        free(m->slots);
+        *m = n;
+    }
+    size_t i = amap_find(m, a->fp);
+    if (m->slots[i])
+        tn_alert_unref(m->slots[i]);
+    else
+        m->count++;
+    m->slots[i] = a;
+}
+
+static void amap_del(amap_t *m, uint64_t fp)
+{
+    size_t i = amap_find(m, fp);
+    tn_alert_t *a = m->slots[i];
+    if (!a)
+        return;
+    size_t mask = m->cap - 1, j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        tn_alert_t *x = m->slots[j];
+        if (!x)
+            break;
+        size_t home = amap_home(x->fp, m->cap);
+        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+            m->slots[i] = x;
+            i = j;
+        }
+    }
+    m->slots[i] = NULL;
+    m->count--;
+    tn_alert_unref(a);
+}
+
+static void amap_free(amap_t *m)
+{
+    for (uint32_t i = 0; i < m->cap; i++)
+        tn_alert_unref(m->slots[i]);
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = m->count = 0;
+}
+
+/* ---- groups ---- */
+
+typedef struct group {
+    uint32_t refs; /* the dispatcher's table, plus one per flush in flight */
+    bool dead;     /* out of the table (empty, or dropped by a reload) */
+    bool flushing;
+    bool flush_pending;
+    uint64_t hash;
+    struct tn_dispatch *d;
+    tn_config_t *cfg; /* owns route */
+    const tn_route_t *route;
+    tn_label_t *labels;
+    size_t nlabels;
+    char *key;
+    amap_t alerts;
+    tn_sched_entry_t timer;
+    tn_alert_t **sent_resolved; /* resolved versions in the flush in flight */
+    size_t nsent_resolved;
+} group_t;
+
+struct tn_dispatch {
+    tn_sched_t *sched;
+    tn_notifier_t *notifier;
+    tn_alert_store_t *store;
+    tn_config_t *cfg;
+    tn_time_t start_time;
+    char *external_url;
+    bool stopping;
+    group_t **slots; /* open addressing on group hash */
+    size_t cap, count;
+    tn_metric_child_t *m_groups;
+};
+
+static uint64_t group_hash(const tn_route_t *r, uint64_t labels_fp)
+{
+    uint64_t h = labels_fp ^ ((uint64_t)r->idx * UINT64_C(0x9e3779b97f4a7c15));
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
+}
+
+static bool group_is(const group_t *g, const tn_route_t *r, tn_labels_t ls)
+{
+    return g->route == r && tn_labels_equal((tn_labels_t){g->labels, g->nlabels}, ls);
+}
+
+static size_t gtab_find(const tn_dispatch_t *d, uint64_t h, const tn_route_t *r, tn_labels_t ls)
+{
+    size_t mask = d->cap - 1, i = h & mask;
+    while (d->slots[i] && !(d->slots[i]->hash == h && group_is(d->slots[i], r, ls)))
+        i = (i + 1) & mask;
+    return i;
+}
+
+static void gtab_remove(tn_dispatch_t *d, group_t *g)
+{
+    size_t mask = d->cap - 1, i = g->hash & mask;
+    while (d->slots[i] != g)
+        i = (i + 1) & mask;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        group_t *x = d->slots[j];
+        if (!x)
+            break;
+        size_t home = x->hash & mask;
+        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+            d->slots[i] = x;
+            i = j;
+        }
+    }
+    d->slots[i] = NULL;
+    d->count--;
+    tn_metric_set(d->m_groups, (double)d->count);
+}
+
+static void group_unref(group_t *g)
+{
+    if (--g->refs)
+        return;
+    amap_free(&g->alerts);
+    for (size_t i = 0; i < g->nlabels; i++) {
+        tn_intern_unref(g->labels[i].name);
+        tn_intern_unref(g->labels[i].value);
+    }
+    for (size_t i = 0; i < g->nsent_resolved; i++)
+        tn_alert_unref(g->sent_resolved[i]);
+    free(g->sent_resolved);
+    free(g->labels);
+    free(g->key);
+    tn_config_unref(g->cfg);
+    free(g);
+}
+
+static void group_drop(tn_dispatch_t *d, group_t *g)
+{
+    if (g->dead)
+        return;
+    g->dead = true;
+    tn_sched_cancel(d->sched, &g->timer);
+    gtab_remove(d, g);
+    group_unref(g);
+}
+
+static void group_flush(group_t *g, tn_time_t now);
+
+static void on_group_timer(void *ud, tn_time_t now)
+{
+    group_t *g = ud;
+    tn_dispatch_t *d = g->d;
+    /* Fixed rate: the next flush is due group_interval after this one was. */
+    tn_sched_at(d->sched, &g->timer, now + g->route->group_interval);
+    if (g->flushing) {
+        g->flush_pending = true;
+        return;
+    }
+    group_flush(g, now);
+}
+
+static void on_flush_done(void *ud, bool ok)
+{
+    group_t *g = ud;
+    tn_dispatch_t *d = g->d;
+    g->flushing = false;
+    if (ok) {
+        /* Resolved alerts leave the group once notified, unless they changed meanwhile. */
+        for (size_t i = 0; i < g->nsent_resolved; i++) {
+            tn_alert_t *v = g->sent_resolved[i];
+            if (amap_get(&g->alerts, v->fp) == v)
+                amap_del(&g->alerts, v->fp);
+        }
+    }
+    for (size_t i = 0; i < g->nsent_resolved; i++)
+        tn_alert_unref(g->sent_resolved[i]);
+    free(g->sent_resolved);
+    g->sent_resolved = NULL;
+    g->nsent_resolved = 0;
+    if (!g->dead && g->alerts.count == 0) {
+        group_drop(d, g);
+    } else if (!g->dead && g->flush_pending && !d->stopping) {
+        g->flush_pending = false;
+        group_flush(g, tn_clock_now());
+    }
+    group_unref(g);
+}
+
+static void group_flush(group_t *g, tn_time_t now)
+{
+    tn_dispatch_t *d = g->d;
+    if (g->alerts.count == 0 || d->stopping)
+        return;
+    size_t n = g->alerts.count;
+    tn_notif_alert_t *alerts = tn_xmalloc(n * sizeof(*alerts));
+    g->sent_resolved = tn_xmalloc(n * sizeof(*g->sent_resolved));
+    g->nsent_resolved = 0;
+    size_t k = 0;
+    for (uint32_t i = 0; i < g->alerts.cap; i++) {
+        tn_alert_t *a = g->alerts.slots[i];
+        if (!a)
+            continue;
+        bool resolved = tn_alert_resolved_at(a, now);
+        alerts[k++] = (tn_notif_alert_t){a, resolved};
+        if (resolved)
+            g->sent_resolved[g->nsent_resolved++] = tn_alert_ref(a);
+    }
+    tn_notif_alerts_sort(alerts, k);
+    size_t nfiring = k - g->nsent_resolved;
+    tn_notification_t notif = {
+        .receiver = g->route->receiver->name,
+        .group_key = g->key,
+        .group_labels = {g->labels, g->nlabels},
+        .alerts = alerts,
+        .nalerts = k,
+        .nfiring = nfiring,
+        .external_url = d->external_url,
+        .now = now,
+        .config = g->cfg,
+    };
+    if (tn_log_enabled(TN_LOG_DEBUG)) {
+        char num[24];
+        snprintf(num, sizeof(num), "%zu", k);
+        tn_log(TN_LOG_DEBUG, "flushing", "aggrGroup", g->key, "numAlerts", num, NULL);
+    }
+    tn_duration_t timeout = TN_MAX(g->route->group_interval, MIN_FLUSH_TIMEOUT);
+    g->flushing = true;
+    g->refs++;
+    tn_notify_flush(d->notifier, &notif, g->route->repeat_interval, now + timeout, on_flush_done,
+                    g);
+    free(alerts);
+}
+
+/* ---- routing ---- */
+
+/* Writes the group labels of alert labels `ls` under route r into out (borrowed strings). */
+static size_t group_labels_of(const tn_route_t *r, tn_labels_t ls, tn_label_t *out)
+{
+    if (r->group_by_all) {
+        memcpy(out, ls.v, ls.n * sizeof(*out));
+        return ls.n;
+    }
+    size_t n = 0, i = 0, j = 0;
+    /* Both lists are sorted by name: merge. */
+    while (i < ls.n && j < r->ngroup_by) {
+        int c = strcmp(ls.v[i].name, r->group_by[j]);
+        if (c == 0) {
+            out[n++] = ls.v[i];
+            i++;
+            j++;
+        } else if (c < 0) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return n;
+}
+
+static group_t *group_new(tn_dispatch_t *d, const tn_route_t *r, tn_labels_t gl, uint64_t h)
+{
+    group_t *g = tn_xcalloc(1, sizeof(*g));
+    g->refs = 1;
+    g->d = d;
+    g->hash = h;
+    g->cfg = tn_config_ref(d->cfg);
+    g->route = r;
+    g->nlabels = gl.n;
+    g->labels = tn_xmalloc((gl.n + 1) * sizeof(*g->labels));
+    for (size_t i = 0; i < gl.n; i++) {
+        g->labels[i].name = tn_intern_ref(gl.v[i].name);
+        g->labels[i].value = tn_intern_ref(gl.v[i].value);
+    }
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tn_buf_puts(&b, r->key);
+    tn_buf_putc(&b, ':');
+    tn_labels_format(&b, gl);
+    tn_buf_cstr(&b);
+    g->key = b.data;
+    tn_sched_entry_init(&g->timer, on_group_timer, g);
+
+    if ((d->count + 1) * 10 > d->cap * 7) {
+        group_t **old = d->slots;
+        size_t ocap = d->cap;
+        d->cap = d->cap ? d->cap * 2 : 64;
+        d->slots = tn_xcalloc(d->cap, sizeof(*d->slots));
+        for (size_t i = 0; i < ocap; i++) {
+            if (!old[i])
+                continue;
+            size_t k = old[i]->hash & (d->cap - 1);
+            while (d->slots[k])
+                k = (k + 1) & (d->cap - 1);
+            d->slots[k] = old[i];
+        }
+        free(old);
+    }
+    d->slots[gtab_find(d, h, r, gl)] = g;
+    d->count++;
+    tn_metric_set(d->m_groups, (double)d->count);
+    return g;
+}
+
+static void route_alert(tn_dispatch_t *d, tn_alert_t *a, tn_time_t now)
+{
+    const tn_route_t *stack_routes[MAX_ROUTES_STACK];
+    const tn_route_t **routes = stack_routes;
+    tn_labels_t ls = tn_alert_labels(a);
+    size_t nr = tn_route_match(d->cfg->route, ls, routes, MAX_ROUTES_STACK);
+    if (nr > MAX_ROUTES_STACK) {
+        routes = tn_xmalloc(nr * sizeof(*routes));
+        tn_route_match(d->cfg->route, ls, routes, nr);
+    }
+    tn_label_t gl_small[32];
+    tn_label_t *gl = ls.n <= 32 ? gl_small : tn_xmalloc(ls.n * sizeof(*gl));
+    for (size_t i = 0; i < nr; i++) {
+        const tn_route_t *r = routes[i];
+        tn_labels_t g_ls = {gl, group_labels_of(r, ls, gl)};
+        uint64_t h = group_hash(r, tn_labels_fingerprint(g_ls));
+        group_t *g = d->cap ? d->slots[gtab_find(d, h, r, g_ls)] : NULL;
+        if (!g) {
+            g = group_new(d, r, g_ls, h);
+            tn_time_t when = now + r->group_wait;
+            /* An alert older than group_wait flushes its new group at once. */
+            if (a->starts_at + r->group_wait < now)
+                when = now;
+            if (when < d->start_time)
+                when = d->start_time;
+            tn_sched_at(d->sched, &g->timer, when);
+        }
+        amap_set(&g->alerts, tn_alert_ref(a));
+    }
+    if (gl != gl_small)
+        free(gl);
+    if (routes != stack_routes)
+        free(routes);
+}
+
+void tn_dispatch_on_alert(void *ud, tn_alert_t *alert, tn_alert_t *old)
+{
+    (void)old;
+    tn_dispatch_t *d = ud;
+    if (!d->cfg)
+        return;
+    route_alert(d, alert, tn_clock_now());
+}
+
+tn_dispatch_t *tn_dispatch_new(tn_sched_t *sched, tn_notifier_t *notifier, tn_alert_store_t *store)
+{
+    tn_dispatch_t *d = tn_xcalloc(1, sizeof(*d));
+    d->sched = sched;
+    d->notifier = notifier;
+    d->store = store;
+    d->external_url = tn_xstrdup("");
+    d->m_groups = tn_metric_plain(tn_metric_gauge("alertmanager_dispatcher_aggregation_groups",
+                                                  "Number of active aggregation groups", NULL));
+    return d;
+}
+
+static void drop_all_groups(tn_dispatch_t *d)
+{
+    for (size_t i = 0; i < d->cap;) {
+        group_t *g = d->slots[i];
+        if (g) {
+            /* Removal may shift another group into slot i: look at it again. */
+            group_drop(d, g);
+            continue;
+        }
+        i++;
+    }
+}
+
+void tn_dispatch_free(tn_dispatch_t *d)
+{
+    if (!d)
+        return;
+    drop_all_groups(d);
+    free(d->slots);
+    free(d->external_url);
+    tn_config_unref(d->cfg);
+    free(d);
+}
+
+static bool reroute(void *ud, tn_alert_t *a)
+{
+    tn_dispatch_t *d = ud;
+    route_alert(d, a, tn_clock_now());
+    return true;
+}
+
+void tn_dispatch_set_config(tn_dispatch_t *d, tn_config_t *cfg)
+{
+    drop_all_groups(d);
+    tn_config_unref(d->cfg);
+    d->cfg = tn_config_ref(cfg);
+    tn_alert_store_foreach(d->store, reroute, d);
+}
+
+void tn_dispatch_set_start_time(tn_dispatch_t *d, tn_time_t t)
+{
+    d->start_time = t;
+}
+
+void tn_dispatch_set_external_url(tn_dispatch_t *d, const char *url)
+{
+    free(d->external_url);
+    d->external_url = tn_xstrdup(url ? url : "");
+}
+
+size_t tn_dispatch_alert_receivers(tn_dispatch_t *d, tn_labels_t ls, const char **out, size_t max)
+{
+    if (!d->cfg)
+        return 0;
+    const tn_route_t *stack_routes[MAX_ROUTES_STACK];
+    size_t nr = tn_route_match(d->cfg->route, ls, stack_routes, MAX_ROUTES_STACK);
+    const tn_route_t **routes = stack_routes;
+    if (nr > MAX_ROUTES_STACK) {
+        routes = tn_xmalloc(nr * sizeof(*routes));
+        tn_route_match(d->cfg->route, ls, routes, nr);
+    }
+    for (size_t i = 0; i < nr && i < max; i++)
+        out[i] = routes[i]->receiver->name;
+    if (routes != stack_routes)
+        free(routes);
+    return nr;
+}
+
+bool tn_dispatch_holds(void *ud, const tn_alert_t *a)
+{
+    tn_dispatch_t *d = ud;
+    if (!d->cfg || !d->cap)
+        return false;
+    const tn_route_t *stack_routes[MAX_ROUTES_STACK];
+    tn_labels_t ls = tn_alert_labels(a);
+    size_t nr = tn_route_match(d->cfg->route, ls, stack_routes, MAX_ROUTES_STACK);
+    const tn_route_t **routes = stack_routes;
+    if (nr > MAX_ROUTES_STACK) {
+        routes = tn_xmalloc(nr * sizeof(*routes));
+        tn_route_match(d->cfg->route, ls, routes, nr);
+    }
+    tn_label_t *gl = tn_xmalloc((ls.n + 1) * sizeof(*gl));
+    bool held = false;
+    for (size_t i = 0; i < nr && !held; i++) {
+        tn_labels_t g_ls = {gl, group_labels_of(routes[i], ls, gl)};
+        uint64_t h = group_hash(routes[i], tn_labels_fingerprint(g_ls));
+        group_t *g = d->slots[gtab_find(d, h, routes[i], g_ls)];
+        held = g && amap_get(&g->alerts, a->fp) != NULL;
+    }
+    free(gl);
+    if (routes != stack_routes)
+        free(routes);
+    return held;
+}
+
+size_t tn_dispatch_group_count(tn_dispatch_t *d)
+{
+    return d->count;
+}
+
+void tn_dispatch_stop(tn_dispatch_t *d)
+{
+    d->stopping = true;
+    for (size_t i = 0; i < d->cap; i++)
+        if (d->slots[i])
+            tn_sched_cancel(d->sched, &d->slots[i]->timer);
+}
