@@ -1,4 +1,4 @@
-/* HTTP API: /api/v2/*, /-/healthy, /-/ready, /-/reload, /metrics. JSON in and out (jansson);
+/* HTTP API: /api/v2/..., /-/healthy, /-/ready, /-/reload, /metrics. JSON in and out (jansson);
  * errors are 400s whose message names the alert index and the field.
  *
  * The api knows the rest of the daemon only through the callbacks in tn_api_deps_t, so it
@@ -40,10 +40,10 @@ void tn_api_handle(void *api, tn_http_req_t *req);
 
 /* Decodes a PostableAlert array. Valid alerts are written into out (new references, caller
  * owns) with Alertmanager's defaults applied (startsAt = now, endsAt = now + resolve_timeout
- * with timeout set, updatedAt = now). Invalid ones are described in err ("alert 3: labels:
+ * with timeout set, updatedAt = now). Invalid ones are described in err ("alerts[3].labels:
  * invalid label name \"1x\"", joined by "; "). Returns TN_OK, or TN_ERR_INVAL when the body
- * as a whole is not an alert array (then out is empty), or when some alerts were invalid (out
- * holds the valid ones). */
+ * as a whole is not an alert array (then out is empty and *ninvalid is 0), or when some alerts
+ * were invalid (*ninvalid > 0, out holds the valid ones). max_alerts 0 means no cap. */
 int tn_api_decode_alerts(const char *body, size_t len, tn_time_t now, tn_duration_t resolve_timeout,
                          size_t max_alerts, tn_alert_t ***out, size_t *nout, size_t *ninvalid,
                          tn_buf_t *err);
