@@ -29,6 +29,11 @@ bool tn_matcher_matches(const tn_matcher_t *m, const char *value);
 bool tn_matchers_match(const tn_matchers_t *ms, tn_labels_t ls);
 /* Parses one matcher such as foo="bar", foo=~"a|b", foo!=bar. */
 int tn_matcher_parse(const char *s, tn_matcher_t *out, char *err, size_t errlen);
+/* Parses a list such as {a="b", c=~"d"} (braces optional, commas inside quotes kept),
+ * appending to out. On error out may hold the matchers parsed so far; the caller frees it. */
+int tn_matchers_parse(const char *s, tn_matchers_t *out, char *err, size_t errlen);
+/* Alertmanager's order: by name, then value, then operator. */
+void tn_matchers_sort(tn_matchers_t *ms);
 /* Builds a matcher from parts (legacy match / match_re). Compiles regexes. */
 int tn_matcher_init(tn_matcher_t *m, enum tn_match_op op, const char *name, const char *value,
                     char *err, size_t errlen);
@@ -52,19 +57,28 @@ typedef struct tn_tls_config {
     char *ca, *cert, *key;                /* inline PEM (key is a secret) */
     char *server_name;
     bool insecure_skip_verify;
-    char *min_version; /* "TLS12", "TLS13" or NULL */
+    char *min_version; /* "TLS10".."TLS13" or NULL */
+    char *max_version; /* same, or NULL */
 } tn_tls_config_t;
 
 typedef struct tn_http_config {
     char *basic_auth_username;
-    char *basic_auth_password; /* secret; *_file contents are read at load time */
-    char *authorization_type;  /* default "Bearer" when credentials are set */
+    char *basic_auth_password;       /* secret; *_file contents are read at load time */
+    char *authorization_type;        /* default "Bearer" when credentials are set */
     char *authorization_credentials; /* secret */
     char *proxy_url;
-    bool follow_redirects; /* default true */
-    bool enable_http2;     /* accepted; default true */
+    char *no_proxy;              /* comma-separated, only with proxy_url */
+    bool proxy_from_environment; /* use HTTP(S)_PROXY / NO_PROXY */
+    bool follow_redirects;       /* default true */
+    bool enable_http2;           /* accepted; default true */
     tn_tls_config_t tls;
 } tn_http_config_t;
+
+/* Deep copy into an uninitialised dst; free with tn_http_config_free. */
+void tn_http_config_copy(tn_http_config_t *dst, const tn_http_config_t *src);
+void tn_http_config_free(tn_http_config_t *h);
+void tn_tls_config_copy(tn_tls_config_t *dst, const tn_tls_config_t *src);
+void tn_tls_config_free(tn_tls_config_t *t);
 
 /* ---- receivers: generic integration configs, typed by the receiver registry ---- */
 
@@ -88,7 +102,38 @@ typedef struct tn_receiver_cfg {
 typedef struct tn_global_config {
     tn_duration_t resolve_timeout; /* default 5m */
     tn_http_config_t http_config;
-    /* Receiver defaults added by later work (smtp_*, slack_api_url, ...) go here. */
+    /* Receiver defaults, read by the field table in config.c (one row per key). A *_file
+     * key holds the resolved path; its content is read at load into the matching secret. */
+    char *smtp_from;
+    char *smtp_hello;     /* default "localhost" */
+    char *smtp_smarthost; /* host:port */
+    char *smtp_auth_username;
+    char *smtp_auth_password, *smtp_auth_password_file;
+    char *smtp_auth_secret, *smtp_auth_secret_file;
+    char *smtp_auth_identity;
+    bool smtp_require_tls; /* default true */
+    bool smtp_force_implicit_tls;
+    bool smtp_force_implicit_tls_set;
+    tn_tls_config_t smtp_tls_config;
+    char *slack_api_url, *slack_api_url_file;
+    char *slack_app_token, *slack_app_token_file;
+    char *slack_app_url;    /* default https://slack.com/api/chat.postMessage */
+    char *pagerduty_url;    /* default https://events.pagerduty.com/v2/enqueue */
+    char *opsgenie_api_url; /* default https://api.opsgenie.com/ */
+    char *opsgenie_api_key, *opsgenie_api_key_file;
+    char *wechat_api_url; /* default https://qyapi.weixin.qq.com/cgi-bin/ */
+    char *wechat_api_secret, *wechat_api_secret_file;
+    char *wechat_api_corp_id;
+    char *victorops_api_url; /* default .../integrations/generic/20131114/alert/ */
+    char *victorops_api_key, *victorops_api_key_file;
+    char *telegram_api_url; /* default https://api.telegram.org */
+    char *telegram_bot_token, *telegram_bot_token_file;
+    char *webex_api_url;      /* default https://webexapis.com/v1/messages */
+    char *rocketchat_api_url; /* default https://open.rocket.chat/ */
+    char *rocketchat_token, *rocketchat_token_file;
+    char *rocketchat_token_id, *rocketchat_token_id_file;
+    char *mattermost_webhook_url, *mattermost_webhook_url_file;
+    char *jira_api_url;
 } tn_global_config_t;
 
 /* ---- routes ---- */
@@ -97,9 +142,9 @@ typedef struct tn_route {
     struct tn_route *parent;
     struct tn_route **children;
     size_t nchildren;
-    unsigned idx;   /* dense depth-first index over the whole tree (root = 0) */
-    char *key;      /* Alertmanager's Route.Key(): parent key + "/" + matchers string */
-    char *id;       /* Alertmanager's Route.ID(): key, plus "/N" sibling index when needed */
+    unsigned idx; /* dense depth-first index over the whole tree (root = 0) */
+    char *key;    /* Alertmanager's Route.Key(): parent key + "/" + matchers string */
+    char *id;     /* Alertmanager's Route.ID(): key, plus "/N" sibling index when needed */
     const tn_receiver_cfg_t *receiver; /* resolved (inherited) */
     tn_matchers_t matchers;            /* matchers + match + match_re, sorted as Alertmanager */
     bool cont;                         /* continue */
@@ -187,5 +232,9 @@ const tn_receiver_cfg_t *tn_config_receiver(const tn_config_t *c, const char *na
 /* `tocsin check-config FILE...`: amtool-style summary on stdout, errors on stderr.
  * Returns the process exit status (0 ok, 1 any file failed). */
 int tn_config_check_main(int argc, char **argv);
+
+/* Tests only: use this NULL-terminated table instead of the receiver registry (NULL restores
+ * the registry). */
+void tn_config_set_receiver_types_for_test(const struct tn_receiver_type *const *types);
 
 #endif

@@ -1,0 +1,277 @@
+/* YAML documents for the config loader: libyaml's node tree with positions, merge keys and
+ * strict mappings. */
+#include "tocsin/yamltree.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Merge keys may nest (a merged map merging another); cap it so a cycle cannot recurse. */
+#define YAML_MERGE_DEPTH 16
+
+int tn_yaml_line(const tn_ynode_t *n)
+{
+    return n ? (int)n->start_mark.line + 1 : 1;
+}
+
+int tn_yaml_col(const tn_ynode_t *n)
+{
+    return n ? (int)n->start_mark.column + 1 : 1;
+}
+
+int tn_yaml_error(tn_yaml_t *y, const tn_ynode_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!y->err || y->errlen == 0)
+        return TN_ERR_INVAL;
+    n = snprintf(y->err, y->errlen, "%s:%d:%d: ", y->file, tn_yaml_line(at), tn_yaml_col(at));
+    if (n >= 0 && (size_t)n < y->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(y->err + n, y->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return TN_ERR_INVAL;
+}
+
+int tn_yaml_load(tn_yaml_t *y, const char *file, const char *text, size_t len, char *err,
+                 size_t errlen)
+{
+    yaml_parser_t parser;
+    yaml_document_t extra;
+    int rc = TN_OK;
+
+    memset(y, 0, sizeof(*y));
+    y->file = file;
+    y->err = err;
+    y->errlen = errlen;
+    if (!yaml_parser_initialize(&parser))
+        return TN_ERR_NOMEM;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &y->doc))
+        goto parse_error;
+    y->loaded = true;
+    if (!yaml_document_get_root_node(&y->doc))
+        goto out;
+    if (!yaml_parser_load(&parser, &extra))
+        goto parse_error;
+    if (yaml_document_get_root_node(&extra)) {
+        yaml_node_t *r = yaml_document_get_root_node(&extra);
+        snprintf(err, errlen, "%s:%d:%d: expected a single YAML document", file, tn_yaml_line(r),
+                 tn_yaml_col(r));
+        rc = TN_ERR_INVAL;
+    }
+    yaml_document_delete(&extra);
+    goto out;
+parse_error:
+    snprintf(err, errlen, "%s:%zu:%zu: yaml: %s%s%s", file, parser.problem_mark.line + 1,
+             parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
+             parser.context ? " " : "", parser.context ? parser.context : "");
+    rc = TN_ERR_INVAL;
+out:
+    yaml_parser_delete(&parser);
+    if (rc != TN_OK)
+        tn_yaml_free(y);
+    return rc;
+}
+
+void tn_yaml_free(tn_yaml_t *y)
+{
+    if (y->loaded)
+        yaml_document_delete(&y->doc);
+    y->loaded = false;
+}
+
+tn_ynode_t *tn_yaml_root(tn_yaml_t *y)
+{
+    return y->loaded ? yaml_document_get_root_node(&y->doc) : NULL;
+}
+
+bool tn_yaml_is_scalar(const tn_ynode_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE;
+}
+
+bool tn_yaml_is_map(const tn_ynode_t *n)
+{
+    return n && n->type == YAML_MAPPING_NODE;
+}
+
+bool tn_yaml_is_seq(const tn_ynode_t *n)
+{
+    return n && n->type == YAML_SEQUENCE_NODE;
+}
+
+bool tn_yaml_plain(const tn_ynode_t *n)
+{
+    return tn_yaml_is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+const char *tn_yaml_scalar(const tn_ynode_t *n)
+{
+    return tn_yaml_is_scalar(n) ? (const char *)n->data.scalar.value : NULL;
+}
+
+bool tn_yaml_is_null(const tn_ynode_t *n)
+{
+    const char *s;
+
+    if (!n)
+        return true;
+    if (!tn_yaml_plain(n))
+        return false;
+    s = tn_yaml_scalar(n);
+    return s[0] == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+           strcmp(s, "NULL") == 0;
+}
+
+const char *tn_yaml_kind(const tn_ynode_t *n)
+{
+    if (!n || tn_yaml_is_null(n))
+        return "null";
+    switch (n->type) {
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a sequence";
+    default:
+        return "a scalar";
+    }
+}
+
+size_t tn_yaml_seq_len(const tn_ynode_t *n)
+{
+    if (!tn_yaml_is_seq(n))
+        return 0;
+    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+tn_ynode_t *tn_yaml_seq_item(tn_yaml_t *y, const tn_ynode_t *n, size_t i)
+{
+    if (i >= tn_yaml_seq_len(n))
+        return NULL;
+    return yaml_document_get_node(&y->doc, n->data.sequence.items.start[i]);
+}
+
+static bool yaml_is_merge_key(const tn_ynode_t *k)
+{
+    return tn_yaml_plain(k) && strcmp(tn_yaml_scalar(k), "<<") == 0;
+}
+
+static bool yaml_have_key(const tn_ypair_t *v, size_t n, const char *key, size_t *at)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(tn_yaml_scalar(v[i].key), key) == 0) {
+            if (at)
+                *at = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends pairs of map to *v. Explicit keys of one mapping must be unique; merged keys only
+ * fill keys not already present (explicit=false). */
+static int yaml_collect(tn_yaml_t *y, tn_ynode_t *map, tn_ypair_t **v, size_t *n, size_t *alloc,
+                        bool explicit, int depth)
+{
+    yaml_node_pair_t *p;
+    size_t first = *n;
+
+    if (depth > YAML_MERGE_DEPTH)
+        return tn_yaml_error(y, map, "merge keys nested too deeply");
+    /* Explicit keys first, so that they win over merged ones wherever << appears. */
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        tn_ynode_t *k = yaml_document_get_node(&y->doc, p->key);
+        tn_ynode_t *val = yaml_document_get_node(&y->doc, p->value);
+        size_t at;
+
+        if (!tn_yaml_is_scalar(k))
+            return tn_yaml_error(y, k, "mapping keys must be strings");
+        if (yaml_is_merge_key(k))
+            continue;
+        if (yaml_have_key(*v + first, *n - first, tn_yaml_scalar(k), &at)) {
+            if (explicit)
+                return tn_yaml_error(y, k, "key \"%s\" already set in mapping (line %d)",
+                                     tn_yaml_scalar(k), tn_yaml_line((*v)[first + at].key));
+            continue;
+        }
+        if (!explicit && yaml_have_key(*v, first, tn_yaml_scalar(k), NULL))
+            continue;
+        if (*n == *alloc) {
+            *alloc = *alloc ? *alloc * 2 : 8;
+            *v = tn_xrealloc(*v, *alloc * sizeof(**v));
+        }
+        (*v)[*n].key = k;
+        (*v)[*n].value = val;
+        (*n)++;
+    }
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        tn_ynode_t *k = yaml_document_get_node(&y->doc, p->key);
+        tn_ynode_t *val = yaml_document_get_node(&y->doc, p->value);
+        int rc;
+
+        if (!yaml_is_merge_key(k))
+            continue;
+        if (tn_yaml_is_map(val)) {
+            rc = yaml_collect(y, val, v, n, alloc, false, depth + 1);
+            if (rc < 0)
+                return rc;
+        } else if (tn_yaml_is_seq(val)) {
+            for (size_t i = 0; i < tn_yaml_seq_len(val); i++) {
+                tn_ynode_t *m = tn_yaml_seq_item(y, val, i);
+                if (!tn_yaml_is_map(m))
+                    return tn_yaml_error(y, m,
+                                         "map merge requires a mapping or a list of "
+                                         "mappings");
+                rc = yaml_collect(y, m, v, n, alloc, false, depth + 1);
+                if (rc < 0)
+                    return rc;
+            }
+        } else {
+            return tn_yaml_error(y, val, "map merge requires a mapping or a list of mappings");
+        }
+    }
+    return TN_OK;
+}
+
+int tn_yaml_map_pairs(tn_yaml_t *y, tn_ynode_t *map, tn_ypair_t **out)
+{
+    tn_ypair_t *v = NULL;
+    size_t n = 0, alloc = 0;
+    int rc;
+
+    *out = NULL;
+    if (!tn_yaml_is_map(map))
+        return 0;
+    rc = yaml_collect(y, map, &v, &n, &alloc, true, 0);
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    return (int)n;
+}
+
+tn_ynode_t *tn_yaml_map_get(tn_yaml_t *y, tn_ynode_t *map, const char *key)
+{
+    tn_ypair_t *v;
+    tn_ynode_t *res = NULL;
+    int n;
+    char *saved = y->err;
+
+    /* Lookups never report: errors surface when the mapping is read whole. */
+    y->err = NULL;
+    n = tn_yaml_map_pairs(y, map, &v);
+    y->err = saved;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(tn_yaml_scalar(v[i].key), key) == 0) {
+            res = v[i].value;
+            break;
+        }
+    }
+    free(v);
+    return res;
+}
