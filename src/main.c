@@ -1,12 +1,605 @@
-/* tocsin entry point (start-up wiring lands with the dispatcher). */
+/* tocsin: flags, start-up order, signals, reload and drain. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
 
+#include "tocsin/api.h"
+#include "tocsin/clock.h"
+#include "tocsin/config.h"
+#include "tocsin/dispatch.h"
+#include "tocsin/http.h"
+#include "tocsin/log.h"
+#include "tocsin/metrics.h"
+#include "tocsin/nflog.h"
+#include "tocsin/notify.h"
+#include "tocsin/outbound.h"
+#include "tocsin/sched.h"
 #include "tocsin/version.h"
+
+/* How long SIGTERM waits for notifications in flight before cancelling them. */
+#define DRAIN_TIMEOUT_MS 15000
+/* Notification log maintenance, as Alertmanager's --data.maintenance-interval default. */
+#define NFLOG_GC_INTERVAL (15 * 60 * TN_NS_PER_SEC)
+
+/* ---- flags ---- */
+
+typedef struct opts {
+    const char *config_file;
+    const char *storage_path;
+    const char *listen_address;
+    const char *external_url;
+    const char *route_prefix;
+    const char *web_config_file;
+    const char *log_level;
+    const char *log_format;
+    const char *gc_interval;
+    const char *retention;
+    const char *start_delay;
+    const char *features;
+    const char *max_alerts;
+} opts_t;
+
+enum flag_kind { F_STRING, F_IGNORED, F_IGNORED_BOOL };
+
+typedef struct flag {
+    const char *name;
+    enum flag_kind kind;
+    size_t offset; /* into opts_t */
+    const char *def;
+    const char *help;
+} flag_t;
+
+#define OPT(m) offsetof(opts_t, m)
+
+static const flag_t flags[] = {
+    {"config.file", F_STRING, OPT(config_file), "alertmanager.yml",
+     "Configuration file name (Alertmanager's alertmanager.yml format)."},
+    {"storage.path", F_STRING, OPT(storage_path), "data/", "Base path for data storage."},
+    {"web.listen-address", F_STRING, OPT(listen_address), ":9093",
+     "Address to listen on for the web interface and API."},
+    {"web.external-url", F_STRING, OPT(external_url), "",
+     "The URL under which tocsin is externally reachable; its path prefixes every endpoint."},
+    {"web.route-prefix", F_STRING, OPT(route_prefix), NULL,
+     "Prefix for the internal routes of web endpoints. Defaults to the path of "
+     "--web.external-url."},
+    {"web.config.file", F_STRING, OPT(web_config_file), "",
+     "Path to a web configuration file enabling TLS or authentication (not supported yet)."},
+    {"log.level", F_STRING, OPT(log_level), "info",
+     "Only log messages with the given severity or above: debug, info, warn, error."},
+    {"log.format", F_STRING, OPT(log_format), "logfmt",
+     "Output format of log messages: logfmt, json."},
+    {"alerts.gc-interval", F_STRING, OPT(gc_interval), "30m", "Interval between alert GC."},
+    {"data.retention", F_STRING, OPT(retention), "120h", "How long to keep data for."},
+    {"dispatch.start-delay", F_STRING, OPT(start_delay), "0s",
+     "Minimum time to wait before dispatching alerts (sync with Prometheus' "
+     "--rules.alert.resend-delay)."},
+    {"enable-feature", F_STRING, OPT(features), "",
+     "Comma-separated features to enable: classic-mode, utf8-strict-mode (others of "
+     "Alertmanager's are accepted and have no effect)."},
+    {"alerts.max", F_STRING, OPT(max_alerts), "0",
+     "Maximum number of active alerts; 0 means no limit. New alerts beyond it are rejected."},
+    /* Alertmanager flags that have no meaning here: accepted so command lines keep working. */
+    {"data.maintenance-interval", F_IGNORED, 0, NULL, NULL},
+    {"dispatch.maintenance-interval", F_IGNORED, 0, NULL, NULL},
+    {"web.get-concurrency", F_IGNORED, 0, NULL, NULL},
+    {"web.timeout", F_IGNORED, 0, NULL, NULL},
+    {"web.systemd-socket", F_IGNORED_BOOL, 0, NULL, NULL},
+    {"auto-gomemlimit.ratio", F_IGNORED, 0, NULL, NULL},
+    {"log.silences", F_IGNORED_BOOL, 0, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: tocsin [<flags>] [check-config <file>...]\n\n"
+                 "An alert router, compatible with Prometheus Alertmanager.\n\nFlags:\n"
+                 "  -h, --help     Show this help.\n"
+                 "      --version  Show the version.\n");
+    for (size_t i = 0; i < TN_ARRAY_LEN(flags); i++) {
+        const flag_t *f = &flags[i];
+        if (!f->help)
+            continue;
+        fprintf(out, "      --%s=%s\n          %s\n", f->name, f->def ? f->def : "", f->help);
+    }
+    fprintf(out, "      --cluster.*    Accepted and ignored: tocsin does not gossip.\n"
+                 "\nCommands:\n  check-config <file>...  Validate configuration files.\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "tocsin: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, ", try --help\n");
+    return 1;
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_flags(int argc, char **argv, opts_t *o, bool *cluster_flags)
+{
+    for (size_t i = 0; i < TN_ARRAY_LEN(flags); i++)
+        if (flags[i].kind == F_STRING)
+            *(const char **)((char *)o + flags[i].offset) = flags[i].def;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--help-long") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("tocsin, version %s (compatible with Alertmanager API v2)\n", TN_VERSION);
+            return 0;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return usage_error("unexpected argument '%s'", a);
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const char *value = eq ? eq + 1 : NULL;
+        if (nlen > 8 && strncmp(name, "cluster.", 8) == 0) {
+            *cluster_flags = true;
+            /* --cluster.peer=x or --cluster.peer x; boolean ones take no value. */
+            if (!value && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 &&
+                strncmp(name, "cluster.allow-insecure", 22) != 0)
+                i++;
+            continue;
+        }
+        if (nlen > 3 && strncmp(name, "no-", 3) == 0) {
+            bool known_bool = false;
+            for (size_t k = 0; k < TN_ARRAY_LEN(flags); k++)
+                if (flags[k].kind == F_IGNORED_BOOL && strlen(flags[k].name) == nlen - 3 &&
+                    strncmp(flags[k].name, name + 3, nlen - 3) == 0)
+                    known_bool = true;
+            if (known_bool)
+                continue;
+        }
+        const flag_t *f = NULL;
+        for (size_t k = 0; k < TN_ARRAY_LEN(flags); k++)
+            if (strlen(flags[k].name) == nlen && strncmp(flags[k].name, name, nlen) == 0)
+                f = &flags[k];
+        if (!f)
+            return usage_error("unknown long flag '%s'", a);
+        if (f->kind == F_IGNORED_BOOL)
+            continue;
+        if (!value) {
+            if (i + 1 >= argc)
+                return usage_error("expected argument for flag '%s'", a);
+            value = argv[++i];
+        }
+        if (f->kind == F_STRING)
+            *(const char **)((char *)o + f->offset) = value;
+    }
+    return -1;
+}
+
+/* ---- the daemon ---- */
+
+typedef struct app {
+    opts_t o;
+    uv_loop_t *loop;
+    tn_config_t *cfg;
+    tn_sched_t *sched;
+    tn_alert_store_t *store;
+    tn_nflog_t *nflog;
+    tn_outbound_t *outbound;
+    tn_notifier_t *notifier;
+    tn_dispatch_t *dispatch;
+    tn_http_server_t *http;
+    tn_api_t *api;
+    char *external_url;
+    char *route_prefix;
+    tn_duration_t gc_interval;
+    tn_sched_entry_t gc_timer;
+    tn_sched_entry_t nflog_timer;
+    uv_signal_t sig_hup, sig_term, sig_int;
+    uv_timer_t drain_timer;
+    uint64_t drain_started_ms;
+    bool stopping;
+    bool ready;
+    tn_metric_child_t *m_reload_ok, *m_reload_ts, *m_config_hash;
+    tn_metric_t *m_alerts;
+} app_t;
+
+static void set_config_metrics(app_t *app)
+{
+    tn_metric_set(app->m_config_hash, (double)app->cfg->hash);
+    tn_metric_set(app->m_reload_ok, 1);
+    tn_metric_set(app->m_reload_ts, (double)tn_clock_now() / (double)TN_NS_PER_SEC);
+}
+
+static int app_reload(void *ud, char *err, size_t errlen)
+{
+    app_t *app = ud;
+    char e[TN_ERRBUF_SIZE];
+    tn_config_t *c = tn_config_load_file(app->o.config_file, e, sizeof(e));
+    if (!c) {
+        tn_metric_set(app->m_reload_ok, 0);
+        tn_log(TN_LOG_ERROR, "Loading configuration file failed", "file", app->o.config_file, "err",
+               e, NULL);
+        snprintf(err, errlen, "%s", e);
+        return TN_ERR_INVAL;
+    }
+    tn_config_unref(app->cfg);
+    app->cfg = c;
+    tn_dispatch_set_config(app->dispatch, c);
+    set_config_metrics(app);
+    tn_log(TN_LOG_INFO, "Completed loading of configuration file", "file", app->o.config_file,
+           NULL);
+    return TN_OK;
+}
+
+static const tn_config_t *api_config(void *ud)
+{
+    return ((app_t *)ud)->cfg;
+}
+
+static size_t api_receivers(void *ud, const tn_alert_t *a, const char **out, size_t max)
+{
+    return tn_dispatch_alert_receivers(((app_t *)ud)->dispatch, tn_alert_labels(a), out, max);
+}
+
+static bool api_ready(void *ud)
+{
+    return ((app_t *)ud)->ready;
+}
+
+static void collect_alerts(void *ud)
+{
+    app_t *app = ud;
+    size_t firing, resolved;
+    tn_alert_store_counts(app->store, tn_clock_now(), &firing, &resolved);
+    /* Muting (silences, inhibition) comes with the mute stage; until then all are active. */
+    tn_metric_set(tn_metric_with(app->m_alerts, "active", NULL), (double)firing);
+    tn_metric_set(tn_metric_with(app->m_alerts, "suppressed", NULL), 0);
+    tn_metric_set(tn_metric_with(app->m_alerts, "unprocessed", NULL), 0);
+}
+
+static void on_gc(void *ud, tn_time_t now)
+{
+    app_t *app = ud;
+    size_t n = tn_alert_store_gc(app->store, now, tn_dispatch_holds, app->dispatch);
+    if (n) {
+        char num[24];
+        snprintf(num, sizeof(num), "%zu", n);
+        tn_log(TN_LOG_DEBUG, "Garbage collected resolved alerts", "count", num, NULL);
+    }
+    tn_sched_at(app->sched, &app->gc_timer, now + app->gc_interval);
+}
+
+static void on_nflog_gc(void *ud, tn_time_t now)
+{
+    app_t *app = ud;
+    tn_nflog_gc(app->nflog, now);
+    tn_sched_at(app->sched, &app->nflog_timer, now + NFLOG_GC_INTERVAL);
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    app_t *app = h->data;
+    char err[TN_ERRBUF_SIZE];
+    app_reload(app, err, sizeof(err));
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void finish_shutdown(app_t *app)
+{
+    uv_timer_stop(&app->drain_timer);
+    tn_notifier_cancel_all(app->notifier);
+    tn_http_server_free(app->http);
+    app->http = NULL;
+    tn_outbound_free(app->outbound);
+    app->outbound = NULL;
+    tn_sched_free(app->sched);
+    app->sched = NULL;
+    uv_close((uv_handle_t *)&app->sig_hup, NULL);
+    uv_close((uv_handle_t *)&app->sig_term, NULL);
+    uv_close((uv_handle_t *)&app->sig_int, NULL);
+    uv_close((uv_handle_t *)&app->drain_timer, NULL);
+}
+
+static void on_drain_tick(uv_timer_t *t)
+{
+    app_t *app = t->data;
+    bool idle = tn_notifier_inflight(app->notifier) == 0;
+    bool late = tn_clock_mono_ms() - app->drain_started_ms >= DRAIN_TIMEOUT_MS;
+    if (idle || late) {
+        if (!idle)
+            tn_log(TN_LOG_WARN, "Drain timeout: cancelling notifications still in flight", NULL);
+        finish_shutdown(app);
+    }
+}
+
+static void on_sigterm(uv_signal_t *h, int signum)
+{
+    app_t *app = h->data;
+    if (app->stopping) {
+        /* A second signal: stop waiting. */
+        app->drain_started_ms = 0;
+        return;
+    }
+    app->stopping = true;
+    app->ready = false;
+    tn_log(TN_LOG_INFO, "Received shutdown signal, draining", "signal",
+           signum == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    tn_http_server_stop_accepting(app->http);
+    tn_dispatch_stop(app->dispatch);
+    tn_sched_cancel(app->sched, &app->gc_timer);
+    tn_sched_cancel(app->sched, &app->nflog_timer);
+    app->drain_started_ms = tn_clock_mono_ms();
+    uv_timer_start(&app->drain_timer, on_drain_tick, 0, 50);
+}
+
+static int parse_duration_flag(const char *name, const char *v, tn_duration_t *out)
+{
+    char err[TN_ERRBUF_SIZE];
+    if (tn_duration_parse(v, out, err, sizeof(err)) != TN_OK) {
+        fprintf(stderr, "tocsin: error: --%s: %s\n", name, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_features(const char *list)
+{
+    bool classic = false, strict = false;
+    char *copy = tn_xstrdup(list);
+    int rc = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        if (!*tok)
+            continue;
+        if (strcmp(tok, "classic-mode") == 0) {
+            classic = true;
+        } else if (strcmp(tok, "utf8-strict-mode") == 0) {
+            strict = true;
+        } else if (strcmp(tok, "alert-names-in-metrics") &&
+                   strcmp(tok, "receiver-name-in-metrics") && strcmp(tok, "group-key-in-metrics") &&
+                   strcmp(tok, "auto-gomemlimit") && strcmp(tok, "event-recorder")) {
+            fprintf(stderr, "tocsin: error: unknown option '%s' for --enable-feature\n", tok);
+            rc = -1;
+        }
+    }
+    free(copy);
+    if (!rc && classic && strict) {
+        fprintf(stderr, "tocsin: error: cannot have both classic and UTF-8 modes enabled\n");
+        rc = -1;
+    }
+    if (!rc)
+        tn_labels_set_mode(classic  ? TN_LABELS_CLASSIC
+                           : strict ? TN_LABELS_UTF8_STRICT
+                                    : TN_LABELS_UTF8);
+    return rc;
+}
+
+/* External URL and route prefix as Alertmanager derives them. */
+static int setup_urls(app_t *app)
+{
+    const char *ext = app->o.external_url;
+    char *url;
+    if (!ext || !*ext) {
+        char host[256] = "localhost";
+        gethostname(host, sizeof(host) - 1);
+        const char *colon = strrchr(app->o.listen_address, ':');
+        url = tn_xasprintf("http://%s:%s", host, colon ? colon + 1 : "9093");
+    } else {
+        if (strncmp(ext, "http://", 7) != 0 && strncmp(ext, "https://", 8) != 0) {
+            fprintf(stderr,
+                    "tocsin: error: --web.external-url %s: only 'http' and 'https' are "
+                    "supported\n",
+                    ext);
+            return -1;
+        }
+        url = tn_xstrdup(ext);
+        size_t n = strlen(url);
+        while (n > 0 && url[n - 1] == '/')
+            url[--n] = 0;
+    }
+    app->external_url = url;
+    const char *path = "";
+    const char *scheme = strstr(url, "://");
+    if (scheme) {
+        const char *slash = strchr(scheme + 3, '/');
+        if (slash)
+            path = slash;
+    }
+    const char *prefix = app->o.route_prefix ? app->o.route_prefix : path;
+    char *p = tn_xstrdup(prefix);
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == '/')
+        p[--n] = 0;
+    if (n && p[0] != '/') {
+        char *q = tn_xasprintf("/%s", p);
+        free(p);
+        p = q;
+    }
+    app->route_prefix = p;
+    return 0;
+}
+
+static void register_metrics(app_t *app)
+{
+    app->m_reload_ok = tn_metric_plain(
+        tn_metric_gauge("alertmanager_config_last_reload_successful",
+                        "Whether the last configuration reload attempt was successful.", NULL));
+    app->m_reload_ts = tn_metric_plain(
+        tn_metric_gauge("alertmanager_config_last_reload_success_timestamp_seconds",
+                        "Timestamp of the last successful configuration reload.", NULL));
+    app->m_config_hash = tn_metric_plain(
+        tn_metric_gauge("alertmanager_config_hash",
+                        "Hash of the currently loaded alertmanager configuration.", NULL));
+    tn_metric_t *bi = tn_metric_gauge(
+        "alertmanager_build_info",
+        "A metric with a constant '1' value labeled by version, revision, branch, and goversion "
+        "from which alertmanager was built.",
+        "branch,goversion,revision,version");
+    tn_metric_set(tn_metric_with(bi, "", "none (tocsin, C)", "", TN_VERSION, NULL), 1);
+    app->m_alerts = tn_metric_gauge("alertmanager_alerts", "How many alerts by state.", "state");
+    tn_metrics_on_collect(collect_alerts, app);
+    tn_metrics_register_process();
+}
+
+static int run(app_t *app)
+{
+    opts_t *o = &app->o;
+    int lvl = tn_log_level_parse(o->log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "tocsin: error: --log.level: unknown level '%s'\n", o->log_level);
+        return 1;
+    }
+    enum tn_log_format fmt;
+    if (strcmp(o->log_format, "logfmt") == 0) {
+        fmt = TN_LOG_LOGFMT;
+    } else if (strcmp(o->log_format, "json") == 0) {
+        fmt = TN_LOG_JSON;
+    } else {
+        fprintf(stderr, "tocsin: error: --log.format: unknown format '%s'\n", o->log_format);
+        return 1;
+    }
+    tn_log_setup((enum tn_log_level)lvl, fmt);
+    if (setup_features(o->features))
+        return 1;
+    tn_duration_t retention, start_delay;
+    if (parse_duration_flag("alerts.gc-interval", o->gc_interval, &app->gc_interval) ||
+        parse_duration_flag("data.retention", o->retention, &retention) ||
+        parse_duration_flag("dispatch.start-delay", o->start_delay, &start_delay))
+        return 1;
+    if (app->gc_interval <= 0) {
+        fprintf(stderr, "tocsin: error: --alerts.gc-interval must be positive\n");
+        return 1;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long max_alerts = strtoull(o->max_alerts, &end, 10);
+    if (errno || !end || *end || o->max_alerts[0] == '-') {
+        fprintf(stderr, "tocsin: error: --alerts.max: not a number: '%s'\n", o->max_alerts);
+        return 1;
+    }
+    if (o->web_config_file && *o->web_config_file) {
+        fprintf(stderr, "tocsin: error: --web.config.file: TLS and authentication on the "
+                        "listener are not supported yet; refusing to serve without them\n");
+        return 1;
+    }
+    if (setup_urls(app))
+        return 1;
+
+    tn_log(TN_LOG_INFO, "Starting tocsin", "version", TN_VERSION, NULL);
+    char err[TN_ERRBUF_SIZE];
+    app->cfg = tn_config_load_file(o->config_file, err, sizeof(err));
+    if (!app->cfg) {
+        tn_log(TN_LOG_ERROR, "Loading configuration file failed", "file", o->config_file, "err",
+               err, NULL);
+        return 1;
+    }
+    if (mkdir(o->storage_path, 0750) != 0 && errno != EEXIST) {
+        tn_log(TN_LOG_ERROR, "Cannot create storage directory", "path", o->storage_path, "err",
+               strerror(errno), NULL);
+        return 1;
+    }
+
+    register_metrics(app);
+    set_config_metrics(app);
+
+    app->loop = uv_default_loop();
+    uv_signal_init(app->loop, &app->sig_hup);
+    uv_signal_init(app->loop, &app->sig_term);
+    uv_signal_init(app->loop, &app->sig_int);
+    app->sig_hup.data = app->sig_term.data = app->sig_int.data = app;
+    uv_timer_init(app->loop, &app->drain_timer);
+    app->drain_timer.data = app;
+    app->sched = tn_sched_new(app->loop);
+    app->store = tn_alert_store_new();
+    tn_alert_store_set_limit(app->store, (size_t)max_alerts);
+    app->nflog = tn_nflog_new();
+    app->outbound = tn_outbound_new(app->loop);
+    app->notifier = tn_notifier_new(app->sched, app->nflog, tn_sender_outbound(app->outbound));
+    app->dispatch = tn_dispatch_new(app->sched, app->notifier, app->store);
+    tn_dispatch_set_external_url(app->dispatch, app->external_url);
+    tn_dispatch_set_start_time(app->dispatch, tn_clock_now() + start_delay);
+    tn_alert_store_set_listener(app->store, tn_dispatch_on_alert, app->dispatch);
+    tn_dispatch_set_config(app->dispatch, app->cfg);
+
+    tn_api_deps_t deps = {
+        .ud = app,
+        .store = app->store,
+        .config = api_config,
+        .alert_receivers = api_receivers,
+        .reload = app_reload,
+        .ready = api_ready,
+        .external_url = app->external_url,
+        .route_prefix = app->route_prefix,
+        .max_alerts_per_request = 10000,
+    };
+    app->api = tn_api_new(&deps);
+    tn_http_limits_t limits;
+    tn_http_limits_default(&limits);
+    app->http = tn_http_server_new(app->loop, &limits, tn_api_handle, app->api);
+    int rc = 1;
+    if (tn_http_server_listen(app->http, o->listen_address, err, sizeof(err)) != TN_OK) {
+        tn_log(TN_LOG_ERROR, "Cannot listen", "address", o->listen_address, "err", err, NULL);
+        finish_shutdown(app);
+        uv_run(app->loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+    tn_sched_entry_init(&app->gc_timer, on_gc, app);
+    tn_sched_at(app->sched, &app->gc_timer, tn_clock_now() + app->gc_interval);
+    tn_sched_entry_init(&app->nflog_timer, on_nflog_gc, app);
+    tn_sched_at(app->sched, &app->nflog_timer, tn_clock_now() + NFLOG_GC_INTERVAL);
+
+    uv_signal_start(&app->sig_hup, on_sighup, SIGHUP);
+    uv_signal_start(&app->sig_term, on_sigterm, SIGTERM);
+    uv_signal_start(&app->sig_int, on_sigterm, SIGINT);
+
+    char port[16];
+    snprintf(port, sizeof(port), "%d", tn_http_server_port(app->http));
+    tn_log(TN_LOG_INFO, "Listening", "address", o->listen_address, "port", port, "external_url",
+           app->external_url, NULL);
+    app->ready = true;
+    uv_run(app->loop, UV_RUN_DEFAULT);
+    tn_log(TN_LOG_INFO, "Stopped", NULL);
+    rc = 0;
+out:
+    tn_dispatch_free(app->dispatch);
+    tn_notifier_free(app->notifier);
+    tn_api_free(app->api);
+    tn_alert_store_free(app->store);
+    tn_nflog_free(app->nflog);
+    tn_config_unref(app->cfg);
+    uv_walk(app->loop, close_walk, NULL);
+    uv_run(app->loop, UV_RUN_DEFAULT);
+    uv_loop_close(app->loop);
+    tn_metrics_free_all();
+    free(app->external_url);
+    free(app->route_prefix);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    printf("tocsin, version %s\n", TN_VERSION);
-    return 0;
+    signal(SIGPIPE, SIG_IGN);
+    if (argc >= 2 && strcmp(argv[1], "check-config") == 0)
+        return tn_config_check_main(argc - 1, argv + 1);
+    app_t app;
+    memset(&app, 0, sizeof(app));
+    bool cluster_flags = false;
+    int rc = parse_flags(argc, argv, &app.o, &cluster_flags);
+    if (rc >= 0)
+        return rc;
+    if (cluster_flags)
+        tn_log(TN_LOG_WARN,
+               "Ignoring --cluster.* flags: tocsin replicas share state through "
+               "their store, not gossip",
+               NULL);
+    return run(&app);
 }
