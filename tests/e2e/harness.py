@@ -437,7 +437,8 @@ class Server:
         return http_request(self.port, method, self.prefix + path, body, headers, timeout)
 
     def post_alerts(self, alerts, timeout=30):
-        return self.request("POST", "/api/v2/alerts", body=alerts, timeout=timeout)
+        return self.request("POST", "/api/v2/alerts", body=alerts, timeout=timeout,
+                            headers={"Content-Type": "application/json"})
 
     def post_ok(self, alerts):
         r = self.post_alerts(alerts)

@@ -1,0 +1,363 @@
+"""Hostile and malformed input: the server answers 4xx, keeps the valid part of a batch, caps
+bodies and headers, survives slow and garbage clients, and keeps serving everyone else."""
+
+import http.client
+import json
+import random
+import re
+import socket
+import threading
+import time
+
+from harness import (HOST, IS_AM, alert, http_request, run_cases, scaled, tocsin_only,
+                     wait_for)
+
+CONFIG = """
+route:
+  receiver: blackhole
+  group_by: [alertname]
+  group_wait: 1s
+receivers:
+  - name: blackhole
+"""
+
+
+def assert_healthy(srv):
+    assert srv.alive(), "server died"
+    assert srv.healthy(), "/-/healthy does not answer"
+
+
+def check_error(r, *words):
+    """A 400. tocsin: JSON {"code":400,"message":...} whose message holds every word."""
+    # Alertmanager answers 422 where a required field is missing; tocsin always 400.
+    ok = (400, 422) if IS_AM else (400,)
+    assert r.status in ok, r
+    if IS_AM:
+        return
+    body = r.json()
+    assert body.get("code") == r.status, body
+    msg = body.get("message")
+    assert isinstance(msg, str) and msg, body
+    for w in words:
+        assert w in msg, "%r not in error message %r" % (w, msg)
+
+
+def raw_exchange(port, data, timeout=5.0, chunk_delay=None):
+    """Sends raw bytes, then reads until the server closes or `timeout`; returns what came."""
+    s = socket.create_connection((HOST, port), timeout=scaled(timeout))
+    got = b""
+    try:
+        try:
+            s.sendall(data)
+        except OSError:
+            pass  # the server may close before reading everything
+        s.settimeout(scaled(timeout))
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            except OSError:
+                break
+            if not b:
+                break
+            got += b
+    finally:
+        s.close()
+    return got
+
+
+# --- malformed and mistyped bodies -----------------------------------------------------------
+
+def test_malformed_json(ctx):
+    srv = ctx.server(CONFIG)
+    for body in ['{"x":', "[", "", "nul", "[{]", '[{"labels":{"a":"b"}},]', '"x"', "{}", "42"]:
+        r = srv.post_alerts(body)
+        check_error(r)
+    assert srv.get_alerts() == []
+    assert_healthy(srv)
+
+
+def test_wrong_types(ctx):
+    srv = ctx.server(CONFIG)
+    cases = [
+        ('[{"labels":["a"]}]', ["labels"]),
+        ('[{"labels":{"a":1}}]', ["labels"]),
+        ('[{"labels":{"a":"b"},"annotations":[1]}]', ["annotations"]),
+        ('[{"labels":{"a":"b"},"startsAt":5}]', ["startsAt"]),
+        ('[{"labels":{"a":"b"},"startsAt":"yesterday"}]', ["startsAt"]),
+        ('[{"labels":{"a":"b"},"endsAt":"2020-13-45T99:00:00Z"}]', ["endsAt"]),
+        ('[{"labels":{"a":"b"},"generatorURL":{}}]', ["generatorURL"]),
+        ('[{}]', ["labels"]),
+        ('[1]', []),
+        ('[{"labels":{"a":"b"},"startsAt":"2020-01-02T00:00:00Z","endsAt":"2020-01-01T00:00:00Z"}]',
+         []),
+    ]
+    for body, words in cases:
+        r = srv.post_alerts(body)
+        check_error(r, *words)
+    assert srv.get_alerts() == []
+    assert_healthy(srv)
+
+
+def test_invalid_labels_keep_valid_alerts(ctx):
+    srv = ctx.server(CONFIG)
+    r = srv.post_alerts([
+        alert({"alertname": "ok1"}),
+        alert({"alertname": "bad", "1bad": "x"}),
+        alert({"alertname": "ok2"}),
+        alert({"alertname": "bad", "": "x"}),
+    ])
+    check_error(r, "1", "3", "label")
+    # As Alertmanager does: the valid alerts of the batch are stored anyway.
+    names = sorted(a["labels"]["alertname"] for a in srv.get_alerts())
+    assert names == ["ok1", "ok2"], names
+    assert_healthy(srv)
+
+
+def test_empty_label_set(ctx):
+    srv = ctx.server(CONFIG)
+    check_error(srv.post_alerts([{"labels": {}}]), "label")
+    check_error(srv.post_alerts([alert({"a": "b"}), {"labels": {}}]), "1")
+    assert [a["labels"] for a in srv.get_alerts()] == [{"a": "b"}]
+    assert srv.post_alerts([]).status == 200
+    assert_healthy(srv)
+
+
+def test_garbage_bytes(ctx):
+    srv = ctx.server(CONFIG)
+    rnd = random.Random(1234)
+    junk = bytes(rnd.getrandbits(8) for _ in range(4096))
+    # As a body ...
+    r = srv.request("POST", "/api/v2/alerts", body=junk,
+                    headers={"Content-Type": "application/json"})
+    check_error(r)
+    # ... and instead of HTTP altogether: a 400 or a closed connection, nothing else.
+    for data in (junk + b"\r\n\r\n", b"\x00" * 64 + b"\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
+                 b"GET /\x01\x02 HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"):
+        got = raw_exchange(srv.port, data, timeout=5)
+        assert got == b"" or got.startswith(b"HTTP/1.1 400") or got.startswith(
+            b"HTTP/1.0 400") or got.startswith(b"HTTP/1.1 505"), got[:200]
+        assert_healthy(srv)
+
+
+# --- sizes -----------------------------------------------------------------------------------
+
+def stream_body(port, total, chunked=False, chunk=1 << 20):
+    """POSTs `total` bytes of one huge JSON string without building it in memory. Returns
+    (status or None if the server closed first, bytes sent)."""
+    s = socket.create_connection((HOST, port), timeout=scaled(30))
+    sent = 0
+    try:
+        head = "POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        head += "Transfer-Encoding: chunked\r\n" if chunked else "Content-Length: %d\r\n" % total
+        s.sendall(head.encode() + b"\r\n")
+        prefix = b'[{"labels":{"a":"'
+        block = b"x" * chunk
+        try:
+            while sent < total:
+                part = prefix if sent == 0 else block[:min(chunk, total - sent)]
+                if chunked:
+                    s.sendall(b"%x\r\n" % len(part) + part + b"\r\n")
+                else:
+                    s.sendall(part)
+                sent += len(part)
+            if chunked:
+                s.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # closed on us: fine, if the server is still alive
+        s.settimeout(scaled(30))
+        resp = b""
+        try:
+            while b"\r\n" not in resp:
+                b = s.recv(4096)
+                if not b:
+                    break
+                resp += b
+        except OSError:
+            pass
+        if not resp.startswith(b"HTTP/"):
+            return None, sent
+        return int(resp.split(b" ", 2)[1]), sent
+    finally:
+        s.close()
+
+
+def test_huge_body_content_length(ctx):
+    srv = ctx.server(CONFIG)
+    status, sent = stream_body(srv.port, 100 << 20)
+    if not IS_AM:
+        assert status in (413, None), "100 MB body: %r" % status
+        # Refused early, not after swallowing it all.
+        assert sent < (100 << 20) or status == 413, sent
+    else:
+        assert status != 200, status
+    assert_healthy(srv)
+    assert srv.get_alerts() == []
+
+
+def test_huge_body_chunked(ctx):
+    srv = ctx.server(CONFIG)
+    status, _ = stream_body(srv.port, 100 << 20, chunked=True)
+    if not IS_AM:
+        assert status in (413, None), "100 MB chunked body: %r" % status
+    else:
+        assert status != 200, status
+    assert_healthy(srv)
+
+
+def test_huge_header(ctx):
+    srv = ctx.server(CONFIG)
+    data = b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (2 << 20) + b"\r\n\r\n"
+    got = raw_exchange(srv.port, data, timeout=10)
+    # 431, or the connection dropped (a reset can swallow the answer).
+    assert got == b"" or got.startswith(b"HTTP/1.1 431"), got[:200]
+    assert_healthy(srv)
+
+
+def test_header_just_over_tocsin_limit(ctx):
+    tocsin_only("64 KiB header cap (Alertmanager's is 1 MiB)")
+    srv = ctx.server(CONFIG)
+    r = None
+    try:
+        r = srv.request("GET", "/-/healthy", headers={"X-Big": "a" * (70 << 10)})
+    except (OSError, http.client.HTTPException):
+        pass
+    assert r is None or r.status == 431, r
+    assert_healthy(srv)
+
+
+def test_10k_alert_batch(ctx):
+    srv = ctx.server(CONFIG)
+    batch = [alert({"alertname": "Bulk", "i": str(i)}, annotations={"n": "x" * 20})
+             for i in range(10000)]
+    t0 = time.monotonic()
+    r = srv.post_alerts(batch, timeout=60)
+    assert r.status == 200, r
+    assert time.monotonic() - t0 <= scaled(30)
+    wait_for(lambda: len(srv.get_alerts()) == 10000, 20, interval=0.5,
+             what="10000 alerts listed")
+    wait_for(lambda: srv.metric("alertmanager_alerts", state="active") == 10000, 10,
+             interval=0.5, what="alertmanager_alerts{state=active} == 10000")
+    assert_healthy(srv)
+
+
+# --- connections -----------------------------------------------------------------------------
+
+def test_slow_client(ctx):
+    srv = ctx.server(CONFIG)
+    request = (b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"X-Padding: " + b"p" * 200 + b"\r\n")
+    s = socket.create_connection((HOST, srv.port), timeout=scaled(60))
+    closed = threading.Event()
+    stop = threading.Event()
+
+    def drip():
+        # One byte every 0.3s: a request that never completes in any reasonable time.
+        try:
+            for i in range(len(request)):
+                if stop.is_set():
+                    return
+                s.sendall(request[i:i + 1])
+                time.sleep(0.3)
+        except OSError:
+            closed.set()
+
+    t = threading.Thread(target=drip, daemon=True)
+    t.start()
+    try:
+        # Meanwhile everyone else is served promptly.
+        for i in range(10):
+            t0 = time.monotonic()
+            assert srv.healthy()
+            srv.post_ok([alert({"alertname": "Fast", "i": str(i)})])
+            assert time.monotonic() - t0 < scaled(2), "slow answer with a slow client around"
+            time.sleep(0.3)
+        if IS_AM:
+            return  # Alertmanager sets no header timeout: the slow client is never dropped
+        # tocsin drops it once its header timeout (30 s) runs out.
+        s.settimeout(scaled(45))
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b""
+        assert data == b"" or data.startswith(b"HTTP/1.1 408") or data.startswith(
+            b"HTTP/1.1 400"), data[:200]
+        assert_healthy(srv)
+    finally:
+        stop.set()
+        s.close()
+        t.join(5)
+
+
+def test_many_idle_connections(ctx):
+    srv = ctx.server(CONFIG)
+    socks = []
+    try:
+        for _ in range(300):
+            socks.append(socket.create_connection((HOST, srv.port), timeout=scaled(5)))
+        # Half of them start a request and stall.
+        for s in socks[::2]:
+            s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost")
+        t0 = time.monotonic()
+        assert_healthy(srv)
+        srv.post_ok([alert({"alertname": "Idle"})])
+        assert time.monotonic() - t0 < scaled(3)
+    finally:
+        for s in socks:
+            s.close()
+    assert_healthy(srv)
+
+
+def test_pipelined_and_keepalive(ctx):
+    srv = ctx.server(CONFIG)
+    body = json.dumps([alert({"alertname": "Pipe"})]).encode()
+    data = (b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s"
+            b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % (len(body), body))
+    got = raw_exchange(srv.port, data, timeout=5)
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", got)
+    assert statuses == [b"200", b"200", b"200"], got[:500]
+    # Keep-alive: several requests on one connection.
+    conn = http.client.HTTPConnection(HOST, srv.port, timeout=scaled(5))
+    try:
+        for _ in range(5):
+            conn.request("GET", "/-/healthy")
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200
+    finally:
+        conn.close()
+    assert [a["labels"]["alertname"] for a in srv.get_alerts()] == ["Pipe"]
+
+
+def test_wrong_method_and_path(ctx):
+    srv = ctx.server(CONFIG)
+    r = http_request(srv.port, "DELETE", "/api/v2/alerts")
+    assert r.status in (404, 405), r
+    r = http_request(srv.port, "GET", "/api/v2/" + "a" * 5000)
+    assert r.status == 404, r
+    r = http_request(srv.port, "GET", "/../../etc/passwd")
+    assert r.status in (400, 404) or (r.status in (301, 308) and IS_AM), r
+    assert b"root:" not in r.body
+    assert_healthy(srv)
+
+
+if __name__ == "__main__":
+    run_cases([
+        test_slow_client,  # first: it runs long, the others overlap it
+        test_malformed_json,
+        test_wrong_types,
+        test_invalid_labels_keep_valid_alerts,
+        test_empty_label_set,
+        test_garbage_bytes,
+        test_huge_body_content_length,
+        test_huge_body_chunked,
+        test_huge_header,
+        test_header_just_over_tocsin_limit,
+        test_10k_alert_batch,
+        test_many_idle_connections,
+        test_pipelined_and_keepalive,
+        test_wrong_method_and_path,
+    ])
