@@ -396,7 +396,9 @@ void tn_metrics_write(tn_buf_t *out)
 {
     for (size_t i = 0; i < metrics_reg.nhooks; i++)
         metrics_reg.hooks[i].fn(metrics_reg.hooks[i].ud);
-    qsort(metrics_reg.families, metrics_reg.n, sizeof(*metrics_reg.families), metrics_cmp_family);
+    if (metrics_reg.n > 1)
+        qsort(metrics_reg.families, metrics_reg.n, sizeof(*metrics_reg.families),
+              metrics_cmp_family);
     for (size_t i = 0; i < metrics_reg.n; i++)
         metrics_write_family(out, metrics_reg.families[i]);
 }
