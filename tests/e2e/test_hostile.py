@@ -104,15 +104,33 @@ def test_invalid_labels_keep_valid_alerts(ctx):
     srv = ctx.server(CONFIG)
     r = srv.post_alerts([
         alert({"alertname": "ok1"}),
-        alert({"alertname": "bad", "1bad": "x"}),
+        alert({"alertname": "bad", "": "x"}),  # an empty name is invalid in every mode
         alert({"alertname": "ok2"}),
-        alert({"alertname": "bad", "": "x"}),
+        {"labels": {}},
     ])
     check_error(r, "1", "3", "label")
     # As Alertmanager does: the valid alerts of the batch are stored anyway.
     names = sorted(a["labels"]["alertname"] for a in srv.get_alerts())
     assert names == ["ok1", "ok2"], names
     assert_healthy(srv)
+
+
+def test_label_name_modes(ctx):
+    # Classic names ([a-zA-Z_][a-zA-Z0-9_]*) are all Alertmanager 0.25 knows; current
+    # Alertmanager, and tocsin by default, accept any UTF-8 name unless classic-mode is on.
+    args = [] if IS_AM else ["--enable-feature=classic-mode"]
+    srv = ctx.server(CONFIG, extra_args=args)
+    r = srv.post_alerts([alert({"alertname": "ok"}), alert({"alertname": "bad", "1bad": "x"})])
+    check_error(r, "1", "1bad")
+    assert [a["labels"]["alertname"] for a in srv.get_alerts()] == ["ok"]
+    if IS_AM:
+        return
+    utf8 = ctx.server(CONFIG)
+    r = utf8.post_alerts([alert({"alertname": "u", "1bad": "x", "s\u00e9rvice.name": "y"})])
+    assert r.status == 200, r
+    assert utf8.get_alerts()[0]["labels"] == {"alertname": "u", "1bad": "x",
+                                              "s\u00e9rvice.name": "y"}
+    assert_healthy(utf8)
 
 
 def test_empty_label_set(ctx):
@@ -351,6 +369,7 @@ if __name__ == "__main__":
         test_wrong_types,
         test_invalid_labels_keep_valid_alerts,
         test_empty_label_set,
+        test_label_name_modes,
         test_garbage_bytes,
         test_huge_body_content_length,
         test_huge_body_chunked,

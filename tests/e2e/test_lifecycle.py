@@ -8,8 +8,8 @@ import subprocess
 import time
 from datetime import timedelta
 
-from harness import (IS_AM, alert, assert_no_request, binary, dur, now_utc, run_cases, scaled,
-                     tocsin_only, wait_for)
+from harness import (IS_AM, alert, assert_no_request, binary, dur, free_port, now_utc, run_cases,
+                     scaled, tocsin_only, wait_for)
 
 LATE = 1.0
 
@@ -175,10 +175,27 @@ def test_cluster_flags_accepted(ctx):
 
 def test_other_flags_accepted(ctx):
     sink = ctx.sink()
-    srv = ctx.server(config(sink), extra_args=[
-        "--alerts.gc-interval=10m", "--data.retention=24h", "--web.external-url=http://x.test/",
-    ])
+    args = ["--alerts.gc-interval=10m", "--data.retention=24h",
+            "--web.external-url=http://x.test/"]
+    if not IS_AM:  # flags of later Alertmanager releases than Debian's 0.25
+        args += ["--dispatch.start-delay=0s", "--enable-feature=receiver-name-in-metrics"]
+    srv = ctx.server(config(sink), extra_args=args)
     assert srv.healthy()
+
+
+def test_bad_flag_values_rejected(ctx):
+    cfg = os.path.join(ctx.tmp, "ok.yml")
+    with open(cfg, "w") as f:
+        f.write("route:\n  receiver: a\nreceivers:\n  - name: a\n")
+    # Otherwise runnable: only the bad value can make these exit (a hang fails the case).
+    base = ["--config.file=" + cfg, "--storage.path=" + ctx.tmp, "--cluster.listen-address=",
+            "--web.listen-address=127.0.0.1:%d" % free_port()]
+    for args in (["--data.retention=forever"], ["--log.level=loud"]):
+        rc, out = run_bin(base + args, timeout=10)
+        assert rc != 0, (args, rc, out)
+    if not IS_AM:
+        rc, out = run_bin(["--enable-feature=no-such-feature"], timeout=10)
+        assert rc != 0 and "no-such-feature" in out, (rc, out)
 
 
 def test_route_prefix(ctx):
@@ -231,6 +248,7 @@ if __name__ == "__main__":
         test_sigterm_waits_for_inflight_send,
         test_cluster_flags_accepted,
         test_other_flags_accepted,
+        test_bad_flag_values_rejected,
         test_route_prefix,
         test_json_logs,
         test_restart_does_not_repage,
