@@ -4,7 +4,7 @@ import re
 import time
 from datetime import timedelta
 
-from harness import (IS_AM, alert, alert_names, assert_no_request, dur, now_utc, parse_time,
+from harness import (alert, alert_names, assert_no_request, dur, now_utc, parse_time,
                      run_cases, scaled)
 
 EARLY = 0.3  # a notification may come this much before its due time (scaled)
