@@ -79,7 +79,7 @@ typedef struct http_conn {
     enum conn_state state;
     int handles; /* open libuv handles: freed when 0 and no request is live */
     unsigned writes;
-    bool reading, in_process, paused, msg_started, msg_complete, eof, shut, rejected;
+    bool reading, in_process, paused, msg_started, msg_complete, eof, shut;
     bool field_open; /* a header name is being received */
     bool body_saved; /* body NUL-terminated in place: saved_byte goes back on respond */
     char saved_byte;
@@ -1230,7 +1230,6 @@ static void server_on_connection(uv_stream_t *ls, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     if (s->n_open > s->lim.max_conns) {
-        c->rejected = true;
         if (s->n_open > s->lim.max_conns + HTTP_REJECT_MAX)
             conn_close(c);
         else
@@ -1290,13 +1289,19 @@ static int split_hostport(const char *address, char *host, size_t hostlen, int *
     return 0;
 }
 
+/* ":port" binds "::" (dual-stack) when the host can bind IPv6 at all, else 0.0.0.0. */
 static bool ipv6_available(void)
 {
     int fd = socket(AF_INET6, SOCK_STREAM, 0);
     if (fd < 0)
         return false;
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_any;
+    bool ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
     close(fd);
-    return true;
+    return ok;
 }
 
 static void server_on_listener_close(uv_handle_t *h)

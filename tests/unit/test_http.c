@@ -81,6 +81,23 @@ static void reply(harness_t *h, tn_http_req_t *r)
     tn_buf_free(&b);
 }
 
+#define BIG_LEN (8u << 20)
+
+static unsigned big_byte(size_t i)
+{
+    return (unsigned char)('A' + (i * 7) % 53);
+}
+
+/* A response far larger than the socket buffers: the connection must wait for the reader. */
+static void reply_big(tn_http_req_t *r)
+{
+    char *b = malloc(BIG_LEN);
+    for (size_t i = 0; i < BIG_LEN; i++)
+        b[i] = (char)big_byte(i);
+    tn_http_respond(r, 200, "application/octet-stream", b, BIG_LEN);
+    free(b);
+}
+
 static void on_delay(uv_timer_t *t)
 {
     harness_t *h = t->data;
@@ -94,7 +111,11 @@ static void handler(void *ud, tn_http_req_t *r)
 {
     harness_t *h = ud;
     const char *path = tn_http_req_path(r);
-    h->nreq++;
+    __atomic_add_fetch(&h->nreq, 1, __ATOMIC_SEQ_CST);
+    if (strcmp(path, "/big") == 0) {
+        reply_big(r);
+        return;
+    }
     if (strcmp(path, "/stop") == 0)
         tn_http_server_stop_accepting(h->srv);
     if (strcmp(path, "/async") == 0 || strcmp(path, "/stop") == 0 || strcmp(path, "/hold") == 0) {
@@ -590,6 +611,14 @@ static void cl_limits(harness_t *h)
     cl_send(&cl, chunk, 500);
     rec(h, &cl, false);
     cl_close(&cl);
+    /* upgrades are not spoken: a plain answer, then close */
+    if (cl_open(&cl, AF_INET, h->port) < 0)
+        return;
+    cl_puts(&cl,
+            "GET /up HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    rec(h, &cl, false);
+    h->eof[5] = cl_eof(&cl);
+    cl_close(&cl);
 }
 
 static void test_limits(void **state)
@@ -619,7 +648,11 @@ static void test_limits(void **state)
     assert_int_equal(h.status[5], 400);
     assert_int_equal(h.status[6], 200);
     assert_has(res(&h, 6), " L=1000 ");
-    assert_int_equal(h.nreq, 1);
+    assert_int_equal(h.status[7], 200);
+    assert_has(res(&h, 7), "P=/up ");
+    assert_has(res(&h, 7), "Connection: close\r\n");
+    assert_true(h.eof[5]);
+    assert_int_equal(h.nreq, 2);
     harness_done(&h);
 }
 
@@ -879,6 +912,73 @@ static void cl_hold(harness_t *h)
     cl_close(&cl);
 }
 
+/* Reads one response of any size, folding its body into a checksum. */
+static int cl_resp_sum(client_t *cl, size_t *len, unsigned *sum)
+{
+    char *end;
+    while (!(end = memmem(cl->buf, cl->len, "\r\n\r\n", 4)))
+        if (cl_fill(cl) < 0)
+            return -1;
+    size_t hlen = (size_t)(end - cl->buf) + 4;
+    int status = (int)strtol(cl->buf + 9, NULL, 10);
+    char *clh = memmem(cl->buf, hlen, "Content-Length: ", 16);
+    size_t want = clh ? strtoul(clh + 16, NULL, 10) : 0;
+    memmove(cl->buf, cl->buf + hlen, cl->len - hlen);
+    cl->len -= hlen;
+    *len = 0;
+    *sum = 0;
+    while (*len < want) {
+        if (cl->len == 0 && cl_fill(cl) < 0)
+            return -1;
+        size_t take = TN_MIN(cl->len, want - *len);
+        for (size_t i = 0; i < take; i++)
+            *sum += (unsigned char)cl->buf[i] == big_byte(*len + i) ? 0 : 1;
+        *len += take;
+        memmove(cl->buf, cl->buf + take, cl->len - take);
+        cl->len -= take;
+    }
+    return status;
+}
+
+static void cl_slow_reader(harness_t *h)
+{
+    client_t cl;
+    if (cl_open(&cl, AF_INET, h->port) < 0)
+        return;
+    cl_puts(&cl, "GET /big HTTP/1.1\r\nHost: t\r\n\r\nGET /big HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    usleep(300000);
+    /* nothing read yet: the second request must still wait behind the first response */
+    h->ms[0] = __atomic_load_n(&h->nreq, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        unsigned bad;
+        h->status[i] = cl_resp_sum(&cl, &len, &bad);
+        h->ms[1 + i] = (long)len;
+        h->ms[3 + i] = (long)bad;
+    }
+    h->nres = 2;
+    rec(h, &cl, false);
+    cl_close(&cl);
+}
+
+static void test_slow_reader_backpressure(void **state)
+{
+    (void)state;
+    harness_t h = {0};
+    run(&h, NULL, cl_slow_reader);
+    assert_int_equal(h.ms[0], 1);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(h.status[i], 200);
+        assert_int_equal(h.ms[1 + i], BIG_LEN);
+        assert_int_equal(h.ms[3 + i], 0);
+    }
+    assert_int_equal(h.status[2], 200);
+    assert_has(res(&h, 2), "P=/a ");
+    assert_int_equal(h.nreq, 3);
+    harness_done(&h);
+}
+
 static void test_free_with_request_in_flight(void **state)
 {
     (void)state;
@@ -905,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_free_with_request_in_flight),
+        cmocka_unit_test(test_slow_reader_backpressure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
