@@ -826,7 +826,8 @@ static int cfg_fields_read(cfg_ctx_t *x, tn_ynode_t *n, const tn_field_t *fields
         const tn_field_t *f = &fields[i];
         if (seen[i])
             continue;
-        if (f->required) {
+        if (f->required && n) {
+            /* n == NULL: an absent STRUCT gets its defaults; its required keys do not apply. */
             rc = tn_yaml_error(&x->y, n, "missing required field \"%s\" in %s", f->key, what);
         } else if (f->type == TN_F_HTTP_CONFIG) {
             tn_http_config_t *h = cfg_at(base, f->offset);
