@@ -361,7 +361,8 @@ static void conn_set_state(http_conn_t *c, enum conn_state st)
         ms = l->idle_timeout_ms;
         break;
     case CONN_LINGER:
-        ms = TN_MIN((uint64_t)HTTP_LINGER_MS, l->idle_timeout_ms);
+        ms = l->idle_timeout_ms ? TN_MIN((uint64_t)HTTP_LINGER_MS, l->idle_timeout_ms)
+                                : HTTP_LINGER_MS;
         break;
     default:
         break;

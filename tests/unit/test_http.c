@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -979,6 +980,43 @@ static void test_slow_reader_backpressure(void **state)
     harness_done(&h);
 }
 
+static void cl_fragmented(harness_t *h)
+{
+    client_t cl;
+    if (cl_open(&cl, AF_INET, h->port) < 0)
+        return;
+    int one = 1;
+    setsockopt(cl.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    static const char req[] =
+        "POST /frag%2Fment?a=1&a=two+2 HTTP/1.1\r\nHost: t\r\nX-Test: split value\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n"
+        "PUT /cl HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwxyz"
+        "GET /last HTTP/1.1\r\nHost: t\r\nX-Test: z\r\n\r\n";
+    for (size_t i = 0; i < sizeof(req) - 1; i++) {
+        cl_send(&cl, req + i, 1);
+        if (i % 7 == 0)
+            usleep(300);
+    }
+    for (int i = 0; i < 3; i++)
+        rec(h, &cl, false);
+    cl_close(&cl);
+}
+
+static void test_fragmented_input(void **state)
+{
+    (void)state;
+    harness_t h = {0};
+    run(&h, NULL, cl_fragmented);
+    assert_int_equal(h.nres, 3);
+    assert_has(res(&h, 0), "M=POST P=/frag/ment Q=a=1&a=two+2 L=13 ");
+    assert_has(res(&h, 0), " X=split value C=1 V=2|1|two 2 B=abc0123456789");
+    assert_has(res(&h, 1), "M=PUT P=/cl Q= L=4 ");
+    assert_has(res(&h, 1), " B=wxyz");
+    assert_has(res(&h, 2), "M=GET P=/last Q= L=0 S=0 X=z ");
+    assert_int_equal(h.nreq, 3);
+    harness_done(&h);
+}
+
 static void test_free_with_request_in_flight(void **state)
 {
     (void)state;
@@ -1006,6 +1044,7 @@ int main(void)
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_free_with_request_in_flight),
         cmocka_unit_test(test_slow_reader_backpressure),
+        cmocka_unit_test(test_fragmented_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
