@@ -1,10 +1,12 @@
 /* PostableAlert decoding and GettableAlert encoding for the HTTP API.
  *
- * Decoding keeps Alertmanager's two layers of errors: a body that does not have the schema's
- * shape (not JSON, not an array, a field of the wrong JSON type, labels missing) is refused
- * whole; an alert that has the shape but breaks a rule (bad label name, no labels left after
- * dropping empty values, endsAt before startsAt) is refused alone while the rest are kept. */
-#include <jansson.h>
+ * Decoding keeps Alertmanager's two layers of errors: a body that does not have
+ * the schema's shape (not JSON, not an array, a field of the wrong JSON type,
+ * labels missing) is refused whole; an alert that has the shape but breaks a
+ * rule (bad label name, no labels left after dropping empty values, endsAt
+ * before startsAt) is refused alone while the rest are kept. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,7 +14,8 @@
 #include "api_internal.h"
 #include "tocsin/timefmt.h"
 
-/* Labels of one alert are interned into a stack array of this size; larger sets use the heap. */
+/* Label pairs of one alert are collected in a stack array of this size; larger
+ * sets use the heap. */
 #define DECODE_STACK_LABELS 64
 
 /* ---- JSON string output, Go style ---- */
@@ -116,7 +119,8 @@ static void json_time(tn_buf_t *out, tn_time_t t)
     tn_buf_putc(out, '"');
 }
 
-/* Label sets are stored sorted by name, which is the order Go writes map keys in. */
+/* Label sets are stored sorted by name, which is the order Go writes map keys
+ * in. */
 static void json_labelset(tn_buf_t *out, tn_labels_t ls)
 {
     tn_buf_putc(out, '{');
@@ -149,7 +153,8 @@ void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *rec
     }
     tn_buf_puts(out, "],\"startsAt\":");
     json_time(out, a->starts_at);
-    tn_buf_puts(out, ",\"status\":{\"inhibitedBy\":[],\"mutedBy\":[],\"silencedBy\":[],\"state\":");
+    tn_buf_puts(out, ",\"status\":{\"inhibitedBy\":[],\"mutedBy\":[],"
+                     "\"silencedBy\":[],\"state\":");
     api_json_string(out, state, strlen(state));
     tn_buf_puts(out, "},\"updatedAt\":");
     json_time(out, a->updated_at);
@@ -162,20 +167,155 @@ void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *rec
     tn_buf_putc(out, '}');
 }
 
-/* ---- decoding ---- */
+/* ---- decoding ----
+ * A single-pass reader for exactly this schema: strings are used in place when
+ * they need no unescaping and interned straight from the body, nothing else is
+ * allocated per field. Unknown fields are skipped with a nesting cap. It reads
+ * JSON the way Go's decoder does where that is observable: field names match
+ * case-insensitively, a repeated key overrides the earlier one, null leaves a
+ * field unset, invalid UTF-8 and lone surrogates become U+FFFD. */
+
+#define DECODE_MAX_DEPTH 128
 
 typedef struct decode_ctx {
+    const char *start, *p, *end;
     tn_buf_t *err;
     size_t nsemantic; /* messages already in err */
     bool classic;
+    tn_buf_t kbuf, vbuf; /* unescaped keys and values */
 } decode_ctx_t;
 
-/* Replaces whatever err held with one message for the whole body. */
-static int decode_fail(decode_ctx_t *d, const char *msg)
+typedef struct pairvec {
+    tn_label_t *v;
+    size_t n, cap;
+    tn_label_t small[DECODE_STACK_LABELS];
+} pairvec_t;
+
+static void pairvec_init(pairvec_t *pv)
 {
+    pv->v = pv->small;
+    pv->n = 0;
+    pv->cap = DECODE_STACK_LABELS;
+}
+
+static void pairvec_push(pairvec_t *pv, const char *name, const char *value)
+{
+    if (pv->n == pv->cap) {
+        pv->cap *= 2;
+        if (pv->v == pv->small) {
+            pv->v = tn_xmalloc(pv->cap * sizeof(tn_label_t));
+            memcpy(pv->v, pv->small, pv->n * sizeof(tn_label_t));
+        } else {
+            pv->v = tn_xrealloc(pv->v, pv->cap * sizeof(tn_label_t));
+        }
+    }
+    pv->v[pv->n++] = (tn_label_t){name, value};
+}
+
+static void pairvec_free(pairvec_t *pv)
+{
+    for (size_t i = 0; i < pv->n; i++) {
+        tn_intern_unref(pv->v[i].name);
+        tn_intern_unref(pv->v[i].value);
+    }
+    if (pv->v != pv->small)
+        free(pv->v);
+    pairvec_init(pv);
+}
+
+typedef struct pair_pos {
+    tn_label_t l;
+    size_t pos;
+} pair_pos_t;
+
+static int pair_pos_cmp(const void *x, const void *y)
+{
+    const pair_pos_t *a = x, *b = y;
+    if (a->l.name != b->l.name)
+        return (uintptr_t)a->l.name < (uintptr_t)b->l.name ? -1 : 1;
+    return a->pos < b->pos ? -1 : 1;
+}
+
+/* A repeated name keeps its last value (interned strings compare by pointer);
+ * with drop_empty, pairs whose final value is empty go too. Order is not kept:
+ * tn_alert_new sorts. */
+static void pairvec_settle(pairvec_t *pv, bool drop_empty)
+{
+    size_t out = 0;
+    if (pv->n <= DECODE_STACK_LABELS) {
+        for (size_t i = 0; i < pv->n; i++) {
+            tn_label_t cur = pv->v[i];
+            size_t j = 0;
+            while (j < out && pv->v[j].name != cur.name)
+                j++;
+            if (j < out) {
+                tn_intern_unref(pv->v[j].value);
+                tn_intern_unref(cur.name);
+                pv->v[j].value = cur.value;
+            } else {
+                pv->v[out++] = cur;
+            }
+        }
+    } else {
+        /* big sets: sort by (name, position) so duplicates are adjacent, last one
+         * last */
+        pair_pos_t *t = tn_xmalloc(pv->n * sizeof(*t));
+        for (size_t i = 0; i < pv->n; i++)
+            t[i] = (pair_pos_t){pv->v[i], i};
+        qsort(t, pv->n, sizeof(*t), pair_pos_cmp);
+        for (size_t i = 0; i < pv->n; i++) {
+            if (i + 1 < pv->n && t[i + 1].l.name == t[i].l.name) {
+                tn_intern_unref(t[i].l.name);
+                tn_intern_unref(t[i].l.value);
+                continue;
+            }
+            pv->v[out++] = t[i].l;
+        }
+        free(t);
+    }
+    pv->n = out;
+    if (!drop_empty)
+        return;
+    out = 0;
+    for (size_t i = 0; i < pv->n; i++) {
+        if (tn_intern_len(pv->v[i].value) == 0) {
+            tn_intern_unref(pv->v[i].name);
+            tn_intern_unref(pv->v[i].value);
+        } else {
+            pv->v[out++] = pv->v[i];
+        }
+    }
+    pv->n = out;
+}
+
+/* ---- errors ---- */
+
+/* Replaces whatever err held with one message for the whole body. */
+static int decode_fail(decode_ctx_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int decode_fail(decode_ctx_t *d, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     tn_buf_reset(d->err);
     tn_buf_puts(d->err, msg);
     return TN_ERR_INVAL;
+}
+
+static int decode_syntax(decode_ctx_t *d, const char *what)
+{
+    int line = 1, col = 1;
+    for (const char *q = d->start; q < d->p && q < d->end; q++) {
+        if (*q == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    return decode_fail(d, "alerts: invalid JSON at line %d, column %d: %s", line, col, what);
 }
 
 static void decode_semantic(decode_ctx_t *d, size_t idx, const char *field, const char *msg,
@@ -190,7 +330,342 @@ static void decode_semantic(decode_ctx_t *d, size_t idx, const char *field, cons
     }
 }
 
-/* Go's zero time, which clients send to mean "not set" (it is out of our int64 range). */
+/* ---- lexing ---- */
+
+static void jp_ws(decode_ctx_t *d)
+{
+    while (d->p < d->end && (*d->p == ' ' || *d->p == '\n' || *d->p == '\r' || *d->p == '\t'))
+        d->p++;
+}
+
+static bool jp_peek(decode_ctx_t *d, char c)
+{
+    jp_ws(d);
+    return d->p < d->end && *d->p == c;
+}
+
+static int jp_hex4(const char *s)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return -1;
+    }
+    return v;
+}
+
+static void jp_put_utf8(tn_buf_t *b, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | cp >> 12);
+        u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | cp >> 18);
+        u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    tn_buf_append(b, u, n);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t jp_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    uint32_t cp = c & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Reads the string at d->p (which is '"'). The result points into the body when
+ * nothing needed rewriting, else into buf. */
+static int jp_string(decode_ctx_t *d, tn_buf_t *buf, const char **out, size_t *outlen)
+{
+    const char *s = ++d->p;
+    bool copying = false;
+    tn_buf_reset(buf);
+    while (d->p < d->end) {
+        unsigned char c = (unsigned char)*d->p;
+        if (c == '"') {
+            if (copying) {
+                tn_buf_append(buf, s, (size_t)(d->p - s));
+                *out = tn_buf_cstr(buf);
+                *outlen = buf->len;
+            } else {
+                *out = s;
+                *outlen = (size_t)(d->p - s);
+            }
+            d->p++;
+            return TN_OK;
+        }
+        if (c >= 0x20 && c < 0x80 && c != '\\') {
+            d->p++;
+            continue;
+        }
+        if (c < 0x20)
+            return decode_syntax(d, "control character in string");
+        /* the slow path: copy what was plain so far, then rewrite */
+        tn_buf_append(buf, s, (size_t)(d->p - s));
+        copying = true;
+        if (c >= 0x80) {
+            size_t n = jp_utf8_len((const unsigned char *)d->p, (size_t)(d->end - d->p));
+            if (n) {
+                tn_buf_append(buf, d->p, n);
+                d->p += n;
+            } else {
+                jp_put_utf8(buf, 0xfffd);
+                d->p++;
+            }
+            s = d->p;
+            continue;
+        }
+        /* backslash */
+        if (d->end - d->p < 2)
+            return decode_syntax(d, "unterminated string");
+        char e = d->p[1];
+        d->p += 2;
+        switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+            tn_buf_putc(buf, e);
+            break;
+        case 'b':
+            tn_buf_putc(buf, '\b');
+            break;
+        case 'f':
+            tn_buf_putc(buf, '\f');
+            break;
+        case 'n':
+            tn_buf_putc(buf, '\n');
+            break;
+        case 'r':
+            tn_buf_putc(buf, '\r');
+            break;
+        case 't':
+            tn_buf_putc(buf, '\t');
+            break;
+        case 'u': {
+            int cp = d->end - d->p >= 4 ? jp_hex4(d->p) : -1;
+            if (cp < 0)
+                return decode_syntax(d, "invalid \\u escape");
+            d->p += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff && d->end - d->p >= 6 && d->p[0] == '\\' &&
+                d->p[1] == 'u') {
+                int lo = jp_hex4(d->p + 2);
+                if (lo >= 0xdc00 && lo <= 0xdfff) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    d->p += 6;
+                }
+            }
+            jp_put_utf8(buf, cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : (uint32_t)cp);
+            break;
+        }
+        default:
+            d->p -= 1;
+            return decode_syntax(d, "invalid escape in string");
+        }
+        s = d->p;
+    }
+    return decode_syntax(d, "unterminated string");
+}
+
+static bool jp_literal(decode_ctx_t *d, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(d->end - d->p) < n || memcmp(d->p, lit, n) != 0)
+        return false;
+    d->p += n;
+    return true;
+}
+
+static int jp_number(decode_ctx_t *d)
+{
+    const char *p = d->p;
+    if (p < d->end && *p == '-')
+        p++;
+    if (p < d->end && *p == '0') {
+        p++;
+    } else if (p < d->end && *p >= '1' && *p <= '9') {
+        while (p < d->end && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        return decode_syntax(d, "invalid value");
+    }
+    if (p < d->end && *p == '.') {
+        const char *q = ++p;
+        while (p < d->end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == q)
+            return decode_syntax(d, "invalid number");
+    }
+    if (p < d->end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < d->end && (*p == '+' || *p == '-'))
+            p++;
+        const char *q = p;
+        while (p < d->end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == q)
+            return decode_syntax(d, "invalid number");
+    }
+    d->p = p;
+    return TN_OK;
+}
+
+/* Skips one value of any type. */
+static int jp_skip(decode_ctx_t *d, int depth)
+{
+    const char *s;
+    size_t n;
+    jp_ws(d);
+    if (d->p >= d->end)
+        return decode_syntax(d, "unexpected end of input");
+    switch (*d->p) {
+    case '"':
+        return jp_string(d, &d->vbuf, &s, &n);
+    case '{':
+    case '[': {
+        char close = *d->p == '{' ? '}' : ']';
+        bool obj = close == '}';
+        if (depth >= DECODE_MAX_DEPTH)
+            return decode_syntax(d, "nesting too deep");
+        d->p++;
+        if (jp_peek(d, close)) {
+            d->p++;
+            return TN_OK;
+        }
+        for (;;) {
+            if (obj) {
+                if (!jp_peek(d, '"'))
+                    return decode_syntax(d, "expected a string key");
+                if (jp_string(d, &d->kbuf, &s, &n))
+                    return TN_ERR_INVAL;
+                if (!jp_peek(d, ':'))
+                    return decode_syntax(d, "expected ':'");
+                d->p++;
+            }
+            if (jp_skip(d, depth + 1))
+                return TN_ERR_INVAL;
+            jp_ws(d);
+            if (d->p < d->end && *d->p == ',') {
+                d->p++;
+                continue;
+            }
+            if (d->p < d->end && *d->p == close) {
+                d->p++;
+                return TN_OK;
+            }
+            return decode_syntax(d, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    }
+    case 't':
+        return jp_literal(d, "true") ? TN_OK : decode_syntax(d, "invalid value");
+    case 'f':
+        return jp_literal(d, "false") ? TN_OK : decode_syntax(d, "invalid value");
+    case 'n':
+        return jp_literal(d, "null") ? TN_OK : decode_syntax(d, "invalid value");
+    default:
+        return jp_number(d);
+    }
+}
+
+/* Object iteration: call with *first true; returns 1 with the key read and d->p
+ * at the value, 0 at the closing brace, or TN_ERR_INVAL. */
+static int jp_next_key(decode_ctx_t *d, bool *first, const char **key, size_t *klen)
+{
+    jp_ws(d);
+    if (d->p < d->end && *d->p == '}') {
+        d->p++;
+        return 0;
+    }
+    if (!*first) {
+        if (d->p >= d->end || *d->p != ',')
+            return decode_syntax(d, "expected ',' or '}'");
+        d->p++;
+        jp_ws(d);
+    }
+    *first = false;
+    if (d->p >= d->end || *d->p != '"')
+        return decode_syntax(d, "expected a string key");
+    if (jp_string(d, &d->kbuf, key, klen))
+        return TN_ERR_INVAL;
+    if (!jp_peek(d, ':'))
+        return decode_syntax(d, "expected ':'");
+    d->p++;
+    jp_ws(d);
+    if (d->p >= d->end)
+        return decode_syntax(d, "unexpected end of input");
+    return 1;
+}
+
+static bool jp_null(decode_ctx_t *d)
+{
+    return d->p < d->end && *d->p == 'n' && jp_literal(d, "null");
+}
+
+/* A value of the wrong type: the syntax is checked first so a broken body reads
+ * as such. */
+static int decode_type_error(decode_ctx_t *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int decode_type_error(decode_ctx_t *d, const char *fmt, ...)
+{
+    if (jp_skip(d, 0))
+        return TN_ERR_INVAL;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return decode_fail(d, "%s", msg);
+}
+
+/* ---- fields ---- */
+
+/* Go's zero time, which clients send to mean "not set" (it is out of our int64
+ * range). */
 static bool decode_is_zero_time(const char *s, size_t len)
 {
     static const char zero[] = "0001-01-01T00:00:00";
@@ -206,20 +681,20 @@ static bool decode_is_zero_time(const char *s, size_t len)
            (i + 6 == len && (strncmp(s + i, "+00:00", 6) == 0 || strncmp(s + i, "-00:00", 6) == 0));
 }
 
-static int decode_time(decode_ctx_t *d, size_t idx, const char *field, const json_t *v,
-                       tn_time_t *out)
+static int decode_time(decode_ctx_t *d, size_t idx, const char *field, tn_time_t *out)
 {
-    *out = 0;
-    if (!v || json_is_null(v))
+    if (jp_null(d)) {
+        *out = 0;
         return TN_OK;
-    char msg[160];
-    if (!json_is_string(v)) {
-        snprintf(msg, sizeof(msg), "alerts[%zu].%s: expected an RFC 3339 date-time string", idx,
-                 field);
-        return decode_fail(d, msg);
     }
-    const char *s = json_string_value(v);
-    size_t len = json_string_length(v);
+    if (*d->p != '"')
+        return decode_type_error(d, "alerts[%zu].%s: expected an RFC 3339 date-time string", idx,
+                                 field);
+    const char *s;
+    size_t len;
+    if (jp_string(d, &d->vbuf, &s, &len))
+        return TN_ERR_INVAL;
+    *out = 0;
     if (decode_is_zero_time(s, len))
         return TN_OK;
     if (tn_time_parse_rfc3339(s, len, out) != TN_OK) {
@@ -227,7 +702,7 @@ static int decode_time(decode_ctx_t *d, size_t idx, const char *field, const jso
         tn_buf_init(&b, 0);
         tn_buf_printf(&b, "alerts[%zu].%s: invalid RFC 3339 date-time ", idx, field);
         tn_go_quote(&b, s, len > 64 ? 64 : len);
-        decode_fail(d, tn_buf_cstr(&b));
+        decode_fail(d, "%s", tn_buf_cstr(&b));
         tn_buf_free(&b);
         return TN_ERR_INVAL;
     }
@@ -239,8 +714,8 @@ static bool decode_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* The "uri" format check, as lenient as Go's url.Parse: no control characters, well-formed
- * percent escapes, and no empty scheme before "://". */
+/* The "uri" format check, as lenient as Go's url.Parse: no control characters,
+ * well-formed percent escapes, and no empty scheme before ':'. */
 static bool decode_uri_ok(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -253,261 +728,254 @@ static bool decode_uri_ok(const char *s, size_t len)
     return !(len > 0 && s[0] == ':');
 }
 
-/* Checks that a label-set object holds only strings (or nulls, which Go reads as ""). */
-static int decode_check_set(decode_ctx_t *d, size_t idx, const char *field, json_t *obj)
+/* Reads a label-set object into pv (interned; null values read as ""). */
+static int decode_set(decode_ctx_t *d, size_t idx, const char *field, pairvec_t *pv)
 {
-    if (!json_is_object(obj)) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "alerts[%zu].%s: expected an object of strings", idx, field);
-        return decode_fail(d, msg);
-    }
-    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-        json_t *v = json_object_iter_value(it);
-        if (json_is_string(v) || json_is_null(v))
+    if (*d->p != '{')
+        return decode_type_error(d, "alerts[%zu].%s: expected an object of strings", idx, field);
+    d->p++;
+    bool first = true;
+    const char *k, *v;
+    size_t klen, vlen;
+    int rc;
+    while ((rc = jp_next_key(d, &first, &k, &klen)) == 1) {
+        const char *name = tn_intern(k, klen);
+        if (jp_null(d)) {
+            pairvec_push(pv, name, tn_intern("", 0));
             continue;
-        tn_buf_t b;
-        tn_buf_init(&b, 0);
-        tn_buf_printf(&b, "alerts[%zu].%s[", idx, field);
-        size_t klen = json_object_iter_key_len(it);
-        tn_go_quote(&b, json_object_iter_key(it), klen > 64 ? 64 : klen);
-        tn_buf_puts(&b, "]: expected a string");
-        decode_fail(d, tn_buf_cstr(&b));
-        tn_buf_free(&b);
-        return TN_ERR_INVAL;
+        }
+        if (*d->p != '"') {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tn_buf_printf(&b, "alerts[%zu].%s[", idx, field);
+            tn_go_quote(&b, name, klen > 64 ? 64 : klen);
+            tn_buf_puts(&b, "]: expected a string");
+            tn_intern_unref(name);
+            rc = decode_type_error(d, "%s", tn_buf_cstr(&b));
+            tn_buf_free(&b);
+            return rc;
+        }
+        if (jp_string(d, &d->vbuf, &v, &vlen)) {
+            tn_intern_unref(name);
+            return TN_ERR_INVAL;
+        }
+        pairvec_push(pv, name, tn_intern(v, vlen));
     }
-    return TN_OK;
+    return rc;
 }
 
-static void decode_pair(void *it, const char **name, size_t *nlen, const char **val, size_t *vlen)
+/* Semantic checks of a settled set. Returns false after recording a message. */
+static bool decode_validate_set(decode_ctx_t *d, size_t idx, const char *field, const pairvec_t *pv,
+                                bool labels)
 {
-    json_t *v = json_object_iter_value(it);
-    *name = json_object_iter_key(it);
-    *nlen = json_object_iter_key_len(it);
-    *val = json_is_string(v) ? json_string_value(v) : "";
-    *vlen = json_is_string(v) ? json_string_length(v) : 0;
-}
-
-/* Semantic checks of a label set; drop_empty is Alertmanager's removal of empty label values.
- * Returns the number of pairs kept, or -1 after recording a message. */
-static long decode_validate_set(decode_ctx_t *d, size_t idx, const char *field, json_t *obj,
-                                bool drop_empty)
-{
-    long n = 0;
-    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-        const char *name, *val;
-        size_t nlen, vlen;
-        decode_pair(it, &name, &nlen, &val, &vlen);
-        if (drop_empty && vlen == 0)
-            continue;
+    for (size_t i = 0; i < pv->n; i++) {
+        const char *name = pv->v[i].name;
+        size_t nlen = tn_intern_len(name);
         if (!tn_label_name_valid(name, nlen, d->classic)) {
             decode_semantic(d, idx, field,
-                            drop_empty ? "invalid label name" : "invalid annotation name", name,
-                            nlen);
-            return -1;
+                            labels ? "invalid label name" : "invalid annotation name", name, nlen);
+            return false;
         }
-        /* Strings are C strings from here on; a NUL would silently cut them. */
-        if (memchr(val, 0, vlen)) {
+        /* strings are C strings from here on; a NUL would silently cut them */
+        if (memchr(pv->v[i].value, 0, tn_intern_len(pv->v[i].value))) {
             decode_semantic(d, idx, field, "value contains a NUL character for", name, nlen);
-            return -1;
+            return false;
         }
-        n++;
     }
-    if (n > UINT16_MAX) {
+    if (pv->n > UINT16_MAX) {
         decode_semantic(d, idx, field, "too many pairs", NULL, 0);
-        return -1;
+        return false;
     }
-    return n;
+    return true;
 }
 
-static void decode_intern_set(json_t *obj, bool drop_empty, tn_label_t *out)
+typedef struct decode_alert {
+    pairvec_t labels, annotations;
+    bool has_labels;
+    tn_time_t starts, ends;
+    const char *url; /* interned */
+} decode_alert_t;
+
+static int decode_field(decode_ctx_t *d, size_t idx, const char *k, size_t klen, decode_alert_t *a)
 {
-    size_t n = 0;
-    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-        const char *name, *val;
-        size_t nlen, vlen;
-        decode_pair(it, &name, &nlen, &val, &vlen);
-        if (drop_empty && vlen == 0)
-            continue;
-        out[n].name = tn_intern(name, nlen);
-        out[n].value = tn_intern(val, vlen);
-        n++;
+    if (klen == 6 && strncasecmp(k, "labels", 6) == 0) {
+        if (jp_null(d))
+            return TN_OK;
+        a->has_labels = true;
+        return decode_set(d, idx, "labels", &a->labels);
     }
+    if (klen == 11 && strncasecmp(k, "annotations", 11) == 0)
+        return jp_null(d) ? TN_OK : decode_set(d, idx, "annotations", &a->annotations);
+    if (klen == 8 && strncasecmp(k, "startsAt", 8) == 0)
+        return decode_time(d, idx, "startsAt", &a->starts);
+    if (klen == 6 && strncasecmp(k, "endsAt", 6) == 0)
+        return decode_time(d, idx, "endsAt", &a->ends);
+    if (klen == 12 && strncasecmp(k, "generatorURL", 12) == 0) {
+        tn_intern_unref(a->url);
+        a->url = NULL;
+        if (jp_null(d))
+            return TN_OK;
+        if (*d->p != '"')
+            return decode_type_error(d, "alerts[%zu].generatorURL: expected a string", idx);
+        const char *s;
+        size_t len;
+        if (jp_string(d, &d->vbuf, &s, &len))
+            return TN_ERR_INVAL;
+        if (!decode_uri_ok(s, len))
+            return decode_fail(d, "alerts[%zu].generatorURL: not a valid URI", idx);
+        if (len)
+            a->url = tn_intern(s, len);
+        return TN_OK;
+    }
+    return jp_skip(d, 1);
 }
 
-typedef struct decode_fields {
-    json_t *labels, *annotations, *starts_at, *ends_at, *generator_url;
-} decode_fields_t;
-
-/* Go matches JSON keys to struct fields case-insensitively, the last one winning. */
-static void decode_fields(json_t *obj, decode_fields_t *f)
-{
-    memset(f, 0, sizeof(*f));
-    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-        const char *k = json_object_iter_key(it);
-        json_t *v = json_object_iter_value(it);
-        switch (json_object_iter_key_len(it)) {
-        case 6:
-            if (strcasecmp(k, "labels") == 0)
-                f->labels = v;
-            else if (strcasecmp(k, "endsAt") == 0)
-                f->ends_at = v;
-            break;
-        case 8:
-            if (strcasecmp(k, "startsAt") == 0)
-                f->starts_at = v;
-            break;
-        case 11:
-            if (strcasecmp(k, "annotations") == 0)
-                f->annotations = v;
-            break;
-        case 12:
-            if (strcasecmp(k, "generatorURL") == 0)
-                f->generator_url = v;
-            break;
-        }
-    }
-}
-
-/* Decodes alert idx. Returns TN_ERR_INVAL for a shape error (message in err, nothing else to
- * do), TN_OK with *out set, or TN_OK with *out NULL when the alert broke a rule. */
-static int decode_one(decode_ctx_t *d, size_t idx, json_t *obj, tn_time_t now,
-                      tn_duration_t resolve_timeout, tn_alert_t **out, bool *firing)
+/* Decodes alert idx at d->p. Returns TN_ERR_INVAL for a shape error (message in
+ * err), TN_OK with *out set, or TN_OK with *out NULL when the alert broke a
+ * rule. */
+static int decode_one(decode_ctx_t *d, size_t idx, tn_time_t now, tn_duration_t resolve_timeout,
+                      tn_alert_t **out, bool *firing)
 {
     *out = NULL;
-    char msg[128];
-    if (!json_is_object(obj)) {
-        snprintf(msg, sizeof(msg), "alerts[%zu]: expected an object", idx);
-        return decode_fail(d, msg);
-    }
-    decode_fields_t f;
-    decode_fields(obj, &f);
-    if (!f.labels || json_is_null(f.labels)) {
-        snprintf(msg, sizeof(msg), "alerts[%zu].labels: required", idx);
-        return decode_fail(d, msg);
-    }
-    if (decode_check_set(d, idx, "labels", f.labels))
-        return TN_ERR_INVAL;
-    if (json_is_null(f.annotations))
-        f.annotations = NULL;
-    if (f.annotations && decode_check_set(d, idx, "annotations", f.annotations))
-        return TN_ERR_INVAL;
-    tn_time_t starts, ends;
-    if (decode_time(d, idx, "startsAt", f.starts_at, &starts) ||
-        decode_time(d, idx, "endsAt", f.ends_at, &ends))
-        return TN_ERR_INVAL;
-    const char *url = NULL;
-    size_t url_len = 0;
-    if (f.generator_url && !json_is_null(f.generator_url)) {
-        if (!json_is_string(f.generator_url)) {
-            snprintf(msg, sizeof(msg), "alerts[%zu].generatorURL: expected a string", idx);
-            return decode_fail(d, msg);
-        }
-        url = json_string_value(f.generator_url);
-        url_len = json_string_length(f.generator_url);
-        if (!decode_uri_ok(url, url_len)) {
-            snprintf(msg, sizeof(msg), "alerts[%zu].generatorURL: not a valid URI", idx);
-            return decode_fail(d, msg);
-        }
-    }
+    if (*d->p != '{')
+        return decode_type_error(d, "alerts[%zu]: expected an object", idx);
+    d->p++;
+    decode_alert_t a = {.url = NULL};
+    pairvec_init(&a.labels);
+    pairvec_init(&a.annotations);
+    bool first = true;
+    const char *k;
+    size_t klen;
+    int rc;
+    while ((rc = jp_next_key(d, &first, &k, &klen)) == 1)
+        if ((rc = decode_field(d, idx, k, klen, &a)))
+            break;
+    if (rc == TN_OK && !a.has_labels)
+        rc = decode_fail(d, "alerts[%zu].labels: required", idx);
+    if (rc)
+        goto out;
 
     /* Defaults, then the rules, in the order Alertmanager applies them. */
     bool timeout = false;
-    if (!starts)
-        starts = ends ? ends : now;
-    if (!ends) {
+    if (!a.starts)
+        a.starts = a.ends ? a.ends : now;
+    if (!a.ends) {
         timeout = true;
-        ends = now + resolve_timeout;
+        a.ends = now + resolve_timeout;
     }
-    *firing = ends > now;
-    if (ends < starts) {
+    *firing = a.ends > now;
+    pairvec_settle(&a.labels, true);
+    pairvec_settle(&a.annotations, false);
+    if (a.ends < a.starts) {
         decode_semantic(d, idx, "endsAt", "start time must be before end time", NULL, 0);
-        return TN_OK;
+        goto out;
     }
-    long nl = decode_validate_set(d, idx, "labels", f.labels, true);
-    if (nl < 0)
-        return TN_OK;
-    if (nl == 0) {
+    if (a.labels.n == 0) {
         decode_semantic(d, idx, "labels", "at least one label pair required", NULL, 0);
-        return TN_OK;
+        goto out;
     }
-    long na = f.annotations ? decode_validate_set(d, idx, "annotations", f.annotations, false) : 0;
-    if (na < 0)
-        return TN_OK;
-
-    tn_label_t stack[DECODE_STACK_LABELS];
-    size_t total = (size_t)nl + (size_t)na;
-    tn_label_t *pairs = total <= DECODE_STACK_LABELS ? stack : tn_xmalloc(total * sizeof(*pairs));
-    decode_intern_set(f.labels, true, pairs);
-    if (na)
-        decode_intern_set(f.annotations, false, pairs + nl);
-    tn_alert_t *a = tn_alert_new(pairs, (size_t)nl, pairs + nl, (size_t)na,
-                                 url_len ? tn_intern(url, url_len) : NULL);
-    if (pairs != stack)
-        free(pairs);
-    a->starts_at = starts;
-    a->ends_at = ends;
-    a->updated_at = now;
-    a->timeout = timeout;
-    *out = a;
-    return TN_OK;
+    if (!decode_validate_set(d, idx, "labels", &a.labels, true) ||
+        !decode_validate_set(d, idx, "annotations", &a.annotations, false))
+        goto out;
+    /* tn_alert_new takes over every string reference */
+    tn_alert_t *al = tn_alert_new(a.labels.v, a.labels.n, a.annotations.v, a.annotations.n, a.url);
+    a.labels.n = a.annotations.n = 0;
+    a.url = NULL;
+    al->starts_at = a.starts;
+    al->ends_at = a.ends;
+    al->updated_at = now;
+    al->timeout = timeout;
+    *out = al;
+out:
+    pairvec_free(&a.labels);
+    pairvec_free(&a.annotations);
+    tn_intern_unref(a.url);
+    return rc;
 }
 
 int api_decode_alerts(const char *body, size_t len, tn_time_t now, tn_duration_t resolve_timeout,
                       size_t max_alerts, tn_alert_t ***out, size_t *nout, size_t *ninvalid,
                       size_t *nfiring, size_t *nresolved, tn_buf_t *err)
 {
-    decode_ctx_t d = {.err = err, .classic = tn_labels_mode() == TN_LABELS_CLASSIC};
+    decode_ctx_t d = {
+        .start = body,
+        .p = body,
+        .end = body + len,
+        .err = err,
+        .classic = tn_labels_mode() == TN_LABELS_CLASSIC,
+    };
+    tn_buf_init(&d.kbuf, 0);
+    tn_buf_init(&d.vbuf, 0);
     *out = NULL;
     *nout = *ninvalid = *nfiring = *nresolved = 0;
     tn_buf_reset(err);
-    size_t i = 0, n = 0;
     tn_alert_t **alerts = NULL;
+    size_t alloc = 0;
     int rc = TN_ERR_INVAL;
-    bool whole = true; /* until the loop ends, an error refuses the whole body */
-    json_error_t jerr;
-    json_t *root = NULL;
-    size_t skip = 0;
-    while (skip < len &&
-           (body[skip] == ' ' || body[skip] == '\t' || body[skip] == '\n' || body[skip] == '\r'))
-        skip++;
-    if (skip == len) {
+    bool whole = true; /* until the end, an error refuses the whole body */
+    jp_ws(&d);
+    if (d.p == d.end) {
         decode_fail(&d, "alerts: request body is required");
         goto out;
     }
-    root = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-    if (!root) {
-        tn_buf_reset(err);
-        tn_buf_printf(err, "alerts: invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
-                      jerr.text);
-        goto out;
-    }
-    if (json_is_null(root)) { /* Go reads null as an empty list */
+    if (jp_null(&d)) { /* Go reads null as an empty list */
+        jp_ws(&d);
+        if (d.p != d.end) {
+            decode_syntax(&d, "unexpected data after the value");
+            goto out;
+        }
         whole = false;
         rc = TN_OK;
         goto out;
     }
-    if (!json_is_array(root)) {
-        decode_fail(&d, "alerts: expected an array of alerts");
+    if (*d.p != '[') {
+        decode_type_error(&d, "alerts: expected an array of alerts");
         goto out;
     }
-    n = json_array_size(root);
-    if (max_alerts && n > max_alerts) {
-        tn_buf_printf(err, "alerts: too many alerts in one request (%zu, the limit is %zu)", n,
-                      max_alerts);
-        goto out;
-    }
-    alerts = tn_xmalloc((n ? n : 1) * sizeof(*alerts));
-    for (i = 0; i < n; i++) {
-        bool firing = false;
-        size_t before = d.nsemantic;
-        if (decode_one(&d, i, json_array_get(root, i), now, resolve_timeout, &alerts[*nout],
-                       &firing))
+    d.p++;
+    if (jp_peek(&d, ']')) {
+        d.p++;
+    } else {
+        for (size_t i = 0;; i++) {
+            if (max_alerts && i == max_alerts) {
+                decode_fail(&d, "alerts: more than %zu alerts in one request", max_alerts);
+                goto out;
+            }
+            jp_ws(&d);
+            if (d.p == d.end) {
+                decode_syntax(&d, "unexpected end of input");
+                goto out;
+            }
+            if (*nout == alloc) {
+                alloc = alloc ? alloc * 2 : 8;
+                alerts = tn_xrealloc(alerts, alloc * sizeof(*alerts));
+            }
+            bool firing = false;
+            size_t before = d.nsemantic;
+            if (decode_one(&d, i, now, resolve_timeout, &alerts[*nout], &firing))
+                goto out;
+            *(firing ? nfiring : nresolved) += 1;
+            if (d.nsemantic != before)
+                (*ninvalid)++;
+            else
+                (*nout)++;
+            jp_ws(&d);
+            if (d.p < d.end && *d.p == ',') {
+                d.p++;
+                continue;
+            }
+            if (d.p < d.end && *d.p == ']') {
+                d.p++;
+                break;
+            }
+            decode_syntax(&d, "expected ',' or ']'");
             goto out;
-        *(firing ? nfiring : nresolved) += 1;
-        if (d.nsemantic != before)
-            (*ninvalid)++;
-        else
-            (*nout)++;
+        }
+    }
+    jp_ws(&d);
+    if (d.p != d.end) {
+        decode_syntax(&d, "unexpected data after the value");
+        goto out;
     }
     whole = false;
     rc = *ninvalid ? TN_ERR_INVAL : TN_OK;
@@ -523,7 +991,8 @@ out:
         alerts = NULL;
     }
     *out = alerts;
-    json_decref(root);
+    tn_buf_free(&d.kbuf);
+    tn_buf_free(&d.vbuf);
     return rc;
 }
 

@@ -146,7 +146,7 @@ static void test_batch(void **state)
     assert_int_equal(d.rc, TN_ERR_INVAL);
     assert_int_equal(d.n, 0);
     assert_int_equal(d.ninvalid, 0);
-    assert_string_equal(errstr(&d), "alerts: too many alerts in one request (64, the limit is 63)");
+    assert_string_equal(errstr(&d), "alerts: more than 63 alerts in one request");
     done(&d);
     tn_buf_free(&b);
 }
@@ -190,10 +190,17 @@ static void test_structural(void **state)
         /* a rule broken by alert 0 does not save the body from alert 1's shape error */
         {"[{\"labels\":{}},{\"labels\":{\"a\":\"b\"},\"startsAt\":[]}]",
          "alerts[1].startsAt: expected an RFC 3339 date-time string"},
-        /* the parser refuses NUL in keys (it is no valid name anyway) */
-        {"[{\"labels\":{\"a\\u0000\":\"x\"}}]", "alerts: invalid JSON at line 1, column "},
-        /* invalid UTF-8 cannot be read as JSON text */
-        {"[{\"labels\":{\"a\":\"\xff\"}}]", "alerts: invalid JSON at line 1, column "},
+        {"[{\"labels\":{\"a\":\"b\"}} x", "alerts: invalid JSON at line 1, column 23: "},
+        {"[{\"labels\":{\"a\":\"b\\q\"}}]", "alerts: invalid JSON at line 1, column "},
+        {"[{\"labels\":{\"a\":\"b\nc\"}}]", "alerts: invalid JSON at line 1, column "},
+        {"[{\"labels\":{\"a\":\"b\"},\"x\":01}]", "alerts: invalid JSON at line 1, column "},
+        {"[{\"labels\":{\"a\":\"b\"},\n\"x\":tru}]", "alerts: invalid JSON at line 2, column 5: "},
+        {"[{\"labels\":{\"a\":\"b\"},\"x\":[1,]}]", "alerts: invalid JSON at line 1, column "},
+        {"[{\"labels\":{\"a\":\"b\"},}]", "alerts: invalid JSON at line 1, column "},
+        {"[{\"labels\":{\"a\":\"b\"}},]", "alerts: invalid JSON at line 1, column "},
+        {"[{\"labels\":{\"a\":\"\\u12\"}}]", "alerts: invalid JSON at line 1, column "},
+        /* the shape error is only reported for a body that is JSON */
+        {"[{\"labels\":[1,}]", "alerts: invalid JSON at line 1, column "},
     };
     for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
         decoded_t d;
@@ -298,18 +305,74 @@ static void test_nul(void **state)
     decoded_t d;
     decode(&d,
            "[{\"labels\":{\"a\":\"x\\u0000y\"}},"
+           "{\"labels\":{\"a\\u0000\":\"x\"}},"
            "{\"labels\":{\"a\":\"b\"},\"annotations\":{\"s\":\"\\u0000\"}},"
            "{\"labels\":{\"a\":\"\\u00e9\"}}]",
            0);
     assert_int_equal(d.rc, TN_ERR_INVAL);
     if (d.n != 1)
         fail_msg("%s", errstr(&d));
-    assert_int_equal(d.ninvalid, 2);
+    assert_int_equal(d.ninvalid, 3);
     assert_string_equal(d.alerts[0]->labels[0].value, "\xc3\xa9");
     assert_string_equal(errstr(&d), "alerts[0].labels: value contains a NUL character for \"a\"; "
-                                    "alerts[1].annotations: value contains a NUL character for "
+                                    "alerts[1].labels: invalid label name \"a\\x00\"; "
+                                    "alerts[2].annotations: value contains a NUL character for "
                                     "\"s\"");
     done(&d);
+}
+
+static void test_string_escapes(void **state)
+{
+    (void)state;
+    decoded_t d;
+    /* escapes, surrogate pairs; invalid UTF-8 and lone surrogates become U+FFFD as in Go */
+    decode(&d,
+           "[{\"labels\":{\"a\":\"q\\\"\\\\\\/\\b\\f\\n\\r\\t\","
+           "\"b\":\"\\ud83d\\udd25\\u00e9\\u20AC\","
+           "\"c\":\"x\xffy\xc3\","
+           "\"d\":\"\\ud800z\","
+           "\"lab\\u0065l\":\"\xe2\x82\xac\"}}]",
+           0);
+    assert_int_equal(d.rc, TN_OK);
+    assert_int_equal(d.n, 1);
+    tn_labels_t ls = tn_alert_labels(d.alerts[0]);
+    assert_string_equal(tn_labels_get(ls, "a"), "q\"\\/\b\f\n\r\t");
+    assert_string_equal(tn_labels_get(ls, "b"), "\xf0\x9f\x94\xa5\xc3\xa9\xe2\x82\xac");
+    assert_string_equal(tn_labels_get(ls, "c"), "x\xef\xbf\xbdy\xef\xbf\xbd");
+    assert_string_equal(tn_labels_get(ls, "d"), "\xef\xbf\xbdz");
+    assert_string_equal(tn_labels_get(ls, "label"), "\xe2\x82\xac");
+    done(&d);
+    /* a repeated key overrides, also when the later value is empty */
+    decode(&d, "[{\"labels\":{\"a\":\"1\",\"b\":\"x\",\"a\":\"\"}}]", 0);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.alerts[0]->nlabels, 1);
+    assert_string_equal(d.alerts[0]->labels[0].name, "b");
+    done(&d);
+}
+
+static void test_big_label_set(void **state)
+{
+    (void)state;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tn_buf_puts(&b, "[{\"labels\":{");
+    for (int i = 0; i < 300; i++)
+        tn_buf_printf(&b, "\"l%d\":\"v%d\",", i % 200, i);
+    tn_buf_puts(&b, "\"z\":\"\"},\"annotations\":{");
+    for (int i = 0; i < 100; i++)
+        tn_buf_printf(&b, "%s\"a%d\":\"v\"", i ? "," : "", i);
+    tn_buf_puts(&b, "}}]");
+    decoded_t d;
+    decode(&d, tn_buf_cstr(&b), 0);
+    assert_int_equal(d.rc, TN_OK);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.alerts[0]->nlabels, 200);
+    assert_int_equal(d.alerts[0]->nannotations, 100);
+    /* the last of the repeated names wins */
+    assert_string_equal(tn_labels_get(tn_alert_labels(d.alerts[0]), "l5"), "v205");
+    assert_string_equal(tn_labels_get(tn_alert_labels(d.alerts[0]), "l150"), "v150");
+    done(&d);
+    tn_buf_free(&b);
 }
 
 static void test_misc_shapes(void **state)
@@ -431,6 +494,8 @@ int main(void)
         cmocka_unit_test_teardown(test_semantic, teardown),
         cmocka_unit_test_teardown(test_label_modes, teardown),
         cmocka_unit_test_teardown(test_nul, teardown),
+        cmocka_unit_test_teardown(test_string_escapes, teardown),
+        cmocka_unit_test_teardown(test_big_label_set, teardown),
         cmocka_unit_test_teardown(test_misc_shapes, teardown),
         cmocka_unit_test_teardown(test_json_string, teardown),
         cmocka_unit_test_teardown(test_encode, teardown),
