@@ -211,6 +211,10 @@ static long now_ms(void)
     return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Receive buffer for the next cl_open (0: the kernel's autotuned default). A fixed one lets
+ * a test know that a large response cannot all fit in the socket buffers. */
+static int cl_rcvbuf;
+
 static int cl_open(client_t *cl, int family, int port)
 {
     memset(cl, 0, sizeof(*cl));
@@ -219,6 +223,8 @@ static int cl_open(client_t *cl, int family, int port)
         return -1;
     struct timeval tv = {5, 0};
     setsockopt(cl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (cl_rcvbuf)
+        setsockopt(cl->fd, SOL_SOCKET, SO_RCVBUF, &cl_rcvbuf, sizeof(cl_rcvbuf));
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     socklen_t sl;
@@ -944,7 +950,10 @@ static int cl_resp_sum(client_t *cl, size_t *len, unsigned *sum)
 static void cl_slow_reader(harness_t *h)
 {
     client_t cl;
-    if (cl_open(&cl, AF_INET, h->port) < 0)
+    cl_rcvbuf = 64 * 1024;
+    int rc = cl_open(&cl, AF_INET, h->port);
+    cl_rcvbuf = 0;
+    if (rc < 0)
         return;
     cl_puts(&cl, "GET /big HTTP/1.1\r\nHost: t\r\n\r\nGET /big HTTP/1.1\r\nHost: t\r\n\r\n"
                  "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
