@@ -1,4 +1,4 @@
-/* HTTP API: /api/v2/..., /-/healthy, /-/ready, /-/reload, /metrics. JSON in and out (jansson);
+/* HTTP API: /api/v2/..., /-/healthy, /-/ready, /-/reload, /metrics. JSON in and out;
  * errors are 400s whose message names the alert index and the field.
  *
  * The api knows the rest of the daemon only through the callbacks in tn_api_deps_t, so it
