@@ -7,6 +7,7 @@
 #include <llhttp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +335,9 @@ static void conn_on_timer(uv_timer_t *t);
 
 static void conn_set_state(http_conn_t *c, enum conn_state st)
 {
-    if (c->state == st)
+    /* closing is one-way: a late transition (say, from a parser callback still running after
+     * a failed write closed the connection) must not re-arm anything */
+    if (c->state == st || c->state == CONN_CLOSED || (c->state == CONN_LINGER && st != CONN_CLOSED))
         return;
     if (tn_log_enabled(TN_LOG_DEBUG)) {
         char id[24];
@@ -632,6 +635,8 @@ static int http_count_header(llhttp_t *p, size_t n)
 static int on_message_begin(llhttp_t *p)
 {
     http_conn_t *c = p->data;
+    if (c->state >= CONN_LINGER)
+        return -1;
     c->msg_started = true;
     c->msg_complete = false;
     c->hb.len = 0;
@@ -791,7 +796,8 @@ static int on_headers_complete(llhttp_t *p)
         if (p->http_major == 1 && p->http_minor >= 1 && (chunked || p->content_length > 0)) {
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
             uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
-            conn_write(c, &b, 1);
+            if (conn_write(c, &b, 1) < 0)
+                return -1;
         }
     }
     if (chunked || p->content_length > 0)
@@ -802,6 +808,8 @@ static int on_headers_complete(llhttp_t *p)
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
     http_conn_t *c = p->data;
+    if (c->state >= CONN_LINGER)
+        return HPE_USER;
     c->body_total += n;
     if (c->body_total > c->srv->lim.max_body)
         return http_fail(p, 413, "request body too large");
@@ -1356,6 +1364,8 @@ int tn_http_server_listen(tn_http_server_t *s, const char *address, char *err, s
         else
             ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
     }
+    /* a write to a peer that already left must be an EPIPE, not the end of the process */
+    signal(SIGPIPE, SIG_IGN);
     uv_tcp_init(s->loop, &s->listener);
     s->listener.data = s;
     s->listen_init = true;
