@@ -76,6 +76,9 @@ typedef struct tn_notification {
     const char *external_url;
     tn_time_t now; /* flush time */
     const tn_config_t *config; /* snapshot the notification was built from */
+    /* Alertmanager's notification reason text ("first notification", "new alerts added", ...),
+     * set per integration by notify; NULL is sent as "unknown". */
+    const char *reason;
 } tn_notification_t;
 
 /* Alertmanager's AlertSlice order: by the job label, then instance, then whole label sets. */
@@ -109,7 +112,8 @@ typedef struct tn_receiver_type {
     int (*build)(const tn_integration_cfg_t *ic, const tn_notification_t *n, tn_out_request_t *req,
                  char *err, size_t errlen);
     /* Classifies a completed exchange. reason (static string) names the failure for
-     * alertmanager_notifications_failed_total{reason}: "clientError", "serverError", "other". */
+     * alertmanager_notifications_failed_total{reason}: "clientError", "serverError",
+     * "authError" (401, 403), "rateLimited" (429), "other". */
     enum tn_send_result (*classify)(const tn_integration_cfg_t *ic, const tn_out_response_t *resp,
                                     const char **reason, char *err, size_t errlen);
 } tn_receiver_type_t;
@@ -122,5 +126,9 @@ const tn_receiver_type_t *tn_receiver_type_find(const char *name);
  * and 429 where the integration says so, fail on other 4xx). */
 enum tn_send_result tn_receiver_classify_http(const tn_out_response_t *resp, bool retry_429,
                                               const char **reason, char *err, size_t errlen);
+
+/* Appends s[0..len) as a JSON string exactly as Go's encoding/json writes it: <, > and & as
+ * \u003c-style escapes, U+2028/U+2029 escaped, invalid UTF-8 as \ufffd. */
+int tn_json_go_string(tn_buf_t *out, const char *s, size_t len);
 
 #endif

@@ -1,0 +1,245 @@
+/* Helpers shared by receivers: alert order, common labels, the HTTP status rule, Go-style JSON
+ * strings. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tocsin/receiver.h"
+
+/* ---- alert order ---- */
+
+/* Alertmanager's AlertSlice.Less: the job label, then instance (an alert that has the label
+ * sorts before one that lacks it), then the whole label sets. */
+static bool notif_alert_less(const tn_notif_alert_t *x, const tn_notif_alert_t *y)
+{
+    static const char *const keys[] = {"job", "instance"};
+    tn_labels_t a = tn_alert_labels(x->alert), b = tn_alert_labels(y->alert);
+    for (size_t k = 0; k < TN_ARRAY_LEN(keys); k++) {
+        const char *av = tn_labels_get(a, keys[k]);
+        const char *bv = tn_labels_get(b, keys[k]);
+        if (!av && !bv)
+            continue;
+        if (!av)
+            return false;
+        if (!bv)
+            return true;
+        int c = strcmp(av, bv);
+        if (c)
+            return c < 0;
+    }
+    return tn_labels_compare(a, b) < 0;
+}
+
+/* Stable, as the dispatcher's sort.Stable: a merge sort through a scratch array. */
+static void notif_merge_sort(tn_notif_alert_t *v, tn_notif_alert_t *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    notif_merge_sort(v, tmp, h);
+    notif_merge_sort(v + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n) {
+        /* Take from the right only when strictly less: equal elements keep their order. */
+        if (notif_alert_less(&v[j], &v[i]))
+            tmp[k++] = v[j++];
+        else
+            tmp[k++] = v[i++];
+    }
+    while (i < h)
+        tmp[k++] = v[i++];
+    while (j < n)
+        tmp[k++] = v[j++];
+    memcpy(v, tmp, n * sizeof(*v));
+}
+
+void tn_notif_alerts_sort(tn_notif_alert_t *v, size_t n)
+{
+    if (n < 2)
+        return;
+    tn_notif_alert_t *tmp = tn_xmalloc(n * sizeof(*tmp));
+    notif_merge_sort(v, tmp, n);
+    free(tmp);
+}
+
+/* ---- common labels ---- */
+
+size_t tn_notification_common_labels(const tn_notification_t *n, bool annotations, tn_label_t *out,
+                                     size_t max)
+{
+    if (n->nalerts == 0)
+        return 0;
+    const tn_alert_t *first = n->alerts[0].alert;
+    tn_labels_t base = annotations ? tn_alert_annotations(first) : tn_alert_labels(first);
+    size_t k = 0;
+    for (size_t i = 0; i < base.n && k < max; i++) {
+        bool common = true;
+        for (size_t j = 1; j < n->nalerts && common; j++) {
+            const tn_alert_t *a = n->alerts[j].alert;
+            tn_labels_t ls = annotations ? tn_alert_annotations(a) : tn_alert_labels(a);
+            const char *v = tn_labels_get(ls, base.v[i].name);
+            common = v && (v == base.v[i].value || strcmp(v, base.v[i].value) == 0);
+        }
+        if (common) {
+            out[k].name = tn_intern_ref(base.v[i].name);
+            out[k].value = tn_intern_ref(base.v[i].value);
+            k++;
+        }
+    }
+    return k;
+}
+
+/* ---- reply classification ---- */
+
+/* Alertmanager's failure reason for a status code. */
+static const char *http_reason(long status)
+{
+    if (status == 401 || status == 403)
+        return "authError";
+    if (status == 429)
+        return "rateLimited";
+    if (status / 100 == 4)
+        return "clientError";
+    if (status / 100 == 5)
+        return "serverError";
+    return "other";
+}
+
+enum tn_send_result tn_receiver_classify_http(const tn_out_response_t *resp, bool retry_429,
+                                              const char **reason, char *err, size_t errlen)
+{
+    if (resp->curl_code != 0) {
+        /* Transport trouble (refused, reset, timeout): worth another try. */
+        *reason = "other";
+        snprintf(err, errlen, "%s", resp->error ? resp->error : "transfer failed");
+        return TN_SEND_RETRY;
+    }
+    if (resp->status / 100 == 2) {
+        *reason = NULL;
+        if (errlen)
+            err[0] = 0;
+        return TN_SEND_DONE;
+    }
+    *reason = http_reason(resp->status);
+    if (resp->body_len)
+        snprintf(err, errlen, "unexpected status code %ld: %.*s", resp->status, (int)resp->body_len,
+                 resp->body);
+    else
+        snprintf(err, errlen, "unexpected status code %ld", resp->status);
+    if (resp->status / 100 == 5 || (retry_429 && resp->status == 429))
+        return TN_SEND_RETRY;
+    return TN_SEND_FAIL;
+}
+
+/* ---- JSON strings as Go's encoding/json writes them ---- */
+
+/* Decodes one UTF-8 sequence as Go's utf8.DecodeRuneInString: returns its length, or 0 for an
+ * invalid one (bad lead or continuation, overlong form, surrogate, beyond U+10FFFF). */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t v, min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        v = c & 0x1f;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        v = c & 0x0f;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        v = c & 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+int tn_json_go_string(tn_buf_t *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    int rc = tn_buf_putc(out, '"');
+    size_t i = 0, start = 0;
+    while (rc == TN_OK && i < len) {
+        unsigned char c = p[i];
+        const char *esc = NULL;
+        char ubuf[7];
+        size_t n = 1;
+        if (c < 0x80) {
+            if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+                i++;
+                continue;
+            }
+            switch (c) {
+            case '"':
+                esc = "\\\"";
+                break;
+            case '\\':
+                esc = "\\\\";
+                break;
+            case '\b':
+                esc = "\\b";
+                break;
+            case '\f':
+                esc = "\\f";
+                break;
+            case '\n':
+                esc = "\\n";
+                break;
+            case '\r':
+                esc = "\\r";
+                break;
+            case '\t':
+                esc = "\\t";
+                break;
+            default: /* other controls and the HTML-sensitive <, >, & */
+                ubuf[0] = '\\';
+                ubuf[1] = 'u';
+                ubuf[2] = '0';
+                ubuf[3] = '0';
+                ubuf[4] = hex[c >> 4];
+                ubuf[5] = hex[c & 0xf];
+                ubuf[6] = 0;
+                esc = ubuf;
+            }
+        } else {
+            uint32_t cp = 0;
+            n = utf8_decode(p + i, len - i, &cp);
+            if (n == 0) {
+                esc = "\\ufffd";
+                n = 1;
+            } else if (cp == 0x2028) {
+                esc = "\\u2028";
+            } else if (cp == 0x2029) {
+                esc = "\\u2029";
+            } else {
+                i += n;
+                continue;
+            }
+        }
+        rc = tn_buf_append(out, s + start, i - start);
+        if (rc == TN_OK)
+            rc = tn_buf_puts(out, esc);
+        i += n;
+        start = i;
+    }
+    if (rc == TN_OK)
+        rc = tn_buf_append(out, s + start, len - start);
+    if (rc == TN_OK)
+        rc = tn_buf_putc(out, '"');
+    return rc;
+}
