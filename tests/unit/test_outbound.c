@@ -46,6 +46,7 @@ struct srv {
     int port;
     bool smtp;
     bool silent; /* SMTP: never greet */
+    bool raw;    /* keep the bytes, never answer */
     int accepted;
     int nreqs;
     srv_req_t reqs[SRV_MAX_REQS];
@@ -237,6 +238,11 @@ static void srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
     srv_buf_add(c, b->base, (size_t)n);
     free(b->base);
+    if (c->srv->raw) {
+        srv_smtp_log(c->srv, c->buf, c->len); /* the transcript doubles as the raw log */
+        c->len = 0;
+        return;
+    }
     if (c->srv->smtp)
         srv_parse_smtp(c);
     else
@@ -858,6 +864,68 @@ static void test_smtp_cancel_and_free(void **state)
     srv_stop_wait(&smtp);
 }
 
+/* A done callback may start the next transfer (a retry) at once. */
+typedef struct chain {
+    fixture_t *f;
+    int calls;
+    long last_status;
+} chain_t;
+
+static void on_done_chain(void *ud, const tn_out_response_t *r)
+{
+    chain_t *c = ud;
+    c->calls++;
+    c->last_status = r->status;
+    if (c->calls < 3) {
+        tn_out_request_t req;
+        tn_out_request_init(&req);
+        tn_out_request_set_url(&req, url_for(c->f, "/again"));
+        char err[256];
+        assert_non_null(tn_outbound_send(c->f->ob, &req, on_done_chain, c, err, sizeof(err)));
+        tn_out_request_free(&req);
+    }
+}
+
+static void test_send_from_callback(void **state)
+{
+    fixture_t *f = *state;
+    chain_t c = {f, 0, 0};
+    tn_out_request_t req;
+    tn_out_request_init(&req);
+    tn_out_request_set_url(&req, url_for(f, "/first"));
+    char err[256];
+    assert_non_null(tn_outbound_send(f->ob, &req, on_done_chain, &c, err, sizeof(err)));
+    tn_out_request_free(&req);
+    run_until(&f->loop, &c.calls, 3);
+    assert_int_equal(c.last_status, 200);
+    assert_int_equal(f->srv.nreqs, 3);
+    assert_int_equal(f->srv.accepted, 1);
+}
+
+/* tls_config.server_name: the handshake names it while the connection goes to the URL's host. */
+static void test_server_name(void **state)
+{
+    fixture_t *f = *state;
+    f->srv.raw = true;
+    tn_http_config_t http = {.follow_redirects = true,
+                             .tls = {.server_name = "alerts.example.com"}};
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/x", f->srv.port);
+    tn_out_request_t req;
+    tn_out_request_init(&req);
+    tn_out_request_set_url(&req, url);
+    req.http = &http;
+    req.timeout_ms = 300;
+    result_t res = {0};
+    char err[256];
+    assert_non_null(tn_outbound_send(f->ob, &req, on_done, &res, err, sizeof(err)));
+    tn_out_request_free(&req);
+    run_until(&f->loop, &res.calls, 1);
+    assert_int_not_equal(res.curl_code, 0);
+    assert_int_equal(f->srv.accepted, 1);
+    assert_non_null(memmem(f->srv.smtp_log, f->srv.smtp_log_len, "alerts.example.com", 18));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -874,6 +942,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_setup_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_from_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smtp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smtp_cancel_and_free, setup, teardown),
     };
