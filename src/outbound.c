@@ -202,6 +202,8 @@ static int ob_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void
         }
         return 0;
     }
+    if (ob->closing)
+        return 0; /* tearing down: nothing new gets watched */
     if (!sk) {
         sk = tn_xcalloc(1, sizeof(*sk));
         if (uv_poll_init_socket(ob->loop, &sk->poll, s) != 0) {
