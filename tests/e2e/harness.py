@@ -509,11 +509,23 @@ class Ctx:
         return "\n".join(out)
 
     def close(self):
-        for s in self.servers:
+        """Stops everything; returns problems seen on the way out (a server that did not exit
+        0 on SIGTERM, sanitizer reports in a log), each with the log's tail."""
+        problems = []
+        for i, s in enumerate(self.servers):
+            rc = None
             try:
-                s.stop(timeout=5)
-            except Exception:
+                rc = s.stop(timeout=5)
+            except Exception as e:
                 s.kill()
+                problems.append("server %d: stop failed: %r" % (i, e))
+            log = s.log() if getattr(s, "log_path", None) else ""
+            bad = [w for w in ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+                   if w in log]
+            if rc not in (0, None) or bad:
+                problems.append("server %d: exit code %s%s\n--- log ---\n%s" % (
+                    i, rc, (", log mentions " + ", ".join(bad)) if bad else "",
+                    s.log_tail(40)))
         for s in self.sinks:
             try:
                 s.close()
@@ -521,6 +533,7 @@ class Ctx:
                 pass
         if not os.environ.get("TN_E2E_KEEP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
+        return problems
 
 
 def run_cases(cases, jobs=None):
@@ -553,7 +566,9 @@ def run_cases(cases, jobs=None):
                 if logs:
                     detail += logs + "\n"
             finally:
-                ctx.close()
+                problems = ctx.close()
+            if problems and status != "FAIL":
+                status, detail = "FAIL", "\n".join(problems) + "\n"
             elapsed = time.monotonic() - t0
             results[name] = status
             with out_lock:
