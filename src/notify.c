@@ -31,6 +31,7 @@ typedef struct job {
     double backoff_ms;
     uint64_t attempt_started_ms;
     bool finished;
+    bool in_start, completed_in_start;
     char last_err[256];
 } job_t;
 
@@ -63,8 +64,28 @@ struct tn_notifier {
     tn_metric_t *m_total, *m_failed, *m_requests, *m_requests_failed, *m_latency;
 };
 
-static const char *const failure_reasons[] = {"other", "clientError", "serverError",
-                                              "contextCanceled", "contextDeadlineExceeded"};
+static const char *const failure_reasons[] = {
+    "other",     "clientError", "serverError", "contextCanceled", "contextDeadlineExceeded",
+    "authError", "rateLimited"};
+
+static const char *reason_text(enum tn_notify_reason r)
+{
+    switch (r) {
+    case TN_REASON_NONE:
+        return "none";
+    case TN_REASON_FIRST:
+        return "first notification";
+    case TN_REASON_NEW_ALERTS:
+        return "new alerts added";
+    case TN_REASON_NEW_RESOLVED:
+        return "some alerts resolved";
+    case TN_REASON_ALL_RESOLVED:
+        return "all alerts resolved";
+    case TN_REASON_REPEAT:
+        return "repeat interval elapsed";
+    }
+    return "unknown";
+}
 
 tn_notifier_t *tn_notifier_new(tn_sched_t *sched, tn_nflog_t *nflog, tn_sender_t sender)
 {
@@ -149,6 +170,8 @@ static void flush_free(flush_t *f)
     free(f);
 }
 
+static void flush_release(flush_t *f);
+
 static void job_finish(job_t *j, bool ok)
 {
     if (j->finished)
@@ -157,6 +180,12 @@ static void job_finish(job_t *j, bool ok)
     flush_t *f = j->f;
     if (!ok)
         f->ok = false;
+    flush_release(f);
+}
+
+/* Drops one hold on the flush; the last one completes it. */
+static void flush_release(flush_t *f)
+{
     if (--f->pending)
         return;
     tn_notifier_t *nt = f->nt;
@@ -209,6 +238,8 @@ static void on_attempt_done(void *ctx, enum tn_send_result r, const char *reason
     job_t *j = ctx;
     tn_notifier_t *nt = j->f->nt;
     j->handle = NULL;
+    if (j->in_start)
+        j->completed_in_start = true;
     const char *iname = integration_name(j);
     double secs = (double)(tn_clock_mono_ms() - j->attempt_started_ms) / 1000.0;
     tn_metric_observe(tn_metric_with(nt->m_latency, iname, NULL), secs);
@@ -275,13 +306,21 @@ static void attempt(job_t *j)
     if (timeout_ms == 0)
         timeout_ms = 1;
     char err[TN_ERRBUF_SIZE] = "";
-    j->handle = nt->sender.start(nt->sender.ud, j->ic, &j->view, timeout_ms, on_attempt_done, j,
-                                 err, sizeof(err));
-    if (!j->handle) {
+    /* A sender may complete synchronously, even finish the job: hold the flush open. */
+    flush_t *f = j->f;
+    f->pending++;
+    j->in_start = true;
+    j->completed_in_start = false;
+    void *h = nt->sender.start(nt->sender.ud, j->ic, &j->view, timeout_ms, on_attempt_done, j, err,
+                               sizeof(err));
+    j->in_start = false;
+    j->handle = j->completed_in_start ? NULL : h;
+    if (!h) {
         tn_metric_add(tn_metric_with(nt->m_requests, integration_name(j), NULL), 1);
         tn_metric_add(tn_metric_with(nt->m_requests_failed, integration_name(j), NULL), 1);
         job_fail(j, "other", err);
     }
+    flush_release(f);
 }
 
 static void job_start(job_t *j)
@@ -297,6 +336,7 @@ static void job_start(job_t *j)
         return;
     }
     tn_metric_add(tn_metric_with(nt->m_total, integration_name(j), NULL), 1);
+    j->view.reason = reason_text(why);
     if (!j->ic->send_resolved) {
         if (f->nfiring == 0) {
             /* Nothing this integration would send; remember the state all the same. */
@@ -386,8 +426,7 @@ void tn_notify_flush(tn_notifier_t *nt, const tn_notification_t *n, tn_duration_
             job_start(&f->jobs[i]);
     }
     /* Release the start-up hold; finishes the flush if every job already did. */
-    job_t hold = {.f = f};
-    job_finish(&hold, true);
+    flush_release(f);
 }
 
 static void job_cancel(tn_notifier_t *nt, job_t *j)
@@ -411,6 +450,8 @@ void tn_notifier_cancel_all(tn_notifier_t *nt)
         /* The last job_cancel frees f: stop looking at it then. */
         size_t njobs = f->njobs;
         for (size_t i = 0; i < njobs; i++) {
+            if (f->jobs[i].finished)
+                continue;
             bool last = f->pending == 1;
             job_cancel(nt, &f->jobs[i]);
             if (last)

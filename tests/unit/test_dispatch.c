@@ -1,0 +1,310 @@
+/* Dispatcher + notify pipeline timing with a driven clock and a fake sender. */
+#include "tn_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tocsin/clock.h"
+#include "tocsin/dispatch.h"
+#include "tocsin/metrics.h"
+
+#define S   TN_NS_PER_SEC
+#define MIN (60 * S)
+
+typedef struct call {
+    void *ctx;
+    tn_send_done_fn done;
+    unsigned integration; /* index among the receiver's integrations */
+    size_t nalerts, nfiring;
+    char first_alertname[64];
+    bool pending;
+} call_t;
+
+typedef struct env {
+    tn_time_t now;
+    tn_sched_t *sched;
+    tn_alert_store_t *store;
+    tn_nflog_t *nflog;
+    tn_notifier_t *nt;
+    tn_dispatch_t *d;
+    tn_config_t *cfg;
+    call_t calls[256];
+    size_t ncalls;
+    enum tn_send_result auto_result; /* answer at once unless TN_SEND_RETRY + hold */
+    bool hold;                       /* leave calls pending for the test to finish */
+} env_t;
+
+static env_t *E;
+
+static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notification_t *n,
+                        uint64_t timeout_ms, tn_send_done_fn done, void *ctx, char *err,
+                        size_t errlen)
+{
+    (void)timeout_ms;
+    (void)err;
+    (void)errlen;
+    env_t *e = ud;
+    assert_true(e->ncalls < 256);
+    call_t *c = &e->calls[e->ncalls++];
+    memset(c, 0, sizeof(*c));
+    c->ctx = ctx;
+    c->done = done;
+    c->nalerts = n->nalerts;
+    c->nfiring = n->nfiring;
+    const tn_receiver_cfg_t *r = tn_config_receiver(n->config, n->receiver);
+    c->integration = (unsigned)(ic - r->integrations);
+    if (n->nalerts)
+        snprintf(c->first_alertname, sizeof(c->first_alertname), "%s",
+                 tn_alert_name(n->alerts[0].alert));
+    c->pending = true;
+    if (!e->hold) {
+        c->pending = false;
+        done(ctx, e->auto_result, e->auto_result == TN_SEND_DONE ? NULL : "serverError",
+             e->auto_result == TN_SEND_DONE ? NULL : "boom");
+    }
+    return c;
+}
+
+static void fake_cancel(void *ud, void *handle)
+{
+    (void)ud;
+    ((call_t *)handle)->pending = false;
+}
+
+static const char *yaml = "route:\n"
+                          "  receiver: r\n"
+                          "  group_by: [alertname]\n"
+                          "  group_wait: 30s\n"
+                          "  group_interval: 5m\n"
+                          "  repeat_interval: 4h\n"
+                          "receivers:\n"
+                          "  - name: r\n"
+                          "    webhook_configs:\n"
+                          "      - url: http://127.0.0.1:1/a\n"
+                          "      - url: http://127.0.0.1:1/b\n"
+                          "        send_resolved: false\n";
+
+static int setup(void **state)
+{
+    env_t *e = calloc(1, sizeof(*e));
+    e->now = 1700000000 * S;
+    tn_clock_set_fake(&e->now);
+    char err[TN_ERRBUF_SIZE];
+    e->cfg = tn_config_load_string("test.yml", yaml, strlen(yaml), err, sizeof(err));
+    if (!e->cfg)
+        fail_msg("config: %s", err);
+    e->sched = tn_sched_new(NULL);
+    e->store = tn_alert_store_new();
+    e->nflog = tn_nflog_new();
+    e->nt = tn_notifier_new(e->sched, e->nflog,
+                            (tn_sender_t){.ud = e, .start = fake_start, .cancel = fake_cancel});
+    e->d = tn_dispatch_new(e->sched, e->nt, e->store);
+    tn_alert_store_set_listener(e->store, tn_dispatch_on_alert, e->d);
+    tn_dispatch_set_config(e->d, e->cfg);
+    e->auto_result = TN_SEND_DONE;
+    E = e;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env_t *e = *state;
+    tn_dispatch_stop(e->d);
+    tn_notifier_free(e->nt);
+    tn_dispatch_free(e->d);
+    tn_alert_store_free(e->store);
+    tn_nflog_free(e->nflog);
+    tn_config_unref(e->cfg);
+    tn_sched_free(e->sched);
+    tn_clock_set_fake(NULL);
+    tn_metrics_free_all();
+    free(e);
+    assert_int_equal(tn_intern_count(), 0);
+    return 0;
+}
+
+static void put(env_t *e, const char *name, const char *inst, tn_time_t starts, tn_time_t ends)
+{
+    tn_label_t l[] = {{tn_intern_cstr("alertname"), tn_intern_cstr(name)},
+                      {tn_intern_cstr("instance"), tn_intern_cstr(inst)}};
+    tn_alert_t *a = tn_alert_new(l, 2, NULL, 0, NULL);
+    a->starts_at = starts;
+    a->ends_at = ends ? ends : e->now + 10 * MIN;
+    a->timeout = ends == 0;
+    a->updated_at = e->now;
+    assert_int_equal(tn_alert_store_put(e->store, a), TN_OK);
+}
+
+/* Moves the clock forward in 1 s steps, firing what is due. */
+static void advance(env_t *e, tn_time_t d)
+{
+    tn_time_t end = e->now + d;
+    while (e->now < end) {
+        tn_time_t next = tn_sched_next(e->sched);
+        e->now = next <= end ? TN_MAX(next, e->now) : end;
+        tn_sched_run_until(e->sched, e->now);
+    }
+}
+
+static void test_group_wait_interval_repeat(void **state)
+{
+    env_t *e = *state;
+    tn_time_t t0 = e->now;
+    put(e, "A", "1", t0, 0);
+    put(e, "B", "1", t0, 0);
+    assert_int_equal(tn_dispatch_group_count(e->d), 2);
+    advance(e, 29 * S);
+    assert_int_equal(e->ncalls, 0);
+    advance(e, 1 * S);
+    /* Two groups x two integrations. */
+    assert_int_equal(e->ncalls, 4);
+    assert_int_equal(e->calls[0].nalerts, 1);
+
+    /* A second alert joins group A: sent at the next interval, not before. */
+    advance(e, 10 * S);
+    put(e, "A", "2", e->now, 0);
+    advance(e, 4 * MIN);
+    assert_int_equal(e->ncalls, 4);
+    /* Keep the alerts firing (Prometheus re-sends), then reach the flush. */
+    put(e, "A", "1", t0, 0);
+    put(e, "A", "2", e->now, 0);
+    put(e, "B", "1", t0, 0);
+    advance(e, 50 * S);
+    assert_int_equal(e->ncalls, 6);
+    assert_int_equal(e->calls[4].nalerts, 2);
+    assert_string_equal(e->calls[4].first_alertname, "A");
+
+    /* Nothing new: flushes keep happening but nothing is sent until repeat_interval. */
+    size_t before = e->ncalls;
+    for (int i = 0; i < 47; i++) {
+        put(e, "A", "1", t0, 0);
+        put(e, "A", "2", t0, 0);
+        put(e, "B", "1", t0, 0);
+        advance(e, 5 * MIN);
+    }
+    assert_int_equal(e->ncalls, before); /* 4h have not passed yet for either group */
+    put(e, "A", "1", t0, 0);
+    put(e, "A", "2", t0, 0);
+    put(e, "B", "1", t0, 0);
+    advance(e, 5 * MIN);
+    assert_int_equal(e->ncalls, before + 2); /* group B, last sent at t0+30s */
+    assert_string_equal(e->calls[before].first_alertname, "B");
+    put(e, "A", "1", t0, 0);
+    put(e, "A", "2", t0, 0);
+    put(e, "B", "1", t0, 0);
+    advance(e, 5 * MIN);
+    assert_int_equal(e->ncalls, before + 4); /* then group A, last sent at t0+5m30s */
+}
+
+static void test_old_alert_flushes_at_once(void **state)
+{
+    env_t *e = *state;
+    put(e, "Old", "1", e->now - 10 * MIN, 0);
+    advance(e, 0);
+    tn_sched_run_until(e->sched, e->now);
+    assert_int_equal(e->ncalls, 2);
+}
+
+static void test_resolve_leaves_group(void **state)
+{
+    env_t *e = *state;
+    tn_time_t t0 = e->now;
+    put(e, "A", "1", t0, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 2);
+    /* Resolve it. Integration 0 (send_resolved) gets the resolved notice, 1 does not. */
+    put(e, "A", "1", t0, e->now);
+    advance(e, 5 * MIN);
+    assert_int_equal(e->ncalls, 3);
+    assert_int_equal(e->calls[2].integration, 0);
+    assert_int_equal(e->calls[2].nfiring, 0);
+    assert_int_equal(e->calls[2].nalerts, 1);
+    /* Sent, so the group emptied and went away; nothing more is sent. */
+    assert_int_equal(tn_dispatch_group_count(e->d), 0);
+    advance(e, 5 * 60 * MIN);
+    assert_int_equal(e->ncalls, 3);
+}
+
+static void test_retry_until_success(void **state)
+{
+    env_t *e = *state;
+    e->hold = true;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 2);
+    /* Integration 0 fails with a retryable error; 1 succeeds. */
+    e->calls[1].pending = false;
+    e->calls[1].done(e->calls[1].ctx, TN_SEND_DONE, NULL, NULL);
+    e->calls[0].pending = false;
+    e->calls[0].done(e->calls[0].ctx, TN_SEND_RETRY, "serverError", "status 500");
+    advance(e, 2 * S); /* backoff 0.25..0.75 s */
+    assert_int_equal(e->ncalls, 3);
+    assert_int_equal(e->calls[2].integration, 0);
+    e->calls[2].pending = false;
+    e->calls[2].done(e->calls[2].ctx, TN_SEND_DONE, NULL, NULL);
+    /* Both recorded: the next interval sends nothing. */
+    e->hold = false;
+    advance(e, 5 * MIN);
+    assert_int_equal(e->ncalls, 3);
+}
+
+static void test_no_retry_on_fail_and_retry_next_flush(void **state)
+{
+    env_t *e = *state;
+    e->auto_result = TN_SEND_FAIL;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 2);
+    advance(e, 60 * S);
+    assert_int_equal(e->ncalls, 2); /* 4xx-like: no retry */
+    e->auto_result = TN_SEND_DONE;
+    put(e, "A", "1", e->now - 2 * MIN, 0);
+    advance(e, 4 * MIN);
+    /* Not recorded as sent, so the next flush tries again. */
+    assert_int_equal(e->ncalls, 4);
+}
+
+static void test_retry_gives_up_at_deadline(void **state)
+{
+    env_t *e = *state;
+    e->auto_result = TN_SEND_RETRY;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    size_t first = e->ncalls;
+    advance(e, 4 * MIN + 50 * S);
+    /* Retries happened, with growing gaps, but stopped before the flush deadline. */
+    assert_true(e->ncalls > first + 4);
+    assert_true(e->ncalls < first + 60);
+}
+
+static void test_reload_does_not_resend(void **state)
+{
+    env_t *e = *state;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 2);
+    char err[TN_ERRBUF_SIZE];
+    tn_config_t *c2 = tn_config_load_string("test.yml", yaml, strlen(yaml), err, sizeof(err));
+    assert_non_null(c2);
+    tn_dispatch_set_config(e->d, c2);
+    tn_config_unref(c2);
+    advance(e, 10 * MIN);
+    assert_int_equal(e->ncalls, 2);
+    assert_int_equal(tn_dispatch_group_count(e->d), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_group_wait_interval_repeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_alert_flushes_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_leaves_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_until_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_retry_on_fail_and_retry_next_flush, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retry_gives_up_at_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_does_not_resend, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

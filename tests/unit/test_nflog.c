@@ -1,0 +1,119 @@
+#include "tn_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tocsin/nflog.h"
+#include "tocsin/notify.h"
+
+#define S TN_NS_PER_SEC
+
+typedef struct hook_rec {
+    int writes;
+    char last_key[128];
+} hook_rec_t;
+
+static void hook(void *ud, const tn_nflog_entry_t *e)
+{
+    hook_rec_t *r = ud;
+    r->writes++;
+    snprintf(r->last_key, sizeof(r->last_key), "%s", e->key);
+}
+
+static void test_key_log_get_gc(void **state)
+{
+    (void)state;
+    tn_nflog_t *l = tn_nflog_new();
+    hook_rec_t rec = {0};
+    tn_nflog_set_hook(l, hook, &rec);
+    char *k = tn_nflog_key("{}:{alertname=\"A\"}", "team", "webhook", 1);
+    assert_string_equal(k, "{}:{alertname=\"A\"}:team/webhook/1");
+    assert_null(tn_nflog_get(l, k, 0));
+    uint64_t firing[] = {30, 10, 20};
+    tn_nflog_log(l, k, firing, 3, NULL, 0, 100 * S, 200 * S);
+    assert_int_equal(rec.writes, 1);
+    assert_string_equal(rec.last_key, k);
+    const tn_nflog_entry_t *e = tn_nflog_get(l, k, 150 * S);
+    assert_non_null(e);
+    assert_int_equal(e->nfiring, 3);
+    assert_true(e->firing[0] == 10 && e->firing[2] == 30); /* sorted */
+    assert_null(tn_nflog_get(l, k, 200 * S));              /* expired */
+
+    /* Many keys, then GC of the expired half. */
+    char key[64];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "g%d", i);
+        tn_nflog_log(l, key, firing, 1, NULL, 0, 0, (i % 2 ? 50 : 500) * S);
+    }
+    assert_int_equal(tn_nflog_count(l), 1001);
+    assert_int_equal(tn_nflog_gc(l, 300 * S), 501);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "g%d", i);
+        if (i % 2)
+            assert_null(tn_nflog_get(l, key, 0));
+        else
+            assert_non_null(tn_nflog_get(l, key, 0));
+    }
+    free(k);
+    tn_nflog_free(l);
+}
+
+static void test_subset(void **state)
+{
+    (void)state;
+    uint64_t set[] = {1, 3, 5, 7};
+    uint64_t a[] = {3, 7}, b[] = {3, 4}, c[] = {8};
+    assert_true(tn_nflog_is_subset(a, 2, set, 4));
+    assert_false(tn_nflog_is_subset(b, 2, set, 4));
+    assert_false(tn_nflog_is_subset(c, 1, set, 4));
+    assert_true(tn_nflog_is_subset(NULL, 0, set, 4));
+    assert_true(tn_nflog_is_subset(NULL, 0, NULL, 0));
+}
+
+static void test_needs_update_table(void **state)
+{
+    (void)state;
+    uint64_t f12[] = {1, 2}, f1[] = {1}, r3[] = {3};
+    tn_nflog_entry_t e = {.timestamp = 1000 * S, .firing = f12, .nfiring = 2};
+    tn_duration_t rep = 100 * S;
+    /* No entry: notify only if something fires. */
+    assert_int_equal(tn_notify_needs_update(NULL, f1, 1, NULL, 0, true, rep, 1000 * S),
+                     TN_REASON_FIRST);
+    assert_int_equal(tn_notify_needs_update(NULL, NULL, 0, r3, 1, true, rep, 1000 * S),
+                     TN_REASON_NONE);
+    /* A firing alert not notified before. */
+    uint64_t f4[] = {4};
+    assert_int_equal(tn_notify_needs_update(&e, f4, 1, NULL, 0, true, rep, 1001 * S),
+                     TN_REASON_NEW_ALERTS);
+    /* Subset of what fired before: nothing new until repeat. */
+    assert_int_equal(tn_notify_needs_update(&e, f1, 1, NULL, 0, true, rep, 1050 * S),
+                     TN_REASON_NONE);
+    assert_int_equal(tn_notify_needs_update(&e, f1, 1, NULL, 0, true, rep, 1101 * S),
+                     TN_REASON_REPEAT);
+    assert_int_equal(tn_notify_needs_update(&e, f1, 1, NULL, 0, true, rep, 1100 * S),
+                     TN_REASON_NONE);
+    /* A newly resolved alert, with and without send_resolved. */
+    assert_int_equal(tn_notify_needs_update(&e, f1, 1, r3, 1, true, rep, 1050 * S),
+                     TN_REASON_NEW_RESOLVED);
+    assert_int_equal(tn_notify_needs_update(&e, f1, 1, r3, 1, false, rep, 1050 * S),
+                     TN_REASON_NONE);
+    /* Everything resolved after something fired. */
+    assert_int_equal(tn_notify_needs_update(&e, NULL, 0, f12, 2, false, rep, 1050 * S),
+                     TN_REASON_ALL_RESOLVED);
+    /* Entry with nothing firing, then something fires: a first notification again. */
+    tn_nflog_entry_t empty = {.timestamp = 1000 * S};
+    assert_int_equal(tn_notify_needs_update(&empty, f1, 1, NULL, 0, true, rep, 1001 * S),
+                     TN_REASON_FIRST);
+    assert_int_equal(tn_notify_needs_update(&empty, NULL, 0, r3, 1, true, rep, 1001 * S),
+                     TN_REASON_NONE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_log_get_gc),
+        cmocka_unit_test(test_subset),
+        cmocka_unit_test(test_needs_update_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
