@@ -199,6 +199,8 @@ typedef struct app {
     uint64_t drain_started_ms;
     bool stopping;
     bool ready;
+    bool cluster_flags;
+    char *nflog_path;
     tn_metric_child_t *m_reload_ok, *m_reload_ts, *m_config_hash;
     tn_metric_t *m_alerts;
 } app_t;
@@ -269,10 +271,18 @@ static void on_gc(void *ud, tn_time_t now)
     tn_sched_at(app->sched, &app->gc_timer, now + app->gc_interval);
 }
 
+static void save_nflog(app_t *app)
+{
+    char err[TN_ERRBUF_SIZE];
+    if (tn_nflog_save(app->nflog, app->nflog_path, err, sizeof(err)) != TN_OK)
+        tn_log(TN_LOG_ERROR, "Writing the notification log snapshot failed", "err", err, NULL);
+}
+
 static void on_nflog_gc(void *ud, tn_time_t now)
 {
     app_t *app = ud;
     tn_nflog_gc(app->nflog, now);
+    save_nflog(app);
     tn_sched_at(app->sched, &app->nflog_timer, now + NFLOG_GC_INTERVAL);
 }
 
@@ -468,6 +478,11 @@ static int run(app_t *app)
         return 1;
     }
     tn_log_setup((enum tn_log_level)lvl, fmt);
+    if (app->cluster_flags)
+        tn_log(TN_LOG_WARN,
+               "Ignoring --cluster.* flags: tocsin replicas share state through their store, "
+               "not gossip",
+               NULL);
     if (setup_features(o->features))
         return 1;
     tn_duration_t retention, start_delay;
@@ -508,6 +523,19 @@ static int run(app_t *app)
         return 1;
     }
 
+    /* The notification log comes back before anything can notify: no re-page after restart. */
+    app->nflog = tn_nflog_new();
+    app->nflog_path = tn_xasprintf("%s/nflog", o->storage_path);
+    if (tn_nflog_load(app->nflog, app->nflog_path, tn_clock_now(), err, sizeof(err)) != TN_OK) {
+        tn_log(TN_LOG_ERROR,
+               "Cannot read the notification log snapshot; move the file aside to start without it",
+               "err", err, NULL);
+        tn_nflog_free(app->nflog);
+        free(app->nflog_path);
+        tn_config_unref(app->cfg);
+        return 1;
+    }
+
     register_metrics(app);
     set_config_metrics(app);
 
@@ -521,7 +549,6 @@ static int run(app_t *app)
     app->sched = tn_sched_new(app->loop);
     app->store = tn_alert_store_new();
     tn_alert_store_set_limit(app->store, (size_t)max_alerts);
-    app->nflog = tn_nflog_new();
     app->outbound = tn_outbound_new(app->loop);
     app->notifier = tn_notifier_new(app->sched, app->nflog, tn_sender_outbound(app->outbound));
     app->dispatch = tn_dispatch_new(app->sched, app->notifier, app->store);
@@ -567,6 +594,7 @@ static int run(app_t *app)
            app->external_url, NULL);
     app->ready = true;
     uv_run(app->loop, UV_RUN_DEFAULT);
+    save_nflog(app);
     tn_log(TN_LOG_INFO, "Stopped", NULL);
     rc = 0;
 out:
@@ -575,6 +603,7 @@ out:
     tn_api_free(app->api);
     tn_alert_store_free(app->store);
     tn_nflog_free(app->nflog);
+    free(app->nflog_path);
     tn_config_unref(app->cfg);
     uv_walk(app->loop, close_walk, NULL);
     uv_run(app->loop, UV_RUN_DEFAULT);
@@ -596,10 +625,6 @@ int main(int argc, char **argv)
     int rc = parse_flags(argc, argv, &app.o, &cluster_flags);
     if (rc >= 0)
         return rc;
-    if (cluster_flags)
-        tn_log(TN_LOG_WARN,
-               "Ignoring --cluster.* flags: tocsin replicas share state through "
-               "their store, not gossip",
-               NULL);
+    app.cluster_flags = cluster_flags;
     return run(&app);
 }

@@ -1,8 +1,11 @@
 /* In-memory notification log: a string-keyed open-addressing table of entries. */
 #include "tocsin/nflog.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct tn_nflog {
     tn_nflog_entry_t **slots;
@@ -114,8 +117,9 @@ static uint64_t *copy_sorted(const uint64_t *v, size_t n)
     return c;
 }
 
-void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t nfiring,
-                  const uint64_t *resolved, size_t nresolved, tn_time_t now, tn_time_t expires_at)
+static tn_nflog_entry_t *tn_nflog_log_quiet(tn_nflog_t *l, const char *key, const uint64_t *firing,
+                                            size_t nfiring, const uint64_t *resolved,
+                                            size_t nresolved, tn_time_t now, tn_time_t expires_at)
 {
     if ((l->count + 1) * 10 > l->cap * 7) {
         tn_nflog_entry_t **old = l->slots;
@@ -143,6 +147,14 @@ void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t
     e->nresolved = nresolved;
     e->timestamp = now;
     e->expires_at = expires_at;
+    return e;
+}
+
+void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t nfiring,
+                  const uint64_t *resolved, size_t nresolved, tn_time_t now, tn_time_t expires_at)
+{
+    tn_nflog_entry_t *e =
+        tn_nflog_log_quiet(l, key, firing, nfiring, resolved, nresolved, now, expires_at);
     if (l->hook)
         l->hook(l->hook_ud, e);
 }
@@ -178,4 +190,122 @@ bool tn_nflog_is_subset(const uint64_t *sub, size_t nsub, const uint64_t *set, s
             return false;
     }
     return true;
+}
+
+/* ---- snapshot: "TNNFLOG1", then per entry: u32 key length, key, i64 timestamp, i64 expiry,
+ * u32 n, n x u64 firing, u32 n, n x u64 resolved (host byte order: the file stays on the host) */
+
+static const char snap_magic[8] = {'T', 'N', 'N', 'F', 'L', 'O', 'G', '1'};
+
+static bool put_u32(FILE *f, uint32_t v)
+{
+    return fwrite(&v, sizeof(v), 1, f) == 1;
+}
+
+static bool put_i64(FILE *f, int64_t v)
+{
+    return fwrite(&v, sizeof(v), 1, f) == 1;
+}
+
+int tn_nflog_save(tn_nflog_t *l, const char *path, char *err, size_t errlen)
+{
+    char *tmp = tn_xasprintf("%s.tmp", path);
+    int rc = TN_ERR_IO;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    bool ok = fwrite(snap_magic, sizeof(snap_magic), 1, f) == 1;
+    for (size_t i = 0; i < l->cap && ok; i++) {
+        tn_nflog_entry_t *e = l->slots[i];
+        if (!e)
+            continue;
+        size_t klen = strlen(e->key);
+        ok = put_u32(f, (uint32_t)klen) && fwrite(e->key, 1, klen, f) == klen &&
+             put_i64(f, e->timestamp) && put_i64(f, e->expires_at) &&
+             put_u32(f, (uint32_t)e->nfiring) &&
+             (!e->nfiring || fwrite(e->firing, sizeof(uint64_t), e->nfiring, f) == e->nfiring) &&
+             put_u32(f, (uint32_t)e->nresolved) &&
+             (!e->nresolved ||
+              fwrite(e->resolved, sizeof(uint64_t), e->nresolved, f) == e->nresolved);
+    }
+    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0)
+        ok = false;
+    if (ok && rename(tmp, path) == 0) {
+        rc = TN_OK;
+    } else {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+static bool get(FILE *f, void *p, size_t n)
+{
+    return fread(p, 1, n, f) == n;
+}
+
+/* Reads a u64 array of n entries, capped so a damaged length cannot ask for gigabytes. */
+static uint64_t *get_u64s(FILE *f, uint32_t n, bool *ok)
+{
+    if (!*ok || n > (1u << 24)) {
+        *ok = false;
+        return NULL;
+    }
+    uint64_t *v = tn_xmalloc((n + 1) * sizeof(*v));
+    *ok = get(f, v, n * sizeof(*v));
+    return v;
+}
+
+int tn_nflog_load(tn_nflog_t *l, const char *path, tn_time_t now, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT)
+            return TN_OK;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return TN_ERR_IO;
+    }
+    char magic[sizeof(snap_magic)];
+    int rc = TN_OK;
+    if (!get(f, magic, sizeof(magic)) || memcmp(magic, snap_magic, sizeof(magic)) != 0) {
+        snprintf(err, errlen, "%s: not a tocsin notification log snapshot", path);
+        rc = TN_ERR_INVAL;
+        goto out;
+    }
+    for (;;) {
+        uint32_t klen;
+        size_t got = fread(&klen, 1, sizeof(klen), f);
+        if (got == 0 && feof(f))
+            break;
+        bool ok = got == sizeof(klen) && klen < (1u << 20);
+        char *key = ok ? tn_xmalloc(klen + 1) : NULL;
+        int64_t ts = 0, exp = 0;
+        uint32_t nf = 0, nr = 0;
+        uint64_t *firing = NULL, *resolved = NULL;
+        ok = ok && get(f, key, klen) && get(f, &ts, 8) && get(f, &exp, 8) && get(f, &nf, 4);
+        firing = get_u64s(f, nf, &ok);
+        ok = ok && get(f, &nr, 4);
+        resolved = get_u64s(f, nr, &ok);
+        if (ok) {
+            key[klen] = 0;
+            if (!exp || exp > now)
+                tn_nflog_log_quiet(l, key, firing, nf, resolved, nr, ts, exp);
+        }
+        free(key);
+        free(firing);
+        free(resolved);
+        if (!ok) {
+            snprintf(err, errlen, "%s: damaged notification log snapshot (truncated entry)", path);
+            rc = TN_ERR_INVAL;
+            break;
+        }
+    }
+out:
+    fclose(f);
+    return rc;
 }

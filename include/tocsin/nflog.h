@@ -39,6 +39,11 @@ void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t
 /* Drops expired entries; returns how many. */
 size_t tn_nflog_gc(tn_nflog_t *l, tn_time_t now);
 size_t tn_nflog_count(tn_nflog_t *l);
+/* Snapshot to a file (written to a temporary, fsynced, renamed into place) and back, as
+ * Alertmanager keeps its notification log across restarts. Load skips expired entries; a
+ * missing file is not an error; a damaged one is, with the file named in err. */
+int tn_nflog_save(tn_nflog_t *l, const char *path, char *err, size_t errlen);
+int tn_nflog_load(tn_nflog_t *l, const char *path, tn_time_t now, char *err, size_t errlen);
 /* Whether every hash of `set` (sorted) is in the entry's firing (resp. resolved) list. */
 bool tn_nflog_is_subset(const uint64_t *sub, size_t nsub, const uint64_t *set, size_t nset);
 
