@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tocsin/nflog.h"
 #include "tocsin/notify.h"
@@ -108,12 +109,57 @@ static void test_needs_update_table(void **state)
                      TN_REASON_NONE);
 }
 
+static void test_snapshot_roundtrip_and_damage(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tn-nflog-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/nflog", dir);
+    char err[256];
+
+    tn_nflog_t *l = tn_nflog_new();
+    assert_int_equal(tn_nflog_load(l, path, 0, err, sizeof(err)), TN_OK); /* missing: fine */
+    uint64_t f[] = {5, 1}, r[] = {9};
+    tn_nflog_log(l, "g1:r/webhook/0", f, 2, r, 1, 100 * S, 1000 * S);
+    tn_nflog_log(l, "g2:r/webhook/0", NULL, 0, NULL, 0, 100 * S, 150 * S);
+    assert_int_equal(tn_nflog_save(l, path, err, sizeof(err)), TN_OK);
+    tn_nflog_free(l);
+
+    l = tn_nflog_new();
+    assert_int_equal(tn_nflog_load(l, path, 200 * S, err, sizeof(err)), TN_OK);
+    assert_int_equal(tn_nflog_count(l), 1); /* g2 had expired */
+    const tn_nflog_entry_t *e = tn_nflog_get(l, "g1:r/webhook/0", 200 * S);
+    assert_non_null(e);
+    assert_int_equal(e->timestamp, 100 * S);
+    assert_int_equal(e->nfiring, 2);
+    assert_true(e->firing[0] == 1 && e->firing[1] == 5);
+    assert_int_equal(e->nresolved, 1);
+    tn_nflog_free(l);
+
+    /* A truncated file is an error that names the file, not a silent loss. */
+    assert_int_equal(truncate(path, 20), 0);
+    l = tn_nflog_new();
+    assert_int_equal(tn_nflog_load(l, path, 0, err, sizeof(err)), TN_ERR_INVAL);
+    assert_non_null(strstr(err, path));
+    tn_nflog_free(l);
+    FILE *fp = fopen(path, "wb");
+    fputs("garbage", fp);
+    fclose(fp);
+    l = tn_nflog_new();
+    assert_int_equal(tn_nflog_load(l, path, 0, err, sizeof(err)), TN_ERR_INVAL);
+    tn_nflog_free(l);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_log_get_gc),
         cmocka_unit_test(test_subset),
         cmocka_unit_test(test_needs_update_table),
+        cmocka_unit_test(test_snapshot_roundtrip_and_damage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
