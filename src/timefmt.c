@@ -139,7 +139,7 @@ void tn_time_format_rfc3339nano(tn_time_t t, char out[40])
         char frac[11];
         snprintf(frac, sizeof(frac), ".%09d", (int)ns);
         size_t fl = strlen(frac);
-        while (frac[fl - 1] == '0')
+        while (fl > 1 && frac[fl - 1] == '0')
             frac[--fl] = 0;
         n += snprintf(out + n, 40 - (size_t)n, "%s", frac);
     }
