@@ -97,11 +97,17 @@ static void amap_free(amap_t *m)
 /* ---- groups ---- */
 
 typedef struct group {
-    uint32_t refs; /* the dispatcher's table, plus one per flush in flight */
+    uint32_t refs; /* the dispatcher's table, one per flush in flight, one per wait list */
     bool dead;     /* out of the table (empty, or dropped by a reload) */
     bool flushing;
     bool flush_pending;
+    bool retired; /* dropped by a reload with its flush in flight; in the retired table */
+    bool waiting; /* on a retired group's wait list */
     uint64_t hash;
+    uint64_t key_hash;     /* of key, for the retired table */
+    struct group *rnext;   /* retired table chain */
+    struct group *waiters; /* groups of the new config waiting for this retired flush */
+    struct group *wnext;
     struct tn_dispatch *d;
     tn_config_t *cfg; /* owns route */
     const tn_route_t *route;
@@ -124,6 +130,11 @@ struct tn_dispatch {
     bool stopping;
     group_t **slots; /* open addressing on group hash */
     size_t cap, count;
+    /* Groups a reload dropped while they were flushing, chained by group key: a new group with
+     * the same key holds its flushes until they end, so the notification log has recorded
+     * what they sent and the same page is not sent twice. */
+    group_t **rtab;
+    size_t rcap, rcount;
     tn_metric_child_t *m_groups;
 };
 
@@ -200,19 +211,115 @@ static void group_drop(tn_dispatch_t *d, group_t *g)
     group_unref(g);
 }
 
+/* ---- retired groups: a reload dropped them while they were flushing ---- */
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static void retired_add(tn_dispatch_t *d, group_t *g)
+{
+    if (d->rcount + 1 > d->rcap) {
+        size_t ncap = d->rcap ? d->rcap * 2 : 64;
+        group_t **n = tn_xcalloc(ncap, sizeof(*n));
+        for (size_t i = 0; i < d->rcap; i++) {
+            for (group_t *x = d->rtab[i], *next; x; x = next) {
+                next = x->rnext;
+                x->rnext = n[x->key_hash & (ncap - 1)];
+                n[x->key_hash & (ncap - 1)] = x;
+            }
+        }
+        free(d->rtab);
+        d->rtab = n;
+        d->rcap = ncap;
+    }
+    group_t **b = &d->rtab[g->key_hash & (d->rcap - 1)];
+    g->rnext = *b;
+    *b = g;
+    d->rcount++;
+    g->retired = true;
+}
+
+static void retired_remove(tn_dispatch_t *d, group_t *g)
+{
+    group_t **p = &d->rtab[g->key_hash & (d->rcap - 1)];
+    while (*p != g)
+        p = &(*p)->rnext;
+    *p = g->rnext;
+    g->rnext = NULL;
+    d->rcount--;
+    g->retired = false;
+}
+
+/* A retired group under the same group key as g, or NULL. */
+static group_t *retired_find(const tn_dispatch_t *d, const group_t *g)
+{
+    if (!d->rcount)
+        return NULL;
+    for (group_t *x = d->rtab[g->key_hash & (d->rcap - 1)]; x; x = x->rnext)
+        if (x != g && x->key_hash == g->key_hash && strcmp(x->key, g->key) == 0)
+            return x;
+    return NULL;
+}
+
 static void group_flush(group_t *g, tn_time_t now);
+
+/* One flush at a time per group key: while this group's previous flush, or a retired group's
+ * flush under the same key, is still running, the flush waits and starts when that one ends. */
+static void group_flush_when_free(group_t *g, tn_time_t now)
+{
+    if (g->flushing) {
+        g->flush_pending = true;
+        return;
+    }
+    group_t *r = retired_find(g->d, g);
+    if (r) {
+        g->flush_pending = true;
+        if (!g->waiting) {
+            g->waiting = true;
+            g->refs++;
+            g->wnext = r->waiters;
+            r->waiters = g;
+        }
+        return;
+    }
+    group_flush(g, now);
+}
+
+/* The retired flush of r ended: the groups that waited for it may flush now. */
+static void release_waiters(tn_dispatch_t *d, group_t *r)
+{
+    group_t *w = r->waiters;
+    r->waiters = NULL;
+    while (w) {
+        group_t *next = w->wnext;
+        w->wnext = NULL;
+        w->waiting = false;
+        if (d && !d->stopping && !w->dead && w->flush_pending) {
+            w->flush_pending = false;
+            group_flush_when_free(w, tn_clock_now());
+        }
+        /* The wait list's reference: the flush above may have emptied and dropped w. */
+        group_unref(w);
+        w = next;
+    }
+}
 
 static void on_group_timer(void *ud, tn_time_t now)
 {
     group_t *g = ud;
     tn_dispatch_t *d = g->d;
+    if (d->stopping)
+        return;
     /* Fixed rate: the next flush is due group_interval after this one was. */
     tn_sched_at(d->sched, &g->timer, now + g->route->group_interval);
-    if (g->flushing) {
-        g->flush_pending = true;
-        return;
-    }
-    group_flush(g, now);
+    group_flush_when_free(g, now);
 }
 
 static void on_flush_done(void *ud, bool ok)
@@ -233,11 +340,15 @@ static void on_flush_done(void *ud, bool ok)
     free(g->sent_resolved);
     g->sent_resolved = NULL;
     g->nsent_resolved = 0;
+    if (g->retired) {
+        retired_remove(d, g);
+        release_waiters(d, g);
+    }
     if (!g->dead && g->alerts.count == 0) {
         group_drop(d, g);
     } else if (!g->dead && g->flush_pending && !d->stopping) {
         g->flush_pending = false;
-        group_flush(g, tn_clock_now());
+        group_flush_when_free(g, tn_clock_now());
     }
     group_unref(g);
 }
@@ -334,6 +445,7 @@ static group_t *group_new(tn_dispatch_t *d, const tn_route_t *r, tn_labels_t gl,
     tn_labels_format(&b, gl);
     tn_buf_cstr(&b);
     g->key = b.data;
+    g->key_hash = str_hash(g->key);
     tn_sched_entry_init(&g->timer, on_group_timer, g);
 
     if ((d->count + 1) * 10 > d->cap * 7) {
@@ -382,7 +494,8 @@ static void route_alert(tn_dispatch_t *d, tn_alert_t *a, tn_time_t now)
                 when = now;
             if (when < d->start_time)
                 when = d->start_time;
-            tn_sched_at(d->sched, &g->timer, when);
+            if (!d->stopping)
+                tn_sched_at(d->sched, &g->timer, when);
         }
         amap_set(&g->alerts, tn_alert_ref(a));
     }
@@ -430,6 +543,16 @@ void tn_dispatch_free(tn_dispatch_t *d)
 {
     if (!d)
         return;
+    /* Retired flushes still running end after the dispatcher: cut them loose from it. */
+    for (size_t i = 0; i < d->rcap; i++) {
+        for (group_t *r = d->rtab[i], *next; r; r = next) {
+            next = r->rnext;
+            r->rnext = NULL;
+            r->retired = false;
+            release_waiters(NULL, r);
+        }
+    }
+    free(d->rtab);
     drop_all_groups(d);
     free(d->slots);
     free(d->external_url);
@@ -446,6 +569,10 @@ static bool reroute(void *ud, tn_alert_t *a)
 
 void tn_dispatch_set_config(tn_dispatch_t *d, tn_config_t *cfg)
 {
+    /* Flushes in flight finish on the config they started with; their groups retire. */
+    for (size_t i = 0; i < d->cap; i++)
+        if (d->slots[i] && d->slots[i]->flushing)
+            retired_add(d, d->slots[i]);
     drop_all_groups(d);
     tn_config_unref(d->cfg);
     d->cfg = tn_config_ref(cfg);

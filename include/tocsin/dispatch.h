@@ -18,7 +18,8 @@ tn_dispatch_t *tn_dispatch_new(tn_sched_t *sched, tn_notifier_t *notifier, tn_al
 void tn_dispatch_free(tn_dispatch_t *d);
 
 /* Installs a config snapshot (takes a reference): drops all groups and routes every alert of
- * the store again. The notification log keeps already-sent groups from paging twice. */
+ * the store again. The notification log keeps already-sent groups from paging twice; a flush
+ * still in flight finishes on the old config, and the new group with its key waits for it. */
 void tn_dispatch_set_config(tn_dispatch_t *d, tn_config_t *cfg);
 /* Groups created before `t` wait until then before their first flush (--dispatch.start-delay). */
 void tn_dispatch_set_start_time(tn_dispatch_t *d, tn_time_t t);
@@ -33,7 +34,8 @@ size_t tn_dispatch_alert_receivers(tn_dispatch_t *d, tn_labels_t ls, const char 
 bool tn_dispatch_holds(void *d, const tn_alert_t *alert);
 size_t tn_dispatch_group_count(tn_dispatch_t *d);
 
-/* Shutdown: no new flushes start; returns how many flushes are still in flight. */
+/* Shutdown: no new flushes start and no group timer stays armed (tn_notifier_inflight() says
+ * how many flushes are still running). */
 void tn_dispatch_stop(tn_dispatch_t *d);
 
 #endif

@@ -110,7 +110,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env_t *e = *state;
-    tn_dispatch_stop(e->d);
+    if (e->d)
+        tn_dispatch_stop(e->d);
     tn_notifier_free(e->nt);
     tn_dispatch_free(e->d);
     tn_alert_store_free(e->store);
@@ -289,9 +290,106 @@ static void test_reload_does_not_resend(void **state)
     assert_non_null(c2);
     tn_dispatch_set_config(e->d, c2);
     tn_config_unref(c2);
-    advance(e, 10 * MIN);
+    advance(e, 5 * MIN); /* one more interval, the alert still firing */
     assert_int_equal(e->ncalls, 2);
     assert_int_equal(tn_dispatch_group_count(e->d), 1);
+}
+
+static void reload(env_t *e)
+{
+    char err[TN_ERRBUF_SIZE];
+    tn_config_t *c2 = tn_config_load_string("test.yml", yaml, strlen(yaml), err, sizeof(err));
+    assert_non_null(c2);
+    tn_dispatch_set_config(e->d, c2);
+    tn_config_unref(c2);
+}
+
+static void finish_call(env_t *e, size_t i, enum tn_send_result r)
+{
+    assert_true(e->calls[i].pending);
+    e->calls[i].pending = false;
+    e->calls[i].done(e->calls[i].ctx, r, r == TN_SEND_DONE ? NULL : "serverError",
+                     r == TN_SEND_DONE ? NULL : "boom");
+}
+
+/* A reload while a flush is still sending: the rebuilt group must not send the same thing
+ * again before the old flush has been recorded. */
+static void test_reload_during_flush_no_duplicate(void **state)
+{
+    env_t *e = *state;
+    e->hold = true;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 2);
+    reload(e);
+    /* The new group's group_wait passes while the old sends are still pending. */
+    advance(e, 40 * S);
+    assert_int_equal(e->ncalls, 2);
+    finish_call(e, 0, TN_SEND_DONE);
+    finish_call(e, 1, TN_SEND_DONE);
+    /* The waiting group flushed at once and found everything recorded. */
+    assert_int_equal(e->ncalls, 2);
+    advance(e, 5 * MIN); /* one more interval, the alert still firing */
+    assert_int_equal(e->ncalls, 2);
+    assert_int_equal(tn_dispatch_group_count(e->d), 1);
+}
+
+/* When the old flush fails, the rebuilt group sends as soon as it ends. */
+static void test_reload_during_failed_flush_sends_after(void **state)
+{
+    env_t *e = *state;
+    e->hold = true;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 2);
+    reload(e);
+    advance(e, 40 * S);
+    assert_int_equal(e->ncalls, 2);
+    finish_call(e, 0, TN_SEND_FAIL);
+    assert_int_equal(e->ncalls, 2); /* integration 1 still running */
+    finish_call(e, 1, TN_SEND_FAIL);
+    assert_int_equal(e->ncalls, 4);
+    finish_call(e, 2, TN_SEND_DONE);
+    finish_call(e, 3, TN_SEND_DONE);
+    e->hold = false;
+    advance(e, 5 * MIN);
+    assert_int_equal(e->ncalls, 4);
+}
+
+/* Two reloads while one flush is in flight, and the dispatcher freed before it ends. */
+static void test_reload_twice_then_free_with_flush_in_flight(void **state)
+{
+    env_t *e = *state;
+    e->hold = true;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    reload(e);
+    advance(e, 40 * S);
+    reload(e);
+    advance(e, 40 * S);
+    assert_int_equal(e->ncalls, 2);
+    assert_int_equal(tn_dispatch_group_count(e->d), 1);
+    tn_dispatch_stop(e->d);
+    tn_dispatch_free(e->d);
+    e->d = NULL;
+    tn_alert_store_set_listener(e->store, NULL, NULL);
+    /* The retired flush ends after its dispatcher went away. */
+    finish_call(e, 0, TN_SEND_DONE);
+    finish_call(e, 1, TN_SEND_DONE);
+    assert_int_equal(tn_notifier_inflight(e->nt), 0);
+}
+
+/* After stop, alerts still arriving arm no timers and start no flush. */
+static void test_stop_arms_nothing(void **state)
+{
+    env_t *e = *state;
+    put(e, "A", "1", e->now, 0);
+    tn_dispatch_stop(e->d);
+    assert_int_equal(tn_sched_pending(e->sched), 0);
+    put(e, "B", "1", e->now - 10 * MIN, 0);
+    assert_int_equal(tn_sched_pending(e->sched), 0);
+    advance(e, 10 * MIN);
+    assert_int_equal(e->ncalls, 0);
 }
 
 int main(void)
@@ -305,6 +403,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retry_gives_up_at_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_does_not_resend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_during_flush_no_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_during_failed_flush_sends_after, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reload_twice_then_free_with_flush_in_flight, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stop_arms_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
