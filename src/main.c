@@ -551,6 +551,7 @@ static int run(app_t *app)
     tn_alert_store_set_limit(app->store, (size_t)max_alerts);
     app->outbound = tn_outbound_new(app->loop);
     app->notifier = tn_notifier_new(app->sched, app->nflog, tn_sender_outbound(app->outbound));
+    tn_notifier_set_retention(app->notifier, retention);
     app->dispatch = tn_dispatch_new(app->sched, app->notifier, app->store);
     tn_dispatch_set_external_url(app->dispatch, app->external_url);
     tn_dispatch_set_start_time(app->dispatch, tn_clock_now() + start_delay);

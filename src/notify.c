@@ -32,6 +32,7 @@ typedef struct job {
     uint64_t attempt_started_ms;
     bool finished;
     bool in_start, completed_in_start;
+    const char *last_reason; /* of the last attempt that failed before the deadline */
     char last_err[256];
 } job_t;
 
@@ -61,6 +62,7 @@ struct tn_notifier {
     flush_t *flushes;
     size_t inflight;
     bool closing;
+    tn_duration_t retention; /* cap on nflog entry lifetime; 0 = none */
     tn_metric_t *m_total, *m_failed, *m_requests, *m_requests_failed, *m_latency;
 };
 
@@ -119,6 +121,11 @@ tn_notifier_t *tn_notifier_new(tn_sched_t *sched, tn_nflog_t *nflog, tn_sender_t
             tn_metric_with(nt->m_failed, name, failure_reasons[r], NULL);
     }
     return nt;
+}
+
+void tn_notifier_set_retention(tn_notifier_t *nt, tn_duration_t retention)
+{
+    nt->retention = retention;
 }
 
 size_t tn_notifier_inflight(tn_notifier_t *nt)
@@ -217,12 +224,27 @@ static void job_fail(job_t *j, const char *reason, const char *err)
     job_finish(j, false);
 }
 
+/* Gives up on a job whose flush ran out of time or was cancelled. As Alertmanager, the failure
+ * is the last attempt's when there was one, else the context's. */
+static void job_give_up(job_t *j, const char *ctx_reason, const char *ctx_err)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "notify retry canceled after %u attempts: %s", j->attempts,
+             j->last_reason ? j->last_err : ctx_err);
+    job_fail(j, j->last_reason ? j->last_reason : ctx_reason, msg);
+}
+
 static void job_record(job_t *j)
 {
     flush_t *f = j->f;
+    tn_notifier_t *nt = f->nt;
     tn_time_t now = tn_clock_now();
-    tn_nflog_log(f->nt->nflog, j->key, f->firing, f->nfiring, f->resolved, f->nresolved, now,
-                 now + 2 * f->repeat);
+    /* Kept for 2 x repeat_interval, but no longer than --data.retention. */
+    tn_duration_t keep = 2 * f->repeat;
+    if (nt->retention > 0 && (keep <= 0 || keep > nt->retention))
+        keep = nt->retention;
+    tn_nflog_log(nt->nflog, j->key, f->firing, f->nfiring, f->resolved, f->nresolved, now,
+                 now + keep);
 }
 
 static void attempt(job_t *j);
@@ -269,24 +291,27 @@ static void on_attempt_done(void *ctx, enum tn_send_result r, const char *reason
     }
     if (!err)
         err = "";
-    if (strcmp(err, j->last_err) != 0) {
-        char attempts[16];
-        snprintf(attempts, sizeof(attempts), "%u", j->attempts);
-        tn_log(TN_LOG_WARN, "Notify attempt failed, will retry later", "aggrGroup",
-               j->f->n.group_key, "receiver", j->f->n.receiver, "integration", iname, "attempts",
-               attempts, "err", err, NULL);
-        snprintf(j->last_err, sizeof(j->last_err), "%s", err);
+    tn_time_t now = tn_clock_now();
+    /* An attempt cut short by the flush deadline says nothing new: keep the previous error. */
+    if (now < j->f->deadline) {
+        if (strcmp(err, j->last_err) != 0) {
+            char attempts[16];
+            snprintf(attempts, sizeof(attempts), "%u", j->attempts);
+            tn_log(TN_LOG_WARN, "Notify attempt failed, will retry later", "aggrGroup",
+                   j->f->n.group_key, "receiver", j->f->n.receiver, "integration", iname,
+                   "attempts", attempts, "err", err, NULL);
+            snprintf(j->last_err, sizeof(j->last_err), "%s", err);
+        }
+        j->last_reason = reason;
     }
-    /* Next try after a jittered, growing delay, unless that is past the flush deadline. */
+    /* Next try after a jittered, growing delay, unless that is past the flush deadline (where
+     * Alertmanager would wait for the deadline and fail the same way). */
     double jitter = 1.0 + BACKOFF_JITTER * (2.0 * ((double)rand() / RAND_MAX) - 1.0);
     double delay = j->backoff_ms * jitter;
     j->backoff_ms = fmin(j->backoff_ms * BACKOFF_FACTOR, BACKOFF_MAX_MS);
-    tn_time_t at = tn_clock_now() + (tn_time_t)(delay * (double)TN_NS_PER_MS);
+    tn_time_t at = now + (tn_time_t)(delay * (double)TN_NS_PER_MS);
     if (at >= j->f->deadline) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "notify retry canceled after %u attempts: %s", j->attempts,
-                 j->last_err);
-        job_fail(j, "contextDeadlineExceeded", msg);
+        job_give_up(j, "contextDeadlineExceeded", "context deadline exceeded");
         return;
     }
     tn_sched_at(nt->sched, &j->retry, at);
@@ -297,7 +322,7 @@ static void attempt(job_t *j)
     tn_notifier_t *nt = j->f->nt;
     tn_time_t now = tn_clock_now();
     if (now >= j->f->deadline) {
-        job_fail(j, "contextDeadlineExceeded", "context deadline exceeded");
+        job_give_up(j, "contextDeadlineExceeded", "context deadline exceeded");
         return;
     }
     j->attempts++;
@@ -315,7 +340,11 @@ static void attempt(job_t *j)
                                sizeof(err));
     j->in_start = false;
     j->handle = j->completed_in_start ? NULL : h;
-    if (!h) {
+    if (j->handle && j->finished) {
+        /* Cancelled from inside start (before the handle was known): drop the attempt. */
+        nt->sender.cancel(nt->sender.ud, j->handle);
+        j->handle = NULL;
+    } else if (!h) {
         tn_metric_add(tn_metric_with(nt->m_requests, integration_name(j), NULL), 1);
         tn_metric_add(tn_metric_with(nt->m_requests_failed, integration_name(j), NULL), 1);
         job_fail(j, "other", err);
@@ -389,6 +418,8 @@ void tn_notify_flush(tn_notifier_t *nt, const tn_notification_t *n, tn_duration_
     f->alerts = tn_xmalloc((n->nalerts + 1) * sizeof(*f->alerts));
     f->firing = tn_xmalloc((n->nalerts + 1) * sizeof(uint64_t));
     f->resolved = tn_xmalloc((n->nalerts + 1) * sizeof(uint64_t));
+    /* The log records label-set fingerprints where Alertmanager records another hash of the
+     * same labels: equal for equal label sets, which is all dedup needs. */
     for (size_t i = 0; i < n->nalerts; i++) {
         f->alerts[i] = n->alerts[i];
         tn_alert_ref((tn_alert_t *)n->alerts[i].alert);
@@ -418,11 +449,12 @@ void tn_notify_flush(tn_notifier_t *nt, const tn_notification_t *n, tn_duration_
         j->backoff_ms = BACKOFF_INITIAL_MS;
         tn_sched_entry_init(&j->retry, on_retry_timer, j);
     }
-    if (nt->closing) {
-        for (size_t i = 0; i < njobs; i++)
+    /* Closing may begin while an earlier job starts (a sender that completes at once): then
+     * the later jobs are already cancelled and must not start. */
+    for (size_t i = 0; i < njobs; i++) {
+        if (nt->closing)
             job_finish(&f->jobs[i], false);
-    } else {
-        for (size_t i = 0; i < njobs; i++)
+        else
             job_start(&f->jobs[i]);
     }
     /* Release the start-up hold; finishes the flush if every job already did. */
@@ -438,25 +470,26 @@ static void job_cancel(tn_notifier_t *nt, job_t *j)
         j->handle = NULL;
     }
     tn_sched_cancel(nt->sched, &j->retry);
-    tn_metric_add(tn_metric_with(nt->m_failed, integration_name(j), "contextCanceled", NULL), 1);
+    const char *reason = j->last_reason ? j->last_reason : "contextCanceled";
+    tn_metric_add(tn_metric_with(nt->m_failed, integration_name(j), reason, NULL), 1);
     job_finish(j, false);
 }
 
 void tn_notifier_cancel_all(tn_notifier_t *nt)
 {
     nt->closing = true;
-    while (nt->flushes) {
-        flush_t *f = nt->flushes;
-        /* The last job_cancel frees f: stop looking at it then. */
-        size_t njobs = f->njobs;
-        for (size_t i = 0; i < njobs; i++) {
-            if (f->jobs[i].finished)
-                continue;
-            bool last = f->pending == 1;
-            job_cancel(nt, &f->jobs[i]);
-            if (last)
-                break;
-        }
+    /* A cancel may complete its flush, whose callback may start (and at once end) others, so
+     * look for the next job from the head each time. A flush whose jobs have all finished is
+     * still inside its start and completes when that returns. */
+    for (;;) {
+        job_t *j = NULL;
+        for (flush_t *f = nt->flushes; f && !j; f = f->next)
+            for (size_t i = 0; i < f->njobs && !j; i++)
+                if (!f->jobs[i].finished)
+                    j = &f->jobs[i];
+        if (!j)
+            break;
+        job_cancel(nt, j);
     }
 }
 

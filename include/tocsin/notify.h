@@ -50,6 +50,9 @@ enum tn_notify_reason tn_notify_needs_update(const tn_nflog_entry_t *entry, cons
 typedef void (*tn_flush_done_fn)(void *ud, bool ok);
 
 tn_notifier_t *tn_notifier_new(tn_sched_t *sched, tn_nflog_t *nflog, tn_sender_t sender);
+/* --data.retention: log entries live 2 x repeat_interval but never longer than this (0 = no
+ * cap), as Alertmanager does. */
+void tn_notifier_set_retention(tn_notifier_t *nt, tn_duration_t retention);
 /* Cancels what is still running (flush callbacks run with ok = false) and frees. */
 void tn_notifier_free(tn_notifier_t *nt);
 

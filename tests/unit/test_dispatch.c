@@ -32,6 +32,8 @@ typedef struct env {
     size_t ncalls;
     enum tn_send_result auto_result; /* answer at once unless TN_SEND_RETRY + hold */
     bool hold;                       /* leave calls pending for the test to finish */
+    bool cancel_in_start;            /* next start cancels everything, then returns */
+    size_t ncancels;
 } env_t;
 
 static env_t *E;
@@ -57,6 +59,11 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
         snprintf(c->first_alertname, sizeof(c->first_alertname), "%s",
                  tn_alert_name(n->alerts[0].alert));
     c->pending = true;
+    if (e->cancel_in_start) {
+        e->cancel_in_start = false;
+        tn_notifier_cancel_all(e->nt);
+        return c;
+    }
     if (!e->hold) {
         c->pending = false;
         done(ctx, e->auto_result, e->auto_result == TN_SEND_DONE ? NULL : "serverError",
@@ -67,8 +74,15 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
 
 static void fake_cancel(void *ud, void *handle)
 {
-    (void)ud;
+    ((env_t *)ud)->ncancels++;
     ((call_t *)handle)->pending = false;
+}
+
+static double failed_total(const char *reason)
+{
+    tn_metric_t *m =
+        tn_metric_counter("alertmanager_notifications_failed_total", "", "integration,reason");
+    return tn_metric_value(tn_metric_with(m, "webhook", reason, NULL));
 }
 
 static const char *yaml = "route:\n"
@@ -392,6 +406,83 @@ static void test_stop_arms_nothing(void **state)
     assert_int_equal(e->ncalls, 0);
 }
 
+/* Retries that run out of time count under the last attempt's failure reason, as
+ * Alertmanager does; a flush that never got an answer counts as contextDeadlineExceeded. */
+static void test_give_up_reason_is_last_error(void **state)
+{
+    env_t *e = *state;
+    e->auto_result = TN_SEND_RETRY;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S + 4 * MIN + 50 * S);
+    assert_true(e->ncalls > 4);
+    assert_true(failed_total("serverError") == 2.0);
+    assert_true(failed_total("contextDeadlineExceeded") == 0.0);
+}
+
+static void test_give_up_without_answer_is_deadline(void **state)
+{
+    env_t *e = *state;
+    e->hold = true;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 2);
+    /* The attempts hang until the flush deadline, then time out. */
+    advance(e, 5 * MIN);
+    finish_call(e, 0, TN_SEND_RETRY);
+    finish_call(e, 1, TN_SEND_RETRY);
+    assert_true(failed_total("contextDeadlineExceeded") == 2.0);
+    assert_true(failed_total("serverError") == 0.0);
+}
+
+static void test_cancel_reason_is_last_error(void **state)
+{
+    env_t *e = *state;
+    e->hold = true;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    finish_call(e, 0, TN_SEND_RETRY); /* waits for its retry */
+    tn_notifier_cancel_all(e->nt);    /* integration 1 is still sending */
+    assert_int_equal(tn_notifier_inflight(e->nt), 0);
+    assert_true(failed_total("serverError") == 1.0);
+    assert_true(failed_total("contextCanceled") == 1.0);
+    assert_int_equal(e->ncancels, 1);
+}
+
+/* Log entries live 2 x repeat_interval, capped by --data.retention. */
+static void test_nflog_expiry_capped_by_retention(void **state)
+{
+    env_t *e = *state;
+    char *k0 = tn_nflog_key("{}:{alertname=\"A\"}", "r", "webhook", 0);
+    char *k1 = tn_nflog_key("{}:{alertname=\"B\"}", "r", "webhook", 0);
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, k0, e->now);
+    assert_non_null(en);
+    assert_true(en->expires_at - en->timestamp == 8 * 60 * MIN);
+    tn_notifier_set_retention(e->nt, 60 * MIN);
+    put(e, "B", "1", e->now, 0);
+    advance(e, 30 * S);
+    en = tn_nflog_get(e->nflog, k1, e->now);
+    assert_non_null(en);
+    assert_true(en->expires_at - en->timestamp == 60 * MIN);
+    free(k0);
+    free(k1);
+}
+
+/* Shutdown reached from inside a sender's start must neither hang nor leave the attempt, or
+ * the flush's other jobs, running. */
+static void test_cancel_all_from_inside_start(void **state)
+{
+    env_t *e = *state;
+    e->cancel_in_start = true;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 1); /* the second integration never started */
+    assert_false(e->calls[0].pending);
+    assert_int_equal(e->ncancels, 1);
+    assert_int_equal(tn_notifier_inflight(e->nt), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +500,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload_twice_then_free_with_flush_in_flight, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_arms_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_give_up_reason_is_last_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_give_up_without_answer_is_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_reason_is_last_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nflog_expiry_capped_by_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_all_from_inside_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
