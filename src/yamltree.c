@@ -9,6 +9,85 @@
 
 /* Merge keys may nest (a merged map merging another); cap it so a cycle cannot recurse. */
 #define YAML_MERGE_DEPTH 16
+/* Aliases make the document a graph that the readers walk as a tree: a few lines can spell out
+ * billions of nodes, or a node that contains itself. The tree is measured once after loading
+ * and refused beyond these. */
+#define YAML_MAX_DEPTH       1000
+#define YAML_MAX_ALIAS_NODES 1000000 /* nodes aliases may add to the tree */
+
+enum { YAML_NODE_NEW, YAML_NODE_BUSY, YAML_NODE_DONE };
+
+typedef struct yaml_measure {
+    tn_yaml_t *y;
+    unsigned char *state; /* by node id - 1 */
+    uint64_t *size;       /* nodes in the tree under a node, itself included; saturates */
+    uint64_t cap;
+} yaml_measure_t;
+
+static int yaml_measure_node(yaml_measure_t *m, int id, int depth, uint64_t *out)
+{
+    tn_ynode_t *n = yaml_document_get_node(&m->y->doc, id);
+    size_t i = (size_t)id - 1;
+    uint64_t total = 1, sub;
+    int rc;
+
+    if (!n)
+        return tn_yaml_error(m->y, NULL, "yaml: dangling node reference");
+    if (m->state[i] == YAML_NODE_DONE) {
+        *out = m->size[i];
+        return TN_OK;
+    }
+    if (m->state[i] == YAML_NODE_BUSY)
+        return tn_yaml_error(m->y, n, "yaml: anchored value contains an alias to itself");
+    if (depth > YAML_MAX_DEPTH)
+        return tn_yaml_error(m->y, n, "yaml: nested deeper than %d levels", YAML_MAX_DEPTH);
+    m->state[i] = YAML_NODE_BUSY;
+    if (n->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            if ((rc = yaml_measure_node(m, *it, depth + 1, &sub)) != TN_OK)
+                return rc;
+            total = TN_MIN(total + sub, m->cap);
+        }
+    } else if (n->type == YAML_MAPPING_NODE) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
+            if ((rc = yaml_measure_node(m, p->key, depth + 1, &sub)) != TN_OK)
+                return rc;
+            total = TN_MIN(total + sub, m->cap);
+            if ((rc = yaml_measure_node(m, p->value, depth + 1, &sub)) != TN_OK)
+                return rc;
+            total = TN_MIN(total + sub, m->cap);
+        }
+    }
+    m->state[i] = YAML_NODE_DONE;
+    m->size[i] = total;
+    *out = total;
+    return TN_OK;
+}
+
+/* Refuses documents whose aliases form a cycle or expand too far, and absurd nesting. */
+static int yaml_check_aliases(tn_yaml_t *y)
+{
+    size_t nnodes = (size_t)(y->doc.nodes.top - y->doc.nodes.start);
+    yaml_measure_t m = {.y = y};
+    uint64_t total = 0;
+    int rc;
+
+    if (nnodes == 0)
+        return TN_OK;
+    m.state = tn_xcalloc(nnodes, sizeof(*m.state));
+    m.size = tn_xcalloc(nnodes, sizeof(*m.size));
+    m.cap = (uint64_t)nnodes + YAML_MAX_ALIAS_NODES + 1;
+    rc = yaml_measure_node(&m, 1, 0, &total);
+    if (rc == TN_OK && total >= m.cap)
+        rc = tn_yaml_error(y, tn_yaml_root(y),
+                           "yaml: aliases expand the document beyond %d extra nodes",
+                           YAML_MAX_ALIAS_NODES);
+    free(m.state);
+    free(m.size);
+    return rc;
+}
 
 int tn_yaml_line(const tn_ynode_t *n)
 {
@@ -54,6 +133,8 @@ int tn_yaml_load(tn_yaml_t *y, const char *file, const char *text, size_t len, c
         goto parse_error;
     y->loaded = true;
     if (!yaml_document_get_root_node(&y->doc))
+        goto out;
+    if ((rc = yaml_check_aliases(y)) != TN_OK)
         goto out;
     if (!yaml_parser_load(&parser, &extra))
         goto parse_error;

@@ -574,6 +574,82 @@ static void test_anchors_and_merge(void **state)
     tn_config_unref(c);
 }
 
+/* Aliases turn the document into a graph: a few lines that expand to millions of routes, a
+ * value that contains itself, and absurd nesting are refused quickly instead of eating the
+ * machine. */
+static tn_config_t *load_err(const char *text, char *err, size_t errlen)
+{
+    err[0] = 0;
+    return tn_config_load_string("test.yml", text, strlen(text), err, errlen);
+}
+
+static void test_alias_bombs(void **state)
+{
+    char err[1024];
+    tn_buf_t b;
+    (void)state;
+
+    /* ten aliases per level, seven levels: 10^7 routes */
+    tn_buf_init(&b, 0);
+    tn_buf_puts(&b, "route:\n  receiver: r\n  routes:\n  - &a0 {receiver: r}\n");
+    for (int lvl = 1; lvl <= 7; lvl++) {
+        tn_buf_printf(&b, "  - &a%d {routes: [", lvl);
+        for (int k = 0; k < 10; k++)
+            tn_buf_printf(&b, "%s*a%d", k ? ", " : "", lvl - 1);
+        tn_buf_puts(&b, "]}\n");
+    }
+    tn_buf_puts(&b, "receivers:\n- name: r\n");
+    assert_null(load_err(tn_buf_cstr(&b), err, sizeof(err)));
+    assert_non_null(strstr(err, "aliases expand the document"));
+    tn_buf_free(&b);
+
+    /* merge keys fanning out the same way */
+    tn_buf_init(&b, 0);
+    tn_buf_puts(&b, "x0: &m0 {a: b}\n");
+    for (int lvl = 1; lvl <= 8; lvl++) {
+        tn_buf_printf(&b, "x%d: &m%d {<<: [", lvl, lvl);
+        for (int k = 0; k < 10; k++)
+            tn_buf_printf(&b, "%s*m%d", k ? ", " : "", lvl - 1);
+        tn_buf_puts(&b, "]}\n");
+    }
+    assert_null(load_err(tn_buf_cstr(&b), err, sizeof(err)));
+    assert_non_null(strstr(err, "aliases expand the document"));
+    tn_buf_free(&b);
+
+    /* a list of routes whose routes are that list */
+    assert_null(load_err("route:\n  receiver: r\n  routes: &r\n  - routes: *r\n  - routes: *r\n"
+                         "receivers:\n- name: r\n",
+                         err, sizeof(err)));
+    assert_string_equal(err, "test.yml:3:11: yaml: anchored value contains an alias to itself");
+    /* a mapping merging itself */
+    assert_null(
+        load_err("route: &r\n  receiver: r\n  <<: *r\nreceivers:\n- name: r\n", err, sizeof(err)));
+    assert_non_null(strstr(err, "contains an alias to itself"));
+
+    /* nesting */
+    tn_buf_init(&b, 0);
+    tn_buf_puts(&b, "route: ");
+    for (int i = 0; i < 1500; i++)
+        tn_buf_putc(&b, '[');
+    for (int i = 0; i < 1500; i++)
+        tn_buf_putc(&b, ']');
+    tn_buf_putc(&b, '\n');
+    assert_null(load_err(tn_buf_cstr(&b), err, sizeof(err)));
+    assert_non_null(strstr(err, "nested deeper than 1000 levels"));
+    tn_buf_free(&b);
+
+    /* plain sharing stays fine: one anchor used many times */
+    tn_buf_init(&b, 0);
+    tn_buf_puts(&b, "route:\n  receiver: r\n  routes:\n  - &s {matchers: [a=b]}\n");
+    for (int i = 0; i < 200; i++)
+        tn_buf_puts(&b, "  - *s\n");
+    tn_buf_puts(&b, "receivers:\n- name: r\n");
+    tn_config_t *c = load_ok(tn_buf_cstr(&b));
+    assert_int_equal(c->route->nchildren, 201);
+    tn_config_unref(c);
+    tn_buf_free(&b);
+}
+
 static void test_hash_and_original(void **state)
 {
     const char *a = "route: {receiver: a}\nreceivers: [{name: a}]\n";
@@ -735,15 +811,11 @@ static void test_check_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_inheritance),
-        cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_global_defaults),
-        cmocka_unit_test(test_secret_files),
-        cmocka_unit_test(test_anchors_and_merge),
-        cmocka_unit_test(test_hash_and_original),
-        cmocka_unit_test(test_full_file),
-        cmocka_unit_test(test_check_config),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_inheritance),
+        cmocka_unit_test(test_fields),       cmocka_unit_test(test_global_defaults),
+        cmocka_unit_test(test_secret_files), cmocka_unit_test(test_anchors_and_merge),
+        cmocka_unit_test(test_alias_bombs),  cmocka_unit_test(test_hash_and_original),
+        cmocka_unit_test(test_full_file),    cmocka_unit_test(test_check_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
