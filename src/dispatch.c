@@ -292,6 +292,17 @@ static void group_flush_when_free(group_t *g, tn_time_t now)
     group_flush(g, now);
 }
 
+/* Starts a flush that was held back. As in Alertmanager, whose group timer restarts when the
+ * held-back tick is taken, the next flush is due group_interval after this one. */
+static void group_flush_held(group_t *g)
+{
+    tn_time_t now = tn_clock_now();
+    g->flush_pending = false;
+    if (tn_sched_armed(&g->timer))
+        tn_sched_at(g->d->sched, &g->timer, now + g->route->group_interval);
+    group_flush_when_free(g, now);
+}
+
 /* The retired flush of r ended: the groups that waited for it may flush now. */
 static void release_waiters(tn_dispatch_t *d, group_t *r)
 {
@@ -301,10 +312,8 @@ static void release_waiters(tn_dispatch_t *d, group_t *r)
         group_t *next = w->wnext;
         w->wnext = NULL;
         w->waiting = false;
-        if (d && !d->stopping && !w->dead && w->flush_pending) {
-            w->flush_pending = false;
-            group_flush_when_free(w, tn_clock_now());
-        }
+        if (d && !d->stopping && !w->dead && w->flush_pending)
+            group_flush_held(w);
         /* The wait list's reference: the flush above may have emptied and dropped w. */
         group_unref(w);
         w = next;
@@ -347,8 +356,7 @@ static void on_flush_done(void *ud, bool ok)
     if (!g->dead && g->alerts.count == 0) {
         group_drop(d, g);
     } else if (!g->dead && g->flush_pending && !d->stopping) {
-        g->flush_pending = false;
-        group_flush_when_free(g, tn_clock_now());
+        group_flush_held(g);
     }
     group_unref(g);
 }

@@ -98,13 +98,25 @@ static const char *yaml = "route:\n"
                           "      - url: http://127.0.0.1:1/b\n"
                           "        send_resolved: false\n";
 
-static int setup(void **state)
+/* Short intervals: a flush (deadline 10 s) outlasts group_interval. */
+static const char *yaml_fast = "route:\n"
+                               "  receiver: r\n"
+                               "  group_by: [alertname]\n"
+                               "  group_wait: 1s\n"
+                               "  group_interval: 3s\n"
+                               "  repeat_interval: 4h\n"
+                               "receivers:\n"
+                               "  - name: r\n"
+                               "    webhook_configs:\n"
+                               "      - url: http://127.0.0.1:1/a\n";
+
+static int setup_with(void **state, const char *conf)
 {
     env_t *e = calloc(1, sizeof(*e));
     e->now = 1700000000 * S;
     tn_clock_set_fake(&e->now);
     char err[TN_ERRBUF_SIZE];
-    e->cfg = tn_config_load_string("test.yml", yaml, strlen(yaml), err, sizeof(err));
+    e->cfg = tn_config_load_string("test.yml", conf, strlen(conf), err, sizeof(err));
     if (!e->cfg)
         fail_msg("config: %s", err);
     e->sched = tn_sched_new(NULL);
@@ -119,6 +131,16 @@ static int setup(void **state)
     E = e;
     *state = e;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, yaml);
+}
+
+static int setup_fast(void **state)
+{
+    return setup_with(state, yaml_fast);
 }
 
 static int teardown(void **state)
@@ -483,6 +505,29 @@ static void test_cancel_all_from_inside_start(void **state)
     assert_int_equal(tn_notifier_inflight(e->nt), 0);
 }
 
+/* A tick that finds the previous flush still running is held back; when the flush it waited
+ * for ends, it runs, and the next one comes group_interval later (not on the old phase). */
+static void test_held_flush_restarts_interval(void **state)
+{
+    env_t *e = *state;
+    tn_time_t t0 = e->now;
+    e->hold = true;
+    put(e, "A", "1", t0, 0);
+    advance(e, 1 * S);
+    assert_int_equal(e->ncalls, 1);
+    /* Ticks at +4, +7, +10 s find it running. At +11 s it runs out of time. */
+    advance(e, 10 * S);
+    finish_call(e, 0, TN_SEND_RETRY);
+    assert_int_equal(e->ncalls, 2); /* the held-back flush, at once */
+    finish_call(e, 1, TN_SEND_DONE);
+    put(e, "A", "2", e->now, 0);
+    advance(e, 2500 * TN_NS_PER_MS);
+    assert_int_equal(e->ncalls, 2);
+    advance(e, 1 * S);
+    assert_int_equal(e->ncalls, 3);
+    assert_int_equal(e->calls[2].nalerts, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_reason_is_last_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nflog_expiry_capped_by_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_all_from_inside_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_flush_restarts_interval, setup_fast, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
