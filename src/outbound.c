@@ -291,6 +291,48 @@ static void ob_xfer_free(tn_out_xfer_t *x)
     free(x);
 }
 
+static bool ob_scheme_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '-' || c == '.';
+}
+
+/* curl's error text may quote a URL whole ("Unsupported proxy syntax in
+ * 'http://user:password@proxy:99999'"), and error texts end up in logs: every URL in it is cut
+ * down to scheme://host/<redacted>, the form the logs use. Rewrites text in place. */
+static void ob_redact_urls(char *text, size_t size)
+{
+    const char *p = text, *sep;
+    tn_buf_t out;
+
+    if (!strstr(text, "://"))
+        return;
+    tn_buf_init(&out, 0);
+    while ((sep = strstr(p, "://"))) {
+        const char *start = sep, *end = sep + 3;
+        while (start > p && ob_scheme_char(start[-1]))
+            start--;
+        if (start > text && (start[-1] == '\'' || start[-1] == '"')) {
+            /* quoted: the URL runs to the closing quote, spaces and all */
+            while (*end && *end != start[-1])
+                end++;
+        } else {
+            while (*end && *end != ' ' && *end != '\t' && *end != '\'' && *end != '"')
+                end++;
+        }
+        char *url = tn_xstrndup(start, (size_t)(end - start));
+        char safe[256];
+        tn_log_redact_url(url, safe, sizeof(safe));
+        free(url);
+        tn_buf_append(&out, p, (size_t)(start - p));
+        tn_buf_puts(&out, safe);
+        p = end;
+    }
+    tn_buf_puts(&out, p);
+    snprintf(text, size, "%s", tn_buf_cstr(&out));
+    tn_buf_free(&out);
+}
+
 /* Runs the done callback once and frees the transfer. */
 static void ob_xfer_finish(tn_out_xfer_t *x, CURLcode code, const char *errtext)
 {
@@ -315,10 +357,14 @@ static void ob_xfer_finish(tn_out_xfer_t *x, CURLcode code, const char *errtext)
         resp.retry_after = x->retry_after;
     }
     if (code != CURLE_OK) {
-        if (errtext)
+        if (errtext) {
             resp.error = errtext;
-        else
-            resp.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
+        } else if (!busy && x->errbuf[0]) {
+            ob_redact_urls(x->errbuf, sizeof(x->errbuf));
+            resp.error = x->errbuf;
+        } else {
+            resp.error = curl_easy_strerror(code);
+        }
     }
     resp.elapsed_ms = tn_clock_mono_ms() - x->start_ms;
 

@@ -791,6 +791,32 @@ static void test_setup_errors(void **state)
     assert_int_equal(tn_outbound_active(f->ob), 0);
 }
 
+/* curl quotes a bad proxy URL whole in its error text, credentials included; what reaches the
+ * done callback (and from there the logs) keeps only scheme and host. */
+static void test_error_text_redacted(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const proxies[] = {
+        "socks9://user:PW-s3cret@127.0.0.1:3/tok",     /* unsupported proxy scheme */
+        "http://user:PW-s3cret@127.0.0.1:99999/tok",   /* unsupported proxy syntax */
+        "http://user:PW-s3cret@127.0.0.1:1/pa th/tok", /* a space inside the quotes */
+    };
+    for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++) {
+        tn_http_config_t http = {.proxy_url = (char *)proxies[i], .follow_redirects = true};
+        result_t res = {0};
+        send_path(f, "/x?token=s3cret", &http, &res);
+        run_until(&f->loop, &res.calls, 1);
+        assert_int_not_equal(res.curl_code, 0);
+        assert_true(strlen(res.error) > 0);
+        assert_null(strstr(res.error, "s3cret"));
+        assert_null(strstr(res.error, "user"));
+        assert_null(strstr(res.error, "tok"));
+        if (strstr(res.error, "://"))
+            assert_non_null(strstr(res.error, "://127.0.0.1:"));
+    }
+    assert_int_equal(tn_outbound_active(f->ob), 0);
+}
+
 static void test_smtp(void **state)
 {
     fixture_t *f = *state;
@@ -942,6 +968,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_setup_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_text_redacted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smtp, setup, teardown),
