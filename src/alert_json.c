@@ -176,11 +176,17 @@ void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *rec
  * field unset, invalid UTF-8 and lone surrogates become U+FFFD. */
 
 #define DECODE_MAX_DEPTH 128
+/* Refusals go back to the client and into the log: a refused name is quoted up to this many
+ * bytes, and past DECODE_ERR_MAX bytes of messages further refusals are counted, not described
+ * (a 64 MiB body of bad names would otherwise come back several times over). */
+#define DECODE_QUOTE_MAX 128
+#define DECODE_ERR_MAX   (64 * 1024)
 
 typedef struct decode_ctx {
     const char *start, *p, *end;
     tn_buf_t *err;
     size_t nsemantic; /* messages already in err */
+    bool err_full;    /* DECODE_ERR_MAX reached */
     bool classic;
     tn_buf_t kbuf, vbuf; /* unescaped keys and values */
 } decode_ctx_t;
@@ -321,12 +327,30 @@ static int decode_syntax(decode_ctx_t *d, const char *what)
 static void decode_semantic(decode_ctx_t *d, size_t idx, const char *field, const char *msg,
                             const char *quoted, size_t qlen)
 {
+    if (d->err_full) {
+        d->nsemantic++;
+        return;
+    }
+    if (d->err->len >= DECODE_ERR_MAX) {
+        tn_buf_puts(d->err, "; ... (more invalid alerts)");
+        d->err_full = true;
+        d->nsemantic++;
+        return;
+    }
     if (d->nsemantic++)
         tn_buf_puts(d->err, "; ");
     tn_buf_printf(d->err, "alerts[%zu].%s: %s", idx, field, msg);
     if (quoted) {
+        size_t n = qlen;
+        if (n > DECODE_QUOTE_MAX) { /* cut on a character boundary */
+            n = DECODE_QUOTE_MAX;
+            while (n > 0 && ((unsigned char)quoted[n] & 0xc0) == 0x80)
+                n--;
+        }
         tn_buf_putc(d->err, ' ');
-        tn_go_quote(d->err, quoted, qlen);
+        tn_go_quote(d->err, quoted, n);
+        if (n < qlen)
+            tn_buf_puts(d->err, "...");
     }
 }
 

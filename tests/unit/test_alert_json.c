@@ -321,6 +321,56 @@ static void test_nul(void **state)
     done(&d);
 }
 
+/* A refused name is quoted only in part, and a body of many refusals gets a bounded message:
+ * the message goes back to the client and into the log. */
+static void test_error_size(void **state)
+{
+    (void)state;
+    decoded_t d;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tn_labels_set_mode(TN_LABELS_CLASSIC); /* teardown restores UTF-8 names */
+    /* a 100 KB invalid name, cut after 128 bytes on a character boundary (é is 2 bytes) */
+    tn_buf_puts(&b, "[{\"labels\":{\"1");
+    for (int i = 0; i < 50000; i++)
+        tn_buf_puts(&b, "\xc3\xa9");
+    tn_buf_puts(&b, "\":\"v\"}}]");
+    decode(&d, tn_buf_cstr(&b), 0);
+    assert_int_equal(d.rc, TN_ERR_INVAL);
+    assert_int_equal(d.ninvalid, 1);
+    tn_buf_t want;
+    tn_buf_init(&want, 0);
+    tn_buf_puts(&want, "alerts[0].labels: invalid label name \"1");
+    for (int i = 0; i < 63; i++)
+        tn_buf_puts(&want, "\xc3\xa9");
+    tn_buf_puts(&want, "\"...");
+    assert_string_equal(errstr(&d), tn_buf_cstr(&want));
+    tn_buf_free(&want);
+    done(&d);
+
+    /* 5000 refused alerts with 100-byte names: the message stops growing near 64 KiB, every
+     * refusal is still counted */
+    tn_buf_reset(&b);
+    tn_buf_putc(&b, '[');
+    for (int i = 0; i < 5000; i++) {
+        tn_buf_puts(&b, i ? ",{\"labels\":{\"-" : "{\"labels\":{\"-");
+        for (int k = 0; k < 99; k++)
+            tn_buf_putc(&b, 'x');
+        tn_buf_puts(&b, "\":\"v\"}}");
+    }
+    tn_buf_puts(&b, ",{\"labels\":{\"ok\":\"v\"}}]");
+    decode(&d, tn_buf_cstr(&b), 0);
+    assert_int_equal(d.rc, TN_ERR_INVAL);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.ninvalid, 5000);
+    assert_true(d.err.len > 60 * 1024);
+    assert_true(d.err.len < 66 * 1024);
+    const char *tail = "; ... (more invalid alerts)";
+    assert_string_equal(errstr(&d) + d.err.len - strlen(tail), tail);
+    done(&d);
+    tn_buf_free(&b);
+}
+
 static void test_string_escapes(void **state)
 {
     (void)state;
@@ -494,6 +544,7 @@ int main(void)
         cmocka_unit_test_teardown(test_semantic, teardown),
         cmocka_unit_test_teardown(test_label_modes, teardown),
         cmocka_unit_test_teardown(test_nul, teardown),
+        cmocka_unit_test_teardown(test_error_size, teardown),
         cmocka_unit_test_teardown(test_string_escapes, teardown),
         cmocka_unit_test_teardown(test_big_label_set, teardown),
         cmocka_unit_test_teardown(test_misc_shapes, teardown),
