@@ -368,6 +368,32 @@ def test_wrong_method_and_path(ctx):
     assert_healthy(srv)
 
 
+
+def test_secrets_stay_out_of_logs(ctx):
+    """A webhook URL carries a token and a proxy URL a password; a send that fails on them
+    (curl quotes a bad proxy URL whole in its error) must log neither."""
+    tocsin_only("log contents")
+    srv = ctx.server("""
+route:
+  receiver: hook
+  group_wait: 0s
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:1/hook?token=URLSECRET
+        http_config:
+          proxy_url: http://user:PROXYSECRET@127.0.0.1:99999
+""", extra_args=["--log.level=debug"])
+    srv.post_ok([alert({"alertname": "leak"})])
+    wait_for(lambda: "Notify attempt failed" in srv.log(), scaled(15), what="a failed send")
+    assert_healthy(srv)
+    # The send keeps failing, so the drain at exit runs to its timeout (15 s).
+    assert srv.stop(timeout=30) == 0
+    log = srv.log()
+    assert "127.0.0.1:99999" in log, log[-2000:]  # the redacted error still names the proxy
+    for secret in ("PROXYSECRET", "URLSECRET", "user:"):
+        assert secret not in log, "%s in the log:\n%s" % (secret, log[-2000:])
+
 if __name__ == "__main__":
     run_cases([
         test_slow_client,  # first: it runs long, the others overlap it
@@ -385,4 +411,5 @@ if __name__ == "__main__":
         test_many_idle_connections,
         test_pipelined_and_keepalive,
         test_wrong_method_and_path,
+        test_secrets_stay_out_of_logs,
     ])
