@@ -133,41 +133,6 @@ enum tn_send_result tn_receiver_classify_http(const tn_out_response_t *resp, boo
 
 /* ---- JSON strings as Go's encoding/json writes them ---- */
 
-/* Decodes one UTF-8 sequence as Go's utf8.DecodeRuneInString: returns its length, or 0 for an
- * invalid one (bad lead or continuation, overlong form, surrogate, beyond U+10FFFF). */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t v, min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        v = c & 0x1f;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        v = c & 0x0f;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        v = c & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return n;
-}
-
 int tn_json_go_string(tn_buf_t *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -218,7 +183,7 @@ int tn_json_go_string(tn_buf_t *out, const char *s, size_t len)
             }
         } else {
             uint32_t cp = 0;
-            n = utf8_decode(p + i, len - i, &cp);
+            n = tn_utf8_decode(p + i, len - i, &cp);
             if (n == 0) {
                 esc = "\\ufffd";
                 n = 1;

@@ -253,8 +253,7 @@ void tn_fingerprint_format(uint64_t fp, char out[17])
     out[16] = 0;
 }
 
-/* Decodes one UTF-8 sequence; returns its length, or 0 if invalid (and *cp untouched). */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+size_t tn_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
     unsigned char c = s[0];
     if (c < 0x80) {
@@ -295,7 +294,7 @@ bool tn_utf8_valid(const char *s, size_t len)
             continue;
         }
         uint32_t cp;
-        size_t n = utf8_decode(p + i, len - i, &cp);
+        size_t n = tn_utf8_decode(p + i, len - i, &cp);
         if (!n)
             return false;
         i += n;
@@ -323,7 +322,7 @@ int tn_go_quote(tn_buf_t *out, const char *s, size_t len)
     size_t i = 0;
     while (i < len && !rc) {
         uint32_t cp;
-        size_t n = utf8_decode(p + i, len - i, &cp);
+        size_t n = tn_utf8_decode(p + i, len - i, &cp);
         if (!n) {
             char esc[4] = {'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]};
             rc = tn_buf_append(out, esc, 4);

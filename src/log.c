@@ -7,6 +7,7 @@
 
 #include "tocsin/clock.h"
 #include "tocsin/common.h"
+#include "tocsin/labels.h"
 
 static enum tn_log_level min_level = TN_LOG_INFO;
 static enum tn_log_format log_format = TN_LOG_LOGFMT;
@@ -32,47 +33,58 @@ bool tn_log_enabled(enum tn_log_level lvl)
     return lvl >= min_level;
 }
 
+/* Appends v with control characters escaped and invalid UTF-8 replaced by U+FFFD, so that a
+ * line is always valid UTF-8 whatever an outside client sent. */
+static void put_escaped(tn_buf_t *b, const char *v, bool json)
+{
+    const unsigned char *p = (const unsigned char *)v;
+    size_t len = strlen(v);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            tn_buf_putc(b, '\\');
+            tn_buf_putc(b, (char)c);
+        } else if (c == '\n' && !json) {
+            tn_buf_puts(b, "\\n");
+        } else if (c < 0x20 || c == 0x7f) {
+            tn_buf_printf(b, "\\u%04x", c);
+        } else if (c >= 0x80) {
+            uint32_t cp;
+            size_t n = tn_utf8_decode(p + i, len - i, &cp);
+            if (n) {
+                tn_buf_append(b, p + i, n);
+                i += n;
+            } else {
+                tn_buf_puts(b, "\xef\xbf\xbd");
+                i++;
+            }
+            continue;
+        } else {
+            tn_buf_putc(b, (char)c);
+        }
+        i++;
+    }
+}
+
 static void put_logfmt_value(tn_buf_t *b, const char *v)
 {
     bool quote = *v == 0;
-    for (const char *p = v; *p && !quote; p++)
-        if (*p == ' ' || *p == '=' || *p == '"' || (unsigned char)*p < 0x20)
+    for (const unsigned char *p = (const unsigned char *)v; *p && !quote; p++)
+        if (*p == ' ' || *p == '=' || *p == '"' || *p < 0x20 || *p >= 0x7f)
             quote = true;
     if (!quote) {
         tn_buf_puts(b, v);
         return;
     }
     tn_buf_putc(b, '"');
-    for (const char *p = v; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            tn_buf_putc(b, '\\');
-            tn_buf_putc(b, (char)c);
-        } else if (c == '\n') {
-            tn_buf_puts(b, "\\n");
-        } else if (c < 0x20) {
-            tn_buf_printf(b, "\\u%04x", c);
-        } else {
-            tn_buf_putc(b, (char)c);
-        }
-    }
+    put_escaped(b, v, false);
     tn_buf_putc(b, '"');
 }
 
 static void put_json_string(tn_buf_t *b, const char *v)
 {
     tn_buf_putc(b, '"');
-    for (const char *p = v; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            tn_buf_putc(b, '\\');
-            tn_buf_putc(b, (char)c);
-        } else if (c < 0x20) {
-            tn_buf_printf(b, "\\u%04x", c);
-        } else {
-            tn_buf_putc(b, (char)c);
-        }
-    }
+    put_escaped(b, v, true);
     tn_buf_putc(b, '"');
 }
 
@@ -154,6 +166,6 @@ void tn_log_redact_url(const char *url, char *out, size_t outlen)
     }
     if (at)
         host = at + 1;
-    snprintf(out, outlen, "%.*s://%.*s/<redacted>", (int)(scheme_end - url), url,
-             (int)(end - host), host);
+    snprintf(out, outlen, "%.*s://%.*s/<redacted>", (int)(scheme_end - url), url, (int)(end - host),
+             host);
 }

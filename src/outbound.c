@@ -645,8 +645,14 @@ static int ob_apply(tn_out_xfer_t *x, const tn_out_request_t *req, char *err, si
     OB_SET(CURLOPT_HEADERFUNCTION, ob_header_cb);
     OB_SET(CURLOPT_HEADERDATA, x);
     OB_SET(CURLOPT_USERAGENT, "tocsin/" TN_VERSION);
-    /* Like Go's client without proxy_from_environment: ignore http_proxy & co. */
-    OB_SET(CURLOPT_PROXY, http && http->proxy_url ? http->proxy_url : "");
+    /* Like Go's client: http_proxy & co. count only with proxy_from_environment (curl reads
+     * them itself when CURLOPT_PROXY is left unset); no_proxy goes with proxy_url. */
+    if (http && http->proxy_url) {
+        OB_SET(CURLOPT_PROXY, http->proxy_url);
+        OB_SET(CURLOPT_NOPROXY, http->no_proxy ? http->no_proxy : "");
+    } else if (!(http && http->proxy_from_environment)) {
+        OB_SET(CURLOPT_PROXY, "");
+    }
 
     if (http && http->tls.server_name) {
         if (ob_apply_server_name(x, easy, req->url, http->tls.server_name, err, errlen) != TN_OK)

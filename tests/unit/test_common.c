@@ -77,6 +77,28 @@ static void test_logfmt_and_json(void **state)
     assert_int_equal(tn_log_level_parse("loud"), -1);
 }
 
+static void log_invalid_utf8(void)
+{
+    tn_log(TN_LOG_WARN, "bad path", "path", "/api/v1/\xff\xc3(\xe2\x82\xac", NULL);
+}
+
+static void test_invalid_utf8_replaced(void **state)
+{
+    (void)state;
+    tn_clock_set_fake(&fixed);
+    tn_log_setup(TN_LOG_INFO, TN_LOG_JSON);
+    char *out = capture(log_invalid_utf8);
+    assert_string_equal(
+        out, "{\"ts\":\"2024-05-01T10:00:00.123Z\",\"level\":\"warn\",\"msg\":"
+             "\"bad path\",\"path\":\"/api/v1/\xef\xbf\xbd\xef\xbf\xbd(\xe2\x82\xac\"}\n");
+    free(out);
+    tn_log_setup(TN_LOG_INFO, TN_LOG_LOGFMT);
+    out = capture(log_invalid_utf8);
+    assert_non_null(strstr(out, "path=\"/api/v1/\xef\xbf\xbd\xef\xbf\xbd(\xe2\x82\xac\"\n"));
+    free(out);
+    tn_clock_set_fake(NULL);
+}
+
 static void test_redact_url(void **state)
 {
     (void)state;
@@ -94,6 +116,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_logfmt_and_json),
+        cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_redact_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -817,6 +817,42 @@ static void test_error_text_redacted(void **state)
     assert_int_equal(tn_outbound_active(f->ob), 0);
 }
 
+/* A proxy that does not exist is bypassed for hosts in no_proxy, and used (and fails)
+ * otherwise; http_proxy in the environment is ignored unless proxy_from_environment. */
+static void test_proxy_rules(void **state)
+{
+    fixture_t *f = *state;
+    tn_http_config_t http = {.proxy_url = (char *)"http://127.0.0.1:1",
+                             .no_proxy = (char *)"127.0.0.1",
+                             .follow_redirects = true};
+    result_t res = {0};
+    send_path(f, "/direct", &http, &res);
+    run_until(&f->loop, &res.calls, 1);
+    assert_int_equal(res.curl_code, 0);
+    assert_int_equal(res.status, 200);
+
+    http.no_proxy = NULL;
+    memset(&res, 0, sizeof(res));
+    send_path(f, "/via-proxy", &http, &res);
+    run_until(&f->loop, &res.calls, 1);
+    assert_int_not_equal(res.curl_code, 0);
+
+    setenv("http_proxy", "http://127.0.0.1:1", 1);
+    tn_http_config_t plain = {.follow_redirects = true};
+    memset(&res, 0, sizeof(res));
+    send_path(f, "/env-ignored", &plain, &res);
+    run_until(&f->loop, &res.calls, 1);
+    assert_int_equal(res.status, 200);
+
+    plain.proxy_from_environment = true;
+    memset(&res, 0, sizeof(res));
+    send_path(f, "/env-used", &plain, &res);
+    run_until(&f->loop, &res.calls, 1);
+    assert_int_not_equal(res.curl_code, 0);
+    unsetenv("http_proxy");
+    assert_int_equal(tn_outbound_active(f->ob), 0);
+}
+
 static void test_smtp(void **state)
 {
     fixture_t *f = *state;
@@ -968,6 +1004,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_setup_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_text_redacted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_name, setup, teardown),
