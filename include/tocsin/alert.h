@@ -13,10 +13,10 @@ typedef struct tn_alert {
     uint32_t refs;
     uint16_t nlabels;
     uint16_t nannotations;
-    bool timeout;        /* endsAt was not given; it is now + resolve_timeout */
-    uint64_t fp;         /* label-set fingerprint */
+    bool timeout; /* endsAt was not given; it is now + resolve_timeout */
+    uint64_t fp;  /* label-set fingerprint */
     tn_time_t starts_at;
-    tn_time_t ends_at;   /* 0 = unset */
+    tn_time_t ends_at; /* 0 = unset */
     tn_time_t updated_at;
     const char *generator_url; /* interned, or NULL */
     tn_label_t *labels;        /* sorted, interned, in this allocation's tail */

@@ -10,9 +10,9 @@
 enum {
     TN_OK = 0,
     TN_ERR_NOMEM = -1,
-    TN_ERR_INVAL = -2,  /* bad input; a message is in the caller's error buffer */
-    TN_ERR_IO = -3,     /* file or socket failure */
-    TN_ERR_LIMIT = -4,  /* a configured cap was hit */
+    TN_ERR_INVAL = -2, /* bad input; a message is in the caller's error buffer */
+    TN_ERR_IO = -3,    /* file or socket failure */
+    TN_ERR_LIMIT = -4, /* a configured cap was hit */
     TN_ERR_NOTFOUND = -5,
     TN_ERR_EXISTS = -6,
 };
@@ -28,10 +28,10 @@ typedef int64_t tn_time_t;
 /* Durations are nanoseconds too, like Go's time.Duration. */
 typedef int64_t tn_duration_t;
 
-#define TN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define TN_UNUSED(x)    ((void)(x))
-#define TN_MIN(a, b)    ((a) < (b) ? (a) : (b))
-#define TN_MAX(a, b)    ((a) > (b) ? (a) : (b))
+#define TN_ARRAY_LEN(a)                    (sizeof(a) / sizeof((a)[0]))
+#define TN_UNUSED(x)                       ((void)(x))
+#define TN_MIN(a, b)                       ((a) < (b) ? (a) : (b))
+#define TN_MAX(a, b)                       ((a) > (b) ? (a) : (b))
 #define tn_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Allocation that aborts on failure: the daemon cannot do anything useful without memory, and

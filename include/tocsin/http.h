@@ -12,9 +12,9 @@ typedef struct tn_http_server tn_http_server_t;
 typedef struct tn_http_req tn_http_req_t;
 
 typedef struct tn_http_limits {
-    size_t max_body;        /* bytes; beyond: 413. Default 64 MiB */
-    size_t max_header;      /* total header bytes; beyond: 431. Default 64 KiB */
-    size_t max_conns;       /* beyond: 503 and close. Default 4096 */
+    size_t max_body;            /* bytes; beyond: 413. Default 64 MiB */
+    size_t max_header;          /* total header bytes; beyond: 431. Default 64 KiB */
+    size_t max_conns;           /* beyond: 503 and close. Default 4096 */
     uint64_t idle_timeout_ms;   /* keep-alive idle; default 120 s */
     uint64_t header_timeout_ms; /* request line + headers; default 30 s */
     uint64_t body_timeout_ms;   /* whole body; default 60 s */

@@ -23,8 +23,8 @@ tn_metric_child_t *tn_metric_with(tn_metric_t *m, ...) __attribute__((sentinel))
 /* Shortcut for a family without labels. */
 tn_metric_child_t *tn_metric_plain(tn_metric_t *m);
 
-void tn_metric_add(tn_metric_child_t *c, double v); /* counter or gauge */
-void tn_metric_set(tn_metric_child_t *c, double v); /* gauge */
+void tn_metric_add(tn_metric_child_t *c, double v);     /* counter or gauge */
+void tn_metric_set(tn_metric_child_t *c, double v);     /* gauge */
 void tn_metric_observe(tn_metric_child_t *c, double v); /* histogram */
 double tn_metric_value(const tn_metric_child_t *c);     /* counter/gauge value (tests) */
 

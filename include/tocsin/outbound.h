@@ -18,12 +18,12 @@ typedef struct tn_out_header {
 } tn_out_header_t;
 
 typedef struct tn_out_request {
-    char *method;  /* "POST" by default */
-    char *url;     /* secret: never logged except through tn_log_redact_url */
+    char *method; /* "POST" by default */
+    char *url;    /* secret: never logged except through tn_log_redact_url */
     tn_out_header_t *headers;
     size_t nheaders;
     tn_buf_t body;
-    uint64_t timeout_ms; /* whole exchange; 0 = the outbound default */
+    uint64_t timeout_ms;               /* whole exchange; 0 = the outbound default */
     const struct tn_http_config *http; /* borrowed; must outlive the request */
     /* SMTP (curl's smtp:// and smtps://): envelope; body is the whole message. */
     char *mail_from;
@@ -32,8 +32,8 @@ typedef struct tn_out_request {
 } tn_out_request_t;
 
 typedef struct tn_out_response {
-    int curl_code;   /* CURLcode; 0 = the exchange completed */
-    long status;     /* HTTP status or SMTP final reply code; 0 if none */
+    int curl_code;     /* CURLcode; 0 = the exchange completed */
+    long status;       /* HTTP status or SMTP final reply code; 0 if none */
     const char *error; /* curl's error text when curl_code != 0 */
     const char *body;  /* first bytes of the response body (capped), NUL-terminated */
     size_t body_len;

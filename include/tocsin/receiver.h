@@ -51,9 +51,9 @@ typedef struct tn_structlist {
 typedef struct tn_field {
     const char *key; /* YAML key */
     enum tn_field_type type;
-    size_t offset;            /* offsetof(conf struct, member) */
+    size_t offset; /* offsetof(conf struct, member) */
     bool required;
-    const char *def;          /* default as YAML scalar text, or NULL */
+    const char *def;            /* default as YAML scalar text, or NULL */
     const struct tn_field *sub; /* STRUCT / STRUCT_LIST: element fields, ended by {NULL} */
     size_t elem_size;           /* STRUCT_LIST */
     const char *target;         /* SECRET_FILE: key of the field it fills */
@@ -67,14 +67,14 @@ typedef struct tn_notif_alert {
 } tn_notif_alert_t;
 
 typedef struct tn_notification {
-    const char *receiver;   /* receiver name */
-    const char *group_key;  /* Alertmanager's group key: route key + ":" + group labels */
+    const char *receiver;  /* receiver name */
+    const char *group_key; /* Alertmanager's group key: route key + ":" + group labels */
     tn_labels_t group_labels;
     const tn_notif_alert_t *alerts; /* sorted as Alertmanager sorts (tn_notif_alerts_sort) */
     size_t nalerts;
     size_t nfiring;
     const char *external_url;
-    tn_time_t now; /* flush time */
+    tn_time_t now;             /* flush time */
     const tn_config_t *config; /* snapshot the notification was built from */
     /* Alertmanager's notification reason text ("first notification", "new alerts added", ...),
      * set per integration by notify; NULL is sent as "unknown". */
@@ -85,8 +85,8 @@ typedef struct tn_notification {
 void tn_notif_alerts_sort(tn_notif_alert_t *v, size_t n);
 /* Labels (or annotations) common to every alert of the notification, written as new interned
  * pairs into out (caller unrefs them); returns the count. */
-size_t tn_notification_common_labels(const tn_notification_t *n, bool annotations,
-                                     tn_label_t *out, size_t max);
+size_t tn_notification_common_labels(const tn_notification_t *n, bool annotations, tn_label_t *out,
+                                     size_t max);
 
 enum tn_send_result {
     TN_SEND_DONE = 0, /* delivered */
@@ -95,7 +95,8 @@ enum tn_send_result {
 };
 
 typedef struct tn_receiver_type {
-    /* Integration name: "webhook" reads `webhook_configs` and labels metrics integration="webhook". */
+    /* Integration name: "webhook" reads `webhook_configs` and labels metrics integration="webhook".
+     */
     const char *name;
     /* Size of the conf struct and its field table ({NULL}-terminated). */
     size_t conf_size;
