@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tocsin/clock.h"
+#include "tocsin/oatab.h"
 
 tn_alert_t *tn_alert_new(const tn_label_t *labels, size_t nlabels, const tn_label_t *annotations,
                          size_t nannotations, const char *generator_url)
@@ -175,23 +176,11 @@ static void grow(tn_alert_store_t *s)
     free(old);
 }
 
+#define STORE_HOME(x) slot_of(s, (x)->fp)
+
 static void remove_at(tn_alert_store_t *s, size_t i)
 {
-    size_t mask = s->cap - 1;
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        tn_alert_t *x = s->slots[j];
-        if (!x)
-            break;
-        size_t home = slot_of(s, x->fp);
-        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-        if (movable) {
-            s->slots[i] = x;
-            i = j;
-        }
-    }
-    s->slots[i] = NULL;
+    TN_OA_DELETE(s->slots, s->cap, i, STORE_HOME);
     s->count--;
 }
 

@@ -8,6 +8,7 @@
 #include "tocsin/clock.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
+#include "tocsin/oatab.h"
 
 /* A flush may retry for group_interval, but never for less than this (Alertmanager's floor). */
 #define MIN_FLUSH_TIMEOUT (10 * TN_NS_PER_SEC)
@@ -61,26 +62,15 @@ static void amap_set(amap_t *m, tn_alert_t *a)
     m->slots[i] = a;
 }
 
+#define AMAP_HOME(x) amap_home((x)->fp, m->cap)
+
 static void amap_del(amap_t *m, uint64_t fp)
 {
     size_t i = amap_find(m, fp);
     tn_alert_t *a = m->slots[i];
     if (!a)
         return;
-    size_t mask = m->cap - 1, j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        tn_alert_t *x = m->slots[j];
-        if (!x)
-            break;
-        size_t home = amap_home(x->fp, m->cap);
-        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-        if (movable) {
-            m->slots[i] = x;
-            i = j;
-        }
-    }
-    m->slots[i] = NULL;
+    TN_OA_DELETE(m->slots, m->cap, i, AMAP_HOME);
     m->count--;
     tn_alert_unref(a);
 }
@@ -160,25 +150,14 @@ static size_t gtab_find(const tn_dispatch_t *d, uint64_t h, const tn_route_t *r,
     return i;
 }
 
+#define GTAB_HOME(x) ((x)->hash & (d->cap - 1))
+
 static void gtab_remove(tn_dispatch_t *d, group_t *g)
 {
     size_t mask = d->cap - 1, i = g->hash & mask;
     while (d->slots[i] != g)
         i = (i + 1) & mask;
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        group_t *x = d->slots[j];
-        if (!x)
-            break;
-        size_t home = x->hash & mask;
-        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-        if (movable) {
-            d->slots[i] = x;
-            i = j;
-        }
-    }
-    d->slots[i] = NULL;
+    TN_OA_DELETE(d->slots, d->cap, i, GTAB_HOME);
     d->count--;
     tn_metric_set(d->m_groups, (double)d->count);
 }

@@ -1,6 +1,8 @@
 /* Interned strings, label sets and Alertmanager-compatible fingerprints. */
 #include "tocsin/labels.h"
 
+#include "tocsin/oatab.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +98,8 @@ const char *tn_intern_ref(const char *istr)
     return istr;
 }
 
+#define ITAB_HOME(x) ((x)->hash & (itab_cap - 1))
+
 void tn_intern_unref(const char *istr)
 {
     if (!istr)
@@ -107,21 +111,7 @@ void tn_intern_unref(const char *istr)
     size_t i = e->hash & mask;
     while (itab[i] != e)
         i = (i + 1) & mask;
-    /* Backward-shift deletion keeps probe chains intact without tombstones. */
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        istr_t *x = itab[j];
-        if (!x)
-            break;
-        size_t home = x->hash & mask;
-        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-        if (movable) {
-            itab[i] = x;
-            i = j;
-        }
-    }
-    itab[i] = NULL;
+    TN_OA_DELETE(itab, itab_cap, i, ITAB_HOME);
     itab_count--;
     free(e);
     if (itab_count == 0) {

@@ -1,6 +1,8 @@
 /* In-memory notification log: a string-keyed open-addressing table of entries. */
 #include "tocsin/nflog.h"
 
+#include "tocsin/oatab.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,23 +75,11 @@ static size_t find(const tn_nflog_t *l, const char *key)
     return i;
 }
 
+#define NFLOG_HOME(x) (key_hash((x)->key) & (l->cap - 1))
+
 static void remove_at(tn_nflog_t *l, size_t i)
 {
-    size_t mask = l->cap - 1;
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        tn_nflog_entry_t *x = l->slots[j];
-        if (!x)
-            break;
-        size_t home = key_hash(x->key) & mask;
-        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-        if (movable) {
-            l->slots[i] = x;
-            i = j;
-        }
-    }
-    l->slots[i] = NULL;
+    TN_OA_DELETE(l->slots, l->cap, i, NFLOG_HOME);
     l->count--;
 }
 
