@@ -10,6 +10,9 @@
 tn_alert_t *tn_alert_new(const tn_label_t *labels, size_t nlabels, const tn_label_t *annotations,
                          size_t nannotations, const char *generator_url)
 {
+    /* Callers cap the counts (the decoder refuses bigger alerts); truncating would leak. */
+    if (nlabels > TN_ALERT_MAX_PAIRS || nannotations > TN_ALERT_MAX_PAIRS)
+        abort();
     /* One allocation: the struct, then labels, then annotations. */
     tn_alert_t *a = tn_xmalloc(sizeof(*a) + (nlabels + nannotations) * sizeof(tn_label_t));
     memset(a, 0, sizeof(*a));

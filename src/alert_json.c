@@ -898,6 +898,16 @@ static int decode_one(decode_ctx_t *d, size_t idx, tn_time_t now, tn_duration_t 
         decode_semantic(d, idx, "labels", "at least one label pair required", NULL, 0);
         goto out;
     }
+    if (a.labels.n > TN_ALERT_MAX_PAIRS) {
+        decode_semantic(d, idx, "labels", "more than " TN_STR(TN_ALERT_MAX_PAIRS) " labels", NULL,
+                        0);
+        goto out;
+    }
+    if (a.annotations.n > TN_ALERT_MAX_PAIRS) {
+        decode_semantic(d, idx, "annotations",
+                        "more than " TN_STR(TN_ALERT_MAX_PAIRS) " annotations", NULL, 0);
+        goto out;
+    }
     if (!decode_validate_set(d, idx, "labels", &a.labels, true) ||
         !decode_validate_set(d, idx, "annotations", &a.annotations, false))
         goto out;

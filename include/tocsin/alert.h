@@ -9,6 +9,9 @@
 
 #include "tocsin/labels.h"
 
+/* Most labels (and, separately, annotations) one alert may carry; the counts are 16-bit. */
+#define TN_ALERT_MAX_PAIRS 4096
+
 typedef struct tn_alert {
     uint32_t refs;
     uint16_t nlabels;
@@ -25,7 +28,8 @@ typedef struct tn_alert {
 
 /* Builds an alert version. Takes ownership of one reference of every interned string in
  * labels[] and annotations[] and of generator_url (each may be NULL-free; arrays need not be
- * sorted; names must be unique — check with tn_labels_sort first). refs starts at 1. */
+ * sorted; names must be unique — check with tn_labels_sort first; at most TN_ALERT_MAX_PAIRS
+ * each). refs starts at 1. */
 tn_alert_t *tn_alert_new(const tn_label_t *labels, size_t nlabels, const tn_label_t *annotations,
                          size_t nannotations, const char *generator_url);
 /* Copies everything (taking new string references); refs of the copy is 1. */

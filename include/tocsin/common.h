@@ -29,6 +29,8 @@ typedef int64_t tn_time_t;
 typedef int64_t tn_duration_t;
 
 #define TN_ARRAY_LEN(a)                    (sizeof(a) / sizeof((a)[0]))
+#define TN_STR_(x)                         #x
+#define TN_STR(x)                          TN_STR_(x)
 #define TN_UNUSED(x)                       ((void)(x))
 #define TN_MIN(a, b)                       ((a) < (b) ? (a) : (b))
 #define TN_MAX(a, b)                       ((a) > (b) ? (a) : (b))

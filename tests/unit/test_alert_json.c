@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -425,6 +426,40 @@ static void test_big_label_set(void **state)
     tn_buf_free(&b);
 }
 
+/* Label and annotation counts have a cap; over it the alert is refused, the batch goes on. */
+static void test_pair_caps(void **state)
+{
+    (void)state;
+    const char *fields[] = {"labels", "annotations"};
+    for (int f = 0; f < 2; f++) {
+        for (int n = TN_ALERT_MAX_PAIRS; n <= TN_ALERT_MAX_PAIRS + 1; n++) {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tn_buf_printf(&b, "[{\"labels\":{\"alertname\":\"ok\"}},{\"labels\":{%s",
+                          f == 0 ? "" : "\"alertname\":\"big\"},\"annotations\":{");
+            for (int i = 0; i < n; i++)
+                tn_buf_printf(&b, "%s\"k%d\":\"v\"", i ? "," : "", i);
+            tn_buf_puts(&b, "}}]");
+            decoded_t d;
+            decode(&d, tn_buf_cstr(&b), 0);
+            if (n == TN_ALERT_MAX_PAIRS) {
+                assert_int_equal(d.rc, TN_OK);
+                assert_int_equal(d.n, 2);
+            } else {
+                assert_int_equal(d.rc, TN_ERR_INVAL);
+                assert_int_equal(d.n, 1);
+                assert_int_equal(d.ninvalid, 1);
+                char want[64];
+                snprintf(want, sizeof(want), "alerts[1].%s: more than %d", fields[f],
+                         TN_ALERT_MAX_PAIRS);
+                assert_non_null(strstr(errstr(&d), want));
+            }
+            done(&d);
+            tn_buf_free(&b);
+        }
+    }
+}
+
 static void test_misc_shapes(void **state)
 {
     (void)state;
@@ -547,6 +582,7 @@ int main(void)
         cmocka_unit_test_teardown(test_error_size, teardown),
         cmocka_unit_test_teardown(test_string_escapes, teardown),
         cmocka_unit_test_teardown(test_big_label_set, teardown),
+        cmocka_unit_test_teardown(test_pair_caps, teardown),
         cmocka_unit_test_teardown(test_misc_shapes, teardown),
         cmocka_unit_test_teardown(test_json_string, teardown),
         cmocka_unit_test_teardown(test_encode, teardown),
