@@ -456,23 +456,51 @@ static group_t *group_new(tn_dispatch_t *d, const tn_route_t *r, tn_labels_t gl,
     return g;
 }
 
+/* The routes an alert matches: on the stack for the usual few, on the heap beyond. */
+typedef struct route_set {
+    const tn_route_t **v;
+    size_t n;
+    const tn_route_t *small[MAX_ROUTES_STACK];
+} route_set_t;
+
+static void route_set_match(route_set_t *rs, const tn_dispatch_t *d, tn_labels_t ls)
+{
+    rs->v = rs->small;
+    rs->n = tn_route_match(d->cfg->route, ls, rs->v, MAX_ROUTES_STACK);
+    if (rs->n > MAX_ROUTES_STACK) {
+        rs->v = tn_xmalloc(rs->n * sizeof(*rs->v));
+        tn_route_match(d->cfg->route, ls, rs->v, rs->n);
+    }
+}
+
+static void route_set_free(route_set_t *rs)
+{
+    if (rs->v != rs->small)
+        free(rs->v);
+}
+
+/* The group of alert labels ls under route r, or NULL; gl is scratch room for ls.n labels.
+ * Writes the group labels and their hash for a caller that goes on to create the group. */
+static group_t *group_find(const tn_dispatch_t *d, const tn_route_t *r, tn_labels_t ls,
+                           tn_label_t *gl, tn_labels_t *g_ls, uint64_t *h)
+{
+    *g_ls = (tn_labels_t){gl, group_labels_of(r, ls, gl)};
+    *h = group_hash(r, tn_labels_fingerprint(*g_ls));
+    return d->cap ? d->slots[gtab_find(d, *h, r, *g_ls)] : NULL;
+}
+
 static void route_alert(tn_dispatch_t *d, tn_alert_t *a, tn_time_t now)
 {
-    const tn_route_t *stack_routes[MAX_ROUTES_STACK];
-    const tn_route_t **routes = stack_routes;
     tn_labels_t ls = tn_alert_labels(a);
-    size_t nr = tn_route_match(d->cfg->route, ls, routes, MAX_ROUTES_STACK);
-    if (nr > MAX_ROUTES_STACK) {
-        routes = tn_xmalloc(nr * sizeof(*routes));
-        tn_route_match(d->cfg->route, ls, routes, nr);
-    }
+    route_set_t rs;
+    route_set_match(&rs, d, ls);
     tn_label_t gl_small[32];
     tn_label_t *gl = ls.n <= 32 ? gl_small : tn_xmalloc(ls.n * sizeof(*gl));
-    for (size_t i = 0; i < nr; i++) {
-        const tn_route_t *r = routes[i];
-        tn_labels_t g_ls = {gl, group_labels_of(r, ls, gl)};
-        uint64_t h = group_hash(r, tn_labels_fingerprint(g_ls));
-        group_t *g = d->cap ? d->slots[gtab_find(d, h, r, g_ls)] : NULL;
+    for (size_t i = 0; i < rs.n; i++) {
+        const tn_route_t *r = rs.v[i];
+        tn_labels_t g_ls;
+        uint64_t h;
+        group_t *g = group_find(d, r, ls, gl, &g_ls, &h);
         if (!g) {
             g = group_new(d, r, g_ls, h);
             tn_time_t when = now + r->group_wait;
@@ -488,8 +516,7 @@ static void route_alert(tn_dispatch_t *d, tn_alert_t *a, tn_time_t now)
     }
     if (gl != gl_small)
         free(gl);
-    if (routes != stack_routes)
-        free(routes);
+    route_set_free(&rs);
 }
 
 void tn_dispatch_on_alert(void *ud, tn_alert_t *alert, tn_alert_t *old)
@@ -581,18 +608,13 @@ size_t tn_dispatch_alert_receivers(tn_dispatch_t *d, tn_labels_t ls, const char 
 {
     if (!d->cfg)
         return 0;
-    const tn_route_t *stack_routes[MAX_ROUTES_STACK];
-    size_t nr = tn_route_match(d->cfg->route, ls, stack_routes, MAX_ROUTES_STACK);
-    const tn_route_t **routes = stack_routes;
-    if (nr > MAX_ROUTES_STACK) {
-        routes = tn_xmalloc(nr * sizeof(*routes));
-        tn_route_match(d->cfg->route, ls, routes, nr);
-    }
-    for (size_t i = 0; i < nr && i < max; i++)
-        out[i] = routes[i]->receiver->name;
-    if (routes != stack_routes)
-        free(routes);
-    return nr;
+    route_set_t rs;
+    route_set_match(&rs, d, ls);
+    for (size_t i = 0; i < rs.n && i < max; i++)
+        out[i] = rs.v[i]->receiver->name;
+    size_t n = rs.n;
+    route_set_free(&rs);
+    return n;
 }
 
 bool tn_dispatch_holds(void *ud, const tn_alert_t *a)
@@ -600,25 +622,19 @@ bool tn_dispatch_holds(void *ud, const tn_alert_t *a)
     tn_dispatch_t *d = ud;
     if (!d->cfg || !d->cap)
         return false;
-    const tn_route_t *stack_routes[MAX_ROUTES_STACK];
     tn_labels_t ls = tn_alert_labels(a);
-    size_t nr = tn_route_match(d->cfg->route, ls, stack_routes, MAX_ROUTES_STACK);
-    const tn_route_t **routes = stack_routes;
-    if (nr > MAX_ROUTES_STACK) {
-        routes = tn_xmalloc(nr * sizeof(*routes));
-        tn_route_match(d->cfg->route, ls, routes, nr);
-    }
+    route_set_t rs;
+    route_set_match(&rs, d, ls);
     tn_label_t *gl = tn_xmalloc((ls.n + 1) * sizeof(*gl));
     bool held = false;
-    for (size_t i = 0; i < nr && !held; i++) {
-        tn_labels_t g_ls = {gl, group_labels_of(routes[i], ls, gl)};
-        uint64_t h = group_hash(routes[i], tn_labels_fingerprint(g_ls));
-        group_t *g = d->slots[gtab_find(d, h, routes[i], g_ls)];
+    for (size_t i = 0; i < rs.n && !held; i++) {
+        tn_labels_t g_ls;
+        uint64_t h;
+        group_t *g = group_find(d, rs.v[i], ls, gl, &g_ls, &h);
         held = g && amap_get(&g->alerts, a->fp) != NULL;
     }
     free(gl);
-    if (routes != stack_routes)
-        free(routes);
+    route_set_free(&rs);
     return held;
 }
 
