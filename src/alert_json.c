@@ -12,102 +12,16 @@
 #include <strings.h>
 
 #include "api_internal.h"
+#include "tocsin/json.h"
 #include "tocsin/timefmt.h"
 
 /* Label pairs of one alert are collected in a stack array of this size; larger
  * sets use the heap. */
 #define DECODE_STACK_LABELS 64
 
-/* ---- JSON string output, Go style ---- */
-
-void api_json_string(tn_buf_t *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t start = 0;
-    tn_buf_putc(out, '"');
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c < 0x80) {
-            tn_buf_append(out, s + start, i - start);
-            switch (c) {
-            case '"':
-                tn_buf_puts(out, "\\\"");
-                break;
-            case '\\':
-                tn_buf_puts(out, "\\\\");
-                break;
-            case '\n':
-                tn_buf_puts(out, "\\n");
-                break;
-            case '\r':
-                tn_buf_puts(out, "\\r");
-                break;
-            case '\t':
-                tn_buf_puts(out, "\\t");
-                break;
-            case '\b':
-                tn_buf_puts(out, "\\b");
-                break;
-            case '\f':
-                tn_buf_puts(out, "\\f");
-                break;
-            default: {
-                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-                tn_buf_append(out, e, sizeof(e));
-            }
-            }
-            start = ++i;
-            continue;
-        }
-        /* multi-byte: pass valid sequences through, except U+2028 and U+2029 */
-        size_t n = 0;
-        uint32_t cp = 0;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4;
-            cp = c & 0x07;
-        }
-        bool ok = n && i + n <= len;
-        for (size_t k = 1; ok && k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                ok = false;
-            else
-                cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        if (ok && ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-                   (n == 4 && (cp < 0x10000 || cp > 0x10ffff))))
-            ok = false;
-        if (ok && cp != 0x2028 && cp != 0x2029) {
-            i += n;
-            continue;
-        }
-        tn_buf_append(out, s + start, i - start);
-        if (ok) {
-            tn_buf_puts(out, cp == 0x2028 ? "\\u2028" : "\\u2029");
-            i += n;
-        } else {
-            tn_buf_puts(out, "\\ufffd");
-            i++;
-        }
-        start = i;
-    }
-    tn_buf_append(out, s + start, len - start);
-    tn_buf_putc(out, '"');
-}
-
 static void json_istr(tn_buf_t *out, const char *istr)
 {
-    api_json_string(out, istr, tn_intern_len(istr));
+    tn_json_go_string(out, istr, tn_intern_len(istr));
 }
 
 static void json_time(tn_buf_t *out, tn_time_t t)
@@ -148,14 +62,14 @@ void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *rec
     tn_buf_puts(out, "\",\"receivers\":[");
     for (size_t i = 0; i < nreceivers; i++) {
         tn_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
-        api_json_string(out, receivers[i], strlen(receivers[i]));
+        tn_json_go_string(out, receivers[i], strlen(receivers[i]));
         tn_buf_putc(out, '}');
     }
     tn_buf_puts(out, "],\"startsAt\":");
     json_time(out, a->starts_at);
     tn_buf_puts(out, ",\"status\":{\"inhibitedBy\":[],\"mutedBy\":[],"
                      "\"silencedBy\":[],\"state\":");
-    api_json_string(out, state, strlen(state));
+    tn_json_go_string(out, state, strlen(state));
     tn_buf_puts(out, "},\"updatedAt\":");
     json_time(out, a->updated_at);
     if (a->generator_url && tn_intern_len(a->generator_url)) {

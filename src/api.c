@@ -10,6 +10,7 @@
 
 #include "api_internal.h"
 #include "tocsin/clock.h"
+#include "tocsin/json.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
 #include "tocsin/timefmt.h"
@@ -91,7 +92,7 @@ static void api_error(api_reply_t *r, int status, const char *msg)
     r->content_type = API_CT_JSON;
     tn_buf_reset(&r->body);
     tn_buf_printf(&r->body, "{\"code\":%d,\"message\":", status);
-    api_json_string(&r->body, msg, strlen(msg));
+    tn_json_go_string(&r->body, msg, strlen(msg));
     tn_buf_putc(&r->body, '}');
 }
 
@@ -101,7 +102,7 @@ static void api_error_string(api_reply_t *r, int status, const char *msg, size_t
     r->status = status;
     r->content_type = API_CT_JSON;
     tn_buf_reset(&r->body);
-    api_json_string(&r->body, msg, len);
+    tn_json_go_string(&r->body, msg, len);
     tn_buf_putc(&r->body, '\n');
 }
 
@@ -410,7 +411,7 @@ static void api_status(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
                   "\"branch\":\"\",\"buildDate\":\"\",\"buildUser\":\"\",\"goVersion\":\"\","
                   "\"revision\":\"\",\"version\":",
                   up);
-    api_json_string(b, TN_VERSION, strlen(TN_VERSION));
+    tn_json_go_string(b, TN_VERSION, strlen(TN_VERSION));
     tn_buf_puts(b, "}}\n");
 }
 

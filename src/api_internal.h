@@ -3,16 +3,13 @@
 #define TOCSIN_API_INTERNAL_H
 
 #include "tocsin/api.h"
+#include "tocsin/json.h"
 
 /* tn_api_decode_alerts, also counting every decoded alert (valid or not) as firing or resolved
  * at `now`, as alertmanager_alerts_received_total does. */
 int api_decode_alerts(const char *body, size_t len, tn_time_t now, tn_duration_t resolve_timeout,
                       size_t max_alerts, tn_alert_t ***out, size_t *nout, size_t *ninvalid,
                       size_t *nfiring, size_t *nresolved, tn_buf_t *err);
-
-/* Appends s as a JSON string the way Go's encoding/json writes it: <, > and & as \u003c ...,
- * U+2028/U+2029 escaped, invalid UTF-8 as U+FFFD. */
-void api_json_string(tn_buf_t *out, const char *s, size_t len);
 /* Appends a GettableAlert object (fields in Alertmanager's order). */
 void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,
                       size_t nreceivers, const char *state);

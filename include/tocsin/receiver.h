@@ -10,6 +10,7 @@
 
 #include "tocsin/alert.h"
 #include "tocsin/config.h"
+#include "tocsin/json.h"
 #include "tocsin/outbound.h"
 
 /* ---- YAML field tables (read by the generic setters in config.c) ---- */
@@ -127,9 +128,5 @@ const tn_receiver_type_t *tn_receiver_type_find(const char *name);
  * and 429 where the integration says so, fail on other 4xx). */
 enum tn_send_result tn_receiver_classify_http(const tn_out_response_t *resp, bool retry_429,
                                               const char **reason, char *err, size_t errlen);
-
-/* Appends s[0..len) as a JSON string exactly as Go's encoding/json writes it: <, > and & as
- * \u003c-style escapes, U+2028/U+2029 escaped, invalid UTF-8 as \ufffd. */
-int tn_json_go_string(tn_buf_t *out, const char *s, size_t len);
 
 #endif

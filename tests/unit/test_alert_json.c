@@ -3,13 +3,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "../../src/api_internal.h"
+#include "tocsin/json.h"
 #include "tocsin/timefmt.h"
 
 #define NOW     (INT64_C(1704067200) * TN_NS_PER_SEC) /* 2024-01-01T00:00:00Z */
@@ -518,7 +519,7 @@ static void test_json_string(void **state)
     for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
         tn_buf_t b;
         tn_buf_init(&b, 0);
-        api_json_string(&b, cases[i].in, cases[i].len);
+        tn_json_go_string(&b, cases[i].in, cases[i].len);
         assert_string_equal(tn_buf_cstr(&b), cases[i].want);
         tn_buf_free(&b);
     }
