@@ -371,6 +371,7 @@ static void group_flush(group_t *g, tn_time_t now)
         .external_url = d->external_url,
         .now = now,
         .config = g->cfg,
+        .route = g->route,
     };
     if (tn_log_enabled(TN_LOG_DEBUG)) {
         char num[24];

@@ -63,6 +63,8 @@ struct tn_notifier {
     size_t inflight;
     bool closing;
     tn_duration_t retention; /* cap on nflog entry lifetime; 0 = none */
+    tn_mute_fn mute;
+    void *mute_ud;
     tn_metric_t *m_total, *m_failed, *m_requests, *m_requests_failed, *m_latency;
 };
 
@@ -392,11 +394,33 @@ static int u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+void tn_notifier_set_muter(tn_notifier_t *nt, tn_mute_fn fn, void *ud)
+{
+    nt->mute = fn;
+    nt->mute_ud = ud;
+}
+
 void tn_notify_flush(tn_notifier_t *nt, const tn_notification_t *n, tn_duration_t repeat_interval,
                      tn_time_t deadline, tn_flush_done_fn done, void *ud)
 {
     const tn_receiver_cfg_t *rcv = tn_config_receiver(n->config, n->receiver);
     size_t njobs = rcv ? rcv->nintegrations : 0;
+    bool *keep = NULL;
+    size_t nkept = n->nalerts;
+    if (nt->mute && n->nalerts > 0) {
+        keep = tn_xmalloc(n->nalerts * sizeof(*keep));
+        for (size_t i = 0; i < n->nalerts; i++)
+            keep[i] = true;
+        if (!nt->mute(nt->mute_ud, n, keep)) {
+            nkept = 0;
+        } else {
+            nkept = 0;
+            for (size_t i = 0; i < n->nalerts; i++)
+                nkept += keep[i];
+        }
+        if (nkept == 0)
+            njobs = 0;
+    }
     flush_t *f = tn_xcalloc(1, sizeof(*f) + njobs * sizeof(job_t));
     f->nt = nt;
     f->cfg = tn_config_ref((tn_config_t *)n->config);
@@ -420,14 +444,19 @@ void tn_notify_flush(tn_notifier_t *nt, const tn_notification_t *n, tn_duration_
     f->resolved = tn_xmalloc((n->nalerts + 1) * sizeof(uint64_t));
     /* The log records label-set fingerprints where Alertmanager records another hash of the
      * same labels: equal for equal label sets, which is all dedup needs. */
-    for (size_t i = 0; i < n->nalerts; i++) {
-        f->alerts[i] = n->alerts[i];
+    size_t k = 0;
+    for (size_t i = 0; i < n->nalerts && nkept > 0; i++) {
+        if (keep && !keep[i])
+            continue;
+        f->alerts[k++] = n->alerts[i];
         tn_alert_ref((tn_alert_t *)n->alerts[i].alert);
         if (n->alerts[i].resolved)
             f->resolved[f->nresolved++] = n->alerts[i].alert->fp;
         else
             f->firing[f->nfiring++] = n->alerts[i].alert->fp;
     }
+    free(keep);
+    f->n.nalerts = k;
     f->n.nfiring = f->nfiring;
     qsort(f->firing, f->nfiring, sizeof(uint64_t), u64_cmp);
     qsort(f->resolved, f->nresolved, sizeof(uint64_t), u64_cmp);

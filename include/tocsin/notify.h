@@ -61,6 +61,14 @@ void tn_notifier_free(tn_notifier_t *nt);
  * either had nothing to send or delivered. */
 void tn_notify_flush(tn_notifier_t *nt, const tn_notification_t *n, tn_duration_t repeat_interval,
                      tn_time_t deadline, tn_flush_done_fn done, void *ud);
+/* The mute stage, run once per flush before dedup (silences, inhibition, time intervals).
+ * Writes keep[i] for each alert of n (true = send it; keep starts all true). Returning false
+ * mutes the whole flush. Muted alerts are neither sent nor recorded in the notification log;
+ * a flush left with no alert finishes at once with ok = true, as Alertmanager's pipeline stops
+ * when a stage leaves nothing. */
+typedef bool (*tn_mute_fn)(void *ud, const tn_notification_t *n, bool *keep);
+void tn_notifier_set_muter(tn_notifier_t *nt, tn_mute_fn fn, void *ud);
+
 /* Flushes still running. */
 size_t tn_notifier_inflight(tn_notifier_t *nt);
 /* Cancels every attempt and pending retry; their flushes finish with ok = false. */

@@ -77,6 +77,7 @@ typedef struct tn_notification {
     const char *external_url;
     tn_time_t now;             /* flush time */
     const tn_config_t *config; /* snapshot the notification was built from */
+    const tn_route_t *route;   /* route of the aggregation group (in config), or NULL */
     /* Alertmanager's notification reason text ("first notification", "new alerts added", ...),
      * set per integration by notify; NULL is sent as "unknown". */
     const char *reason;

@@ -528,6 +528,47 @@ static void test_held_flush_restarts_interval(void **state)
     assert_int_equal(e->calls[2].nalerts, 2);
 }
 
+/* Mutes instance "2"; mutes the whole flush while mute_all is set. */
+static bool mute_all;
+static bool test_muter(void *ud, const tn_notification_t *n, bool *keep)
+{
+    (void)ud;
+    assert_non_null(n->route);
+    if (mute_all)
+        return false;
+    for (size_t i = 0; i < n->nalerts; i++) {
+        const char *inst = tn_labels_get(tn_alert_labels(n->alerts[i].alert), "instance");
+        keep[i] = !(inst && strcmp(inst, "2") == 0);
+    }
+    return true;
+}
+
+static void test_mute_stage_filters_and_stops(void **state)
+{
+    env_t *e = *state;
+    tn_notifier_set_muter(e->nt, test_muter, NULL);
+    mute_all = true;
+    put(e, "A", "1", e->now, 0);
+    put(e, "A", "2", e->now, 0);
+    advance(e, 30 * S);
+    /* Muted whole: nothing sent, nothing logged, the group stays. */
+    assert_int_equal(e->ncalls, 0);
+    assert_int_equal(tn_nflog_count(e->nflog), 0);
+    assert_int_equal(tn_dispatch_group_count(e->d), 1);
+    mute_all = false;
+    advance(e, 5 * MIN);
+    assert_int_equal(e->ncalls, 2);
+    assert_int_equal(e->calls[0].nalerts, 1);
+    assert_int_equal(e->calls[1].nalerts, 1);
+    /* Only instance 2 left firing, and it is muted: nothing is sent. */
+    put(e, "A", "1", e->now - 10 * MIN, e->now);
+    advance(e, 5 * MIN);
+    size_t before = e->ncalls;
+    put(e, "A", "2", e->now - 10 * MIN, 0);
+    advance(e, 5 * MIN);
+    assert_int_equal(e->ncalls, before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +592,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nflog_expiry_capped_by_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_all_from_inside_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_flush_restarts_interval, setup_fast, teardown),
+        cmocka_unit_test_setup_teardown(test_mute_stage_filters_and_stops, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
