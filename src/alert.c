@@ -116,9 +116,18 @@ struct tn_alert_store {
     size_t cap; /* power of two */
     size_t count;
     size_t limit;
-    tn_alert_listener_fn listener;
-    void *listener_ud;
+    struct {
+        tn_alert_listener_fn fn;
+        void *ud;
+    } listeners[TN_ALERT_MAX_LISTENERS];
+    size_t nlisteners;
 };
+
+static void notify_listeners(tn_alert_store_t *s, tn_alert_t *a, tn_alert_t *old)
+{
+    for (size_t i = 0; i < s->nlisteners; i++)
+        s->listeners[i].fn(s->listeners[i].ud, a, old);
+}
 
 tn_alert_store_t *tn_alert_store_new(void)
 {
@@ -140,8 +149,18 @@ void tn_alert_store_free(tn_alert_store_t *s)
 
 void tn_alert_store_set_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud)
 {
-    s->listener = fn;
-    s->listener_ud = ud;
+    s->nlisteners = 0;
+    if (fn)
+        tn_alert_store_add_listener(s, fn, ud);
+}
+
+void tn_alert_store_add_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud)
+{
+    if (s->nlisteners == TN_ALERT_MAX_LISTENERS)
+        abort(); /* a wiring error, not input */
+    s->listeners[s->nlisteners].fn = fn;
+    s->listeners[s->nlisteners].ud = ud;
+    s->nlisteners++;
 }
 
 void tn_alert_store_set_limit(tn_alert_store_t *s, size_t max_alerts)
@@ -212,8 +231,7 @@ int tn_alert_store_put(tn_alert_store_t *s, tn_alert_t *in)
         s->slots[i] = a;
         s->count++;
     }
-    if (s->listener)
-        s->listener(s->listener_ud, a, old);
+    notify_listeners(s, a, old);
     tn_alert_unref(old);
     return TN_OK;
 }
@@ -260,6 +278,7 @@ size_t tn_alert_store_gc(tn_alert_store_t *s, tn_time_t now, tn_alert_keep_fn ke
         if (a && tn_alert_resolved_at(a, now) && !(keep && keep(ud, a))) {
             /* remove_at may shift a later entry into slot i: look at i again. */
             remove_at(s, i);
+            notify_listeners(s, NULL, a);
             tn_alert_unref(a);
             removed++;
             continue;

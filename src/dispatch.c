@@ -524,7 +524,7 @@ void tn_dispatch_on_alert(void *ud, tn_alert_t *alert, tn_alert_t *old)
 {
     (void)old;
     tn_dispatch_t *d = ud;
-    if (!d->cfg)
+    if (!d->cfg || !alert)
         return;
     route_alert(d, alert, tn_clock_now());
 }

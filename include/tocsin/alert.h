@@ -56,14 +56,19 @@ tn_alert_t *tn_alert_merge(const tn_alert_t *a, const tn_alert_t *o);
 
 typedef struct tn_alert_store tn_alert_store_t;
 
-/* Called after a version is stored (new or replacing old; old may be NULL). The store holds its
- * own reference; a listener that keeps the alert takes another. */
+/* Called after a version is stored (new or replacing old; old may be NULL), and with
+ * alert = NULL when GC removed `old`. The store holds its own reference; a listener that keeps
+ * the alert takes another. */
 typedef void (*tn_alert_listener_fn)(void *ud, tn_alert_t *alert, tn_alert_t *old);
+#define TN_ALERT_MAX_LISTENERS 4
 
 tn_alert_store_t *tn_alert_store_new(void);
 /* Drops every alert (listeners are not called). */
 void tn_alert_store_free(tn_alert_store_t *s);
+/* Replaces every listener with fn (none if NULL). */
 void tn_alert_store_set_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud);
+/* Adds a listener; they run in the order added (the dispatcher's first). */
+void tn_alert_store_add_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud);
 /* Cap on active alerts; 0 = none. Put of a new fingerprint beyond it fails with TN_ERR_LIMIT. */
 void tn_alert_store_set_limit(tn_alert_store_t *s, size_t max_alerts);
 

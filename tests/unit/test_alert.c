@@ -137,8 +137,16 @@ static void test_store_put_merge_replace_gc(void **state)
         tn_alert_store_put(st, mk(name, "x", 1000 * S, (i % 2 ? 1050 : 2000) * S, now, false));
     }
     assert_int_equal(tn_alert_store_count(st), 5001);
+    /* A second listener sees the same calls; GC reports removals with alert = NULL. */
+    seen_t seen2 = {0};
+    tn_alert_store_add_listener(st, listener, &seen2);
+    size_t calls_before = seen.calls;
     assert_int_equal(tn_alert_store_gc(st, now, NULL, NULL), 2500);
     assert_int_equal(tn_alert_store_count(st), 2501);
+    assert_int_equal(seen.calls - calls_before, 2500);
+    assert_int_equal(seen2.calls, 2500);
+    assert_null(seen2.last);
+    assert_non_null(seen2.last_old);
     for (int i = 0; i < 5000; i++) {
         snprintf(name, sizeof(name), "A%d", i);
         tn_label_t l[] = {{tn_intern_cstr("alertname"), tn_intern_cstr(name)},
