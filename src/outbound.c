@@ -487,7 +487,7 @@ static size_t ob_read_cb(char *buf, size_t size, size_t nitems, void *ud)
     do {                                                                                           \
         CURLcode c_ = curl_easy_setopt(easy, opt, val);                                            \
         if (c_ != CURLE_OK) {                                                                      \
-            snprintf(err, errlen, "%s: %s", #opt + 8, curl_easy_strerror(c_));                     \
+            snprintf(err, errlen, "%s: %s", &#opt[8], curl_easy_strerror(c_));                     \
             goto out;                                                                              \
         }                                                                                          \
     } while (0)

@@ -273,7 +273,8 @@ static int yaml_collect(tn_yaml_t *y, tn_ynode_t *map, tn_ypair_t **v, size_t *n
             return tn_yaml_error(y, k, "mapping keys must be strings");
         if (yaml_is_merge_key(k))
             continue;
-        if (yaml_have_key(*v + first, *n - first, tn_yaml_scalar(k), &at)) {
+        /* *v is NULL until the first pair: no pointer arithmetic on it. */
+        if (*v && yaml_have_key(*v + first, *n - first, tn_yaml_scalar(k), &at)) {
             if (explicit)
                 return tn_yaml_error(y, k, "key \"%s\" already set in mapping (line %d)",
                                      tn_yaml_scalar(k), tn_yaml_line((*v)[first + at].key));

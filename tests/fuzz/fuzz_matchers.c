@@ -1,0 +1,34 @@
+/* Matcher lists: parse; what parses prints in Alertmanager's form, which parses again to
+ * the same form. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "tocsin/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    memcpy(s, data, size);
+    s[size] = 0;
+    char err[512];
+    tn_matchers_t ms = {0};
+    if (tn_matchers_parse(s, &ms, err, sizeof(err)) == TN_OK && ms.n > 0) {
+        tn_buf_t a, b;
+        tn_buf_init(&a, 0);
+        tn_buf_init(&b, 0);
+        tn_matchers_format(&a, &ms);
+        tn_matchers_t again = {0};
+        if (tn_matchers_parse(tn_buf_cstr(&a), &again, err, sizeof(err)) != TN_OK)
+            abort();
+        tn_matchers_format(&b, &again);
+        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+            abort();
+        tn_matchers_free(&again);
+        tn_buf_free(&a);
+        tn_buf_free(&b);
+    }
+    tn_matchers_free(&ms);
+    free(s);
+    return 0;
+}
