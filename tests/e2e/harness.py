@@ -229,7 +229,7 @@ class Sink:
     """An HTTP server recording every request. Per path, it answers with a queued sequence of
     statuses (then `default_status`) and an optional delay before answering."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.records = []
@@ -276,7 +276,7 @@ class Sink:
 
             do_PUT = do_POST
 
-        self.httpd = _QuietHTTPServer((HOST, 0), Handler)
+        self.httpd = _QuietHTTPServer((HOST, port), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -481,11 +481,22 @@ class Ctx:
         self.servers = []
         self.sinks = []
         self.notes = []
+        self.closers = []
 
     def sink(self):
         s = Sink()
         self.sinks.append(s)
         return s
+
+    def sink_on(self, port):
+        """A sink on a given port (a receiver that comes up late)."""
+        s = Sink(port)
+        self.sinks.append(s)
+        return s
+
+    def on_close(self, fn):
+        """Runs fn() when the case ends, whatever happens."""
+        self.closers.append(fn)
 
     def server(self, config, extra_args=None, **kw):
         d = tempfile.mkdtemp(prefix="srv%d-" % len(self.servers), dir=self.tmp)
@@ -529,6 +540,11 @@ class Ctx:
         for s in self.sinks:
             try:
                 s.close()
+            except Exception:
+                pass
+        for fn in self.closers:
+            try:
+                fn()
             except Exception:
                 pass
         if not os.environ.get("TN_E2E_KEEP"):
