@@ -5,6 +5,7 @@
  * construction; PCRE2 is not). A regex that hits the limit does not match. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "tocsin/config.h"
+#include "tocsin/log.h"
 
 #include <pcre2.h>
 #include <stdio.h>
@@ -46,16 +47,187 @@ static const char *matchers_op_str(enum tn_match_op op)
     return "?";
 }
 
+/* ---- RE2 compatibility ----
+ *
+ * Alertmanager's regexes are Go RE2. PCRE2 accepts more (backreferences, lookaround, atomic
+ * groups, possessive quantifiers, verbs, recursion, comments, other escapes), which would make
+ * a config or silence mean something Alertmanager refuses. Those constructs are refused here,
+ * and \v is rewritten to the single character RE2 means by it (PCRE2 reads a class). */
+
+static bool matchers_re_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Length of a {n}, {n,}, {n,m} repeat at p, or 0 if p does not start one (then '{' is a
+ * literal, as in RE2). *big is set when a count is above RE2's 1000. */
+static size_t matchers_re_repeat(const char *p, bool *big)
+{
+    const char *q = p + 1;
+    long n;
+
+    *big = false;
+    if (!matchers_re_digit(*q))
+        return 0;
+    for (n = 0; matchers_re_digit(*q); q++)
+        n = n < 100000 ? n * 10 + (*q - '0') : n;
+    *big = n > 1000;
+    if (*q == ',') {
+        q++;
+        for (n = 0; matchers_re_digit(*q); q++)
+            n = n < 100000 ? n * 10 + (*q - '0') : n;
+        *big = *big || n > 1000;
+    }
+    if (*q != '}')
+        return 0;
+    return (size_t)(q - p) + 1;
+}
+
+/* Checks re against RE2's syntax, writing the PCRE2 pattern to use into out. Returns NULL or
+ * a static description of the refused construct. */
+static const char *matchers_re2_translate(const char *re, tn_buf_t *out)
+{
+    const char *p = re;
+    bool in_class = false, quantifiable = false;
+
+    while (*p) {
+        char c = *p;
+
+        if (c == '\\') {
+            char e = p[1];
+            if (e == 0)
+                return "trailing backslash at end of expression";
+            if (e == 'Q') {
+                const char *q = strstr(p + 2, "\\E");
+                size_t n = q ? (size_t)(q - p) + 2 : strlen(p);
+                tn_buf_append(out, p, n);
+                p += n;
+                quantifiable = true;
+                continue;
+            }
+            if (e == 'v') {
+                tn_buf_puts(out, "\\x{0b}");
+                p += 2;
+                quantifiable = true;
+                continue;
+            }
+            if (matchers_re_digit(e) && e != '0')
+                return "backreferences and octal escapes other than \\0 are not supported";
+            if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) {
+                const char *ok = in_class ? "afnrtxdDsSwWpP" : "afnrtxAbBzdDsSwWpP";
+                if (!strchr(ok, e))
+                    return "invalid escape sequence (not supported by RE2)";
+            }
+            tn_buf_append(out, p, 2);
+            p += 2;
+            quantifiable = !strchr("AbBz", e) || in_class;
+            continue;
+        }
+        if (in_class) {
+            if (c == '[' && p[1] == ':') {
+                const char *q = strstr(p + 2, ":]");
+                if (q) {
+                    tn_buf_append(out, p, (size_t)(q - p) + 2);
+                    p = q + 2;
+                    continue;
+                }
+            }
+            if (c == ']') {
+                in_class = false;
+                quantifiable = true;
+            }
+            tn_buf_putc(out, c);
+            p++;
+            continue;
+        }
+        if (c == '[') {
+            in_class = true;
+            tn_buf_putc(out, c);
+            p++;
+            /* A leading ] (after an optional ^) is a literal. */
+            if (*p == '^')
+                tn_buf_putc(out, *p++);
+            if (*p == ']')
+                tn_buf_putc(out, *p++);
+            continue;
+        }
+        if (c == '(') {
+            if (p[1] == '*')
+                return "(* verbs are not supported";
+            if (p[1] == '?') {
+                const char *q = p + 2;
+                if (*q == 'P' && q[1] == '<')
+                    q++;
+                if (*q == '<' && q[1] != '=' && q[1] != '!') {
+                    tn_buf_append(out, p, (size_t)(q - p));
+                    p = q;
+                    quantifiable = false;
+                    continue;
+                }
+                while (*q && strchr("imsU-", *q))
+                    q++;
+                if (*q != ':' && *q != ')')
+                    return "lookaround, atomic groups, conditionals, recursion and comments are "
+                           "not supported (RE2 syntax)";
+                tn_buf_append(out, p, (size_t)(q - p) + 1);
+                quantifiable = false;
+                p = q + 1;
+                continue;
+            }
+            quantifiable = false;
+            tn_buf_putc(out, c);
+            p++;
+            continue;
+        }
+        if (c == '*' || c == '+' || c == '?' || c == '{') {
+            size_t n = 1;
+            bool big = false;
+            if (c == '{') {
+                n = matchers_re_repeat(p, &big);
+                if (n == 0) {
+                    tn_buf_putc(out, c);
+                    p++;
+                    quantifiable = true;
+                    continue;
+                }
+                if (big)
+                    return "invalid repeat count (RE2 allows at most 1000)";
+            }
+            if (!quantifiable)
+                return "missing argument to repetition operator";
+            tn_buf_append(out, p, n);
+            p += n;
+            if (*p == '?')
+                tn_buf_putc(out, *p++);
+            if (*p == '*' || *p == '+' || *p == '?' || (*p == '{' && matchers_re_repeat(p, &big)))
+                return "invalid nested repetition operator (possessive quantifiers are not "
+                       "supported)";
+            quantifiable = false;
+            continue;
+        }
+        quantifiable = c != '|' && c != '^' && c != '$';
+        tn_buf_putc(out, c);
+        p++;
+    }
+    return NULL;
+}
+
 static int matchers_compile(tn_matcher_t *m, char *err, size_t errlen)
 {
     tn_buf_t pat;
     int ecode = 0;
     PCRE2_SIZE eoff = 0;
     pcre2_code *re;
+    const char *why;
 
     tn_buf_init(&pat, 0);
     tn_buf_puts(&pat, "^(?:");
-    tn_buf_puts(&pat, m->value);
+    why = matchers_re2_translate(m->value, &pat);
+    if (why) {
+        tn_buf_free(&pat);
+        snprintf(err, errlen, "invalid regular expression \"%s\": %s", m->value, why);
+        return TN_ERR_INVAL;
+    }
     tn_buf_puts(&pat, ")$");
     re = pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
                        PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
@@ -150,255 +322,18 @@ bool tn_matchers_match(const tn_matchers_t *ms, tn_labels_t ls)
 
 /* ---- parsing ---- */
 
-static bool matchers_isspace(char c)
+/* Decodes one code point as Go's range loop does: an invalid byte is U+FFFD of width 1. */
+static uint32_t matchers_rune(const char *s, size_t len, size_t *width)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+    uint32_t cp = 0;
+    size_t n = tn_utf8_decode((const unsigned char *)s, len, &cp);
 
-static bool matchers_reserved_ascii(char c)
-{
-    return matchers_isspace(c) || (c && strchr("{}!=~,\\\"'`", c) != NULL);
-}
-
-/* Reads a double-quoted string starting at *pp (on the quote) with Go-style escapes for the
- * common cases (\" \\ \n \t \r); other escapes are kept literally. */
-static int matchers_read_quoted(const char **pp, tn_buf_t *out)
-{
-    const char *p = *pp + 1;
-
-    for (; *p && *p != '"'; p++) {
-        if (*p == '\\' && p[1]) {
-            p++;
-            switch (*p) {
-            case 'n':
-                tn_buf_putc(out, '\n');
-                break;
-            case 't':
-                tn_buf_putc(out, '\t');
-                break;
-            case 'r':
-                tn_buf_putc(out, '\r');
-                break;
-            case '"':
-            case '\\':
-                tn_buf_putc(out, *p);
-                break;
-            default:
-                tn_buf_putc(out, '\\');
-                tn_buf_putc(out, *p);
-            }
-            continue;
-        }
-        tn_buf_putc(out, *p);
+    if (n == 0) {
+        *width = 1;
+        return 0xfffd;
     }
-    if (*p != '"')
-        return TN_ERR_INVAL;
-    *pp = p + 1;
-    return TN_OK;
-}
-
-/* The value part, unescaped as the classic matcher parser does: \n, \" and \\ are escapes, any
- * other backslash is literal, and a double quote may only close a quoted value. */
-static int matchers_unescape_value(const char *raw, size_t len, tn_buf_t *out)
-{
-    bool quoted = false, escaped = false;
-    size_t i = 0;
-
-    if (len > 0 && raw[0] == '"') {
-        quoted = true;
-        i = 1;
-    }
-    for (; i < len; i++) {
-        char c = raw[i];
-        if (escaped) {
-            escaped = false;
-            if (c == 'n') {
-                tn_buf_putc(out, '\n');
-            } else if (c == '"' || c == '\\') {
-                tn_buf_putc(out, c);
-            } else {
-                tn_buf_putc(out, '\\');
-                tn_buf_putc(out, c);
-            }
-            continue;
-        }
-        if (c == '\\') {
-            if (i < len - 1) {
-                escaped = true;
-                continue;
-            }
-            tn_buf_putc(out, '\\');
-        } else if (c == '"') {
-            if (!quoted || i < len - 1)
-                return TN_ERR_INVAL;
-            quoted = false;
-        } else {
-            tn_buf_putc(out, c);
-        }
-    }
-    return quoted ? TN_ERR_INVAL : TN_OK;
-}
-
-int tn_matcher_parse(const char *s, tn_matcher_t *out, char *err, size_t errlen)
-{
-    const char *p = s, *end;
-    tn_buf_t name, value;
-    enum tn_match_op op;
-    int rc = TN_ERR_INVAL;
-
-    tn_buf_init(&name, 0);
-    tn_buf_init(&value, 0);
-    memset(out, 0, sizeof(*out));
-    while (matchers_isspace(*p))
-        p++;
-    if (*p == '"') {
-        if (matchers_read_quoted(&p, &name) != TN_OK)
-            goto bad;
-    } else {
-        const char *n0 = p;
-        while (*p && !matchers_reserved_ascii(*p))
-            p++;
-        tn_buf_append(&name, n0, (size_t)(p - n0));
-    }
-    if (name.len == 0 || !tn_utf8_valid(name.data, name.len) || memchr(name.data, 0, name.len))
-        goto bad;
-    while (matchers_isspace(*p))
-        p++;
-    if (p[0] == '=' && p[1] == '~') {
-        op = TN_MATCH_RE;
-        p += 2;
-    } else if (p[0] == '=') {
-        op = TN_MATCH_EQ;
-        p += 1;
-    } else if (p[0] == '!' && p[1] == '=') {
-        op = TN_MATCH_NE;
-        p += 2;
-    } else if (p[0] == '!' && p[1] == '~') {
-        op = TN_MATCH_NRE;
-        p += 2;
-    } else {
-        goto bad;
-    }
-    while (matchers_isspace(*p))
-        p++;
-    end = p + strlen(p);
-    while (end > p && matchers_isspace(end[-1]))
-        end--;
-    if (!tn_utf8_valid(p, (size_t)(end - p))) {
-        snprintf(err, errlen, "matcher value not valid UTF-8: %s", p);
-        goto out;
-    }
-    if (matchers_unescape_value(p, (size_t)(end - p), &value) != TN_OK) {
-        snprintf(err, errlen, "matcher value contains unescaped double quote: %.*s", (int)(end - p),
-                 p);
-        goto out;
-    }
-    rc = tn_matcher_init(out, op, tn_buf_cstr(&name), tn_buf_cstr(&value), err, errlen);
-    goto out;
-bad:
-    snprintf(err, errlen, "bad matcher format: %s", s);
-out:
-    tn_buf_free(&name);
-    tn_buf_free(&value);
-    return rc;
-}
-
-int tn_matchers_parse(const char *s, tn_matchers_t *out, char *err, size_t errlen)
-{
-    size_t len = strlen(s), start, i;
-    bool inq = false, esc = false;
-    tn_buf_t tok;
-    int rc = TN_OK;
-
-    /* Optional braces, then comma-separated matchers (commas inside quotes do not split). */
-    if (len > 0 && s[0] == '{') {
-        s++;
-        len--;
-    }
-    if (len > 0 && s[len - 1] == '}')
-        len--;
-    tn_buf_init(&tok, 0);
-    for (start = 0, i = 0; i <= len && rc == TN_OK; i++) {
-        bool last = i == len;
-        char c = last ? 0 : s[i];
-
-        if (!last && c != ',') {
-            if (c == '"') {
-                if (!esc)
-                    inq = !inq;
-                else
-                    esc = false;
-            } else if (c == '\\') {
-                esc = !esc;
-            } else {
-                esc = false;
-            }
-            continue;
-        }
-        if (!last && inq)
-            continue;
-        tn_buf_reset(&tok);
-        tn_buf_append(&tok, s + start, i - start);
-        start = i + 1;
-        if (last) {
-            const char *t = tn_buf_cstr(&tok);
-            while (matchers_isspace(*t))
-                t++;
-            if (*t == 0)
-                break;
-        }
-        out->v = tn_xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
-        rc = tn_matcher_parse(tn_buf_cstr(&tok), &out->v[out->n], err, errlen);
-        if (rc == TN_OK)
-            out->n++;
-    }
-    tn_buf_free(&tok);
-    return rc;
-}
-
-/* ---- ordering and formatting ---- */
-
-static int matchers_cmp(const void *a, const void *b)
-{
-    const tn_matcher_t *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    if (c)
-        return c;
-    c = strcmp(x->value, y->value);
-    if (c)
-        return c;
-    return (int)x->op - (int)y->op;
-}
-
-void tn_matchers_sort(tn_matchers_t *ms)
-{
-    if (ms->n > 1)
-        qsort(ms->v, ms->n, sizeof(*ms->v), matchers_cmp);
-}
-
-/* Decodes one UTF-8 code point; returns its length (1 for a bad byte, which yields U+FFFD). */
-static size_t matchers_utf8_next(const unsigned char *s, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if ((s[0] & 0xe0) == 0xc0 && (s[1] & 0xc0) == 0x80) {
-        *cp = ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
-        return 2;
-    }
-    if ((s[0] & 0xf0) == 0xe0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
-        *cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-        return 3;
-    }
-    if ((s[0] & 0xf8) == 0xf0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 &&
-        (s[3] & 0xc0) == 0x80) {
-        *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
-              ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-        return 4;
-    }
-    *cp = 0xfffd;
-    return 1;
+    *width = n;
+    return cp;
 }
 
 /* Go's unicode.IsSpace. */
@@ -424,6 +359,863 @@ static bool matchers_unicode_space(uint32_t c)
     return c >= 0x2000 && c <= 0x200a;
 }
 
+static bool matchers_reserved(uint32_t c)
+{
+    return matchers_unicode_space(c) || (c < 0x80 && c && strchr("{}!=~,\\\"'`", (int)c));
+}
+
+static void matchers_put_rune(tn_buf_t *b, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    tn_buf_append(b, u, n);
+}
+
+/* -- the UTF-8 matcher syntax: a lexer of runes with rune columns, and a parser that follows
+ * Alertmanager's state machine so that the same inputs fail with the same messages -- */
+
+enum mtok_kind {
+    MTOK_EOF = 0,
+    MTOK_OPEN,
+    MTOK_CLOSE,
+    MTOK_COMMA,
+    MTOK_EQ,
+    MTOK_NE,
+    MTOK_RE,
+    MTOK_NRE,
+    MTOK_QUOTED,
+    MTOK_UNQUOTED,
+};
+
+typedef struct mtok {
+    enum mtok_kind kind;
+    size_t off, end;     /* bytes */
+    size_t col, col_end; /* runes */
+} mtok_t;
+
+typedef struct mlex {
+    const char *in;
+    size_t len;
+    size_t start, pos, width;
+    size_t column, cols;
+    bool failed; /* sticky, as the error is */
+    char lexerr[TN_ERRBUF_SIZE];
+} mlex_t;
+
+#define MLEX_EOF 0xffffffffu
+
+static uint32_t mlex_next(mlex_t *l)
+{
+    uint32_t r;
+
+    if (l->pos >= l->len) {
+        l->width = 0;
+        return MLEX_EOF;
+    }
+    r = matchers_rune(l->in + l->pos, l->len - l->pos, &l->width);
+    l->pos += l->width;
+    l->cols++;
+    return r;
+}
+
+static void mlex_rewind(mlex_t *l)
+{
+    l->pos -= l->width;
+    if (l->width > 0)
+        l->cols--;
+}
+
+static mtok_t mlex_emit(mlex_t *l, enum mtok_kind kind)
+{
+    mtok_t t = {kind, l->start, l->pos, l->column, l->cols};
+    l->start = l->pos;
+    l->column = l->cols;
+    return t;
+}
+
+static void mlex_fail(mlex_t *l, const char *what)
+{
+    l->failed = true;
+    snprintf(l->lexerr, sizeof(l->lexerr), "%zu:%zu: %.*s: %s", l->column, l->cols,
+             (int)(l->pos - l->start), l->in + l->start, what);
+}
+
+static void mlex_fail_expected(mlex_t *l, const char *expected)
+{
+    l->failed = true;
+    if (l->pos >= l->len)
+        snprintf(l->lexerr, sizeof(l->lexerr),
+                 "%zu:%zu: unexpected end of input, expected one of '%s'", l->column, l->cols,
+                 expected);
+    else
+        snprintf(l->lexerr, sizeof(l->lexerr), "%zu:%zu: %.*s: expected one of '%s'", l->column,
+                 l->cols, (int)(l->pos - l->start), l->in + l->start, expected);
+}
+
+static bool mlex_accept(mlex_t *l, uint32_t c)
+{
+    if (mlex_next(l) == c)
+        return true;
+    mlex_rewind(l);
+    return false;
+}
+
+/* Returns 0 with *t set (MTOK_EOF at the end), or -1 with the error in l->lexerr. */
+static int mlex_scan(mlex_t *l, mtok_t *t)
+{
+    uint32_t r;
+
+    memset(t, 0, sizeof(*t));
+    if (l->failed)
+        return -1;
+    while ((r = mlex_next(l)) != MLEX_EOF) {
+        if (r == '{') {
+            *t = mlex_emit(l, MTOK_OPEN);
+            return 0;
+        }
+        if (r == '}') {
+            *t = mlex_emit(l, MTOK_CLOSE);
+            return 0;
+        }
+        if (r == ',') {
+            *t = mlex_emit(l, MTOK_COMMA);
+            return 0;
+        }
+        if (r == '=' || r == '!') {
+            mlex_rewind(l);
+            if (mlex_accept(l, '!')) {
+                if (mlex_accept(l, '=')) {
+                    *t = mlex_emit(l, MTOK_NE);
+                    return 0;
+                }
+                if (mlex_accept(l, '~')) {
+                    *t = mlex_emit(l, MTOK_NRE);
+                    return 0;
+                }
+                mlex_fail_expected(l, "=~");
+                return -1;
+            }
+            (void)mlex_accept(l, '=');
+            *t = mlex_emit(l, mlex_accept(l, '~') ? MTOK_RE : MTOK_EQ);
+            return 0;
+        }
+        if (r == '"') {
+            bool esc = false;
+            for (r = mlex_next(l); r != MLEX_EOF; r = mlex_next(l)) {
+                if (esc) {
+                    esc = false;
+                } else if (r == '\\') {
+                    esc = true;
+                } else if (r == '"') {
+                    mlex_rewind(l);
+                    break;
+                }
+            }
+            if (!mlex_accept(l, '"')) {
+                mlex_fail(l, "missing end \"");
+                return -1;
+            }
+            *t = mlex_emit(l, MTOK_QUOTED);
+            return 0;
+        }
+        if (!matchers_reserved(r)) {
+            for (r = mlex_next(l); r != MLEX_EOF; r = mlex_next(l)) {
+                if (matchers_reserved(r)) {
+                    mlex_rewind(l);
+                    break;
+                }
+            }
+            *t = mlex_emit(l, MTOK_UNQUOTED);
+            return 0;
+        }
+        if (matchers_unicode_space(r)) {
+            l->start = l->pos;
+            l->column = l->cols;
+            continue;
+        }
+        mlex_fail(l, "invalid input");
+        return -1;
+    }
+    return 0;
+}
+
+static int mlex_peek(mlex_t *l, mtok_t *t)
+{
+    size_t start = l->start, pos = l->pos, width = l->width, column = l->column, cols = l->cols;
+    int rc = mlex_scan(l, t);
+
+    l->start = start;
+    l->pos = pos;
+    l->width = width;
+    l->column = column;
+    l->cols = cols;
+    return rc;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Go's strconv.Unquote of a double-quoted token, then the UTF-8 check the matcher syntax
+ * adds. s[0] and s[len-1] are the quotes. */
+static int matchers_go_unquote(const char *s, size_t len, tn_buf_t *out)
+{
+    size_t i = 1, end = len - 1;
+
+    while (i < end) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n')
+            return TN_ERR_INVAL;
+        if (c >= 0x80) {
+            size_t w;
+            matchers_put_rune(out, matchers_rune(s + i, end - i, &w));
+            i += w;
+            continue;
+        }
+        if (c != '\\') {
+            tn_buf_putc(out, (char)c);
+            i++;
+            continue;
+        }
+        if (i + 1 >= end)
+            return TN_ERR_INVAL;
+        c = (unsigned char)s[i + 1];
+        i += 2;
+        switch (c) {
+        case 'a':
+            tn_buf_putc(out, '\a');
+            break;
+        case 'b':
+            tn_buf_putc(out, '\b');
+            break;
+        case 'f':
+            tn_buf_putc(out, '\f');
+            break;
+        case 'n':
+            tn_buf_putc(out, '\n');
+            break;
+        case 'r':
+            tn_buf_putc(out, '\r');
+            break;
+        case 't':
+            tn_buf_putc(out, '\t');
+            break;
+        case 'v':
+            tn_buf_putc(out, '\v');
+            break;
+        case '\\':
+        case '"':
+            tn_buf_putc(out, (char)c);
+            break;
+        case 'x':
+        case 'u':
+        case 'U': {
+            size_t n = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+            uint32_t v = 0;
+            if (end - i < n)
+                return TN_ERR_INVAL;
+            for (size_t k = 0; k < n; k++) {
+                int h = hexval(s[i + k]);
+                if (h < 0)
+                    return TN_ERR_INVAL;
+                v = (v << 4) | (uint32_t)h;
+            }
+            i += n;
+            if (c == 'x') {
+                tn_buf_putc(out, (char)v);
+                break;
+            }
+            if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+                return TN_ERR_INVAL;
+            matchers_put_rune(out, v);
+            break;
+        }
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7': {
+            uint32_t v = (uint32_t)(c - '0');
+            if (end - i < 2)
+                return TN_ERR_INVAL;
+            for (size_t k = 0; k < 2; k++) {
+                if (s[i + k] < '0' || s[i + k] > '7')
+                    return TN_ERR_INVAL;
+                v = v * 8 + (uint32_t)(s[i + k] - '0');
+            }
+            i += 2;
+            if (v > 255)
+                return TN_ERR_INVAL;
+            tn_buf_putc(out, (char)v);
+            break;
+        }
+        default:
+            return TN_ERR_INVAL;
+        }
+    }
+    return tn_utf8_valid(out->data, out->len) ? TN_OK : TN_ERR_INVAL;
+}
+
+typedef struct mparser {
+    mlex_t l;
+    bool open_brace;
+    tn_matchers_t *out;
+    char *err;
+    size_t errlen;
+} mparser_t;
+
+static bool mtok_in(const mtok_t *t, const enum mtok_kind *kinds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t->kind == kinds[i])
+            return true;
+    return false;
+}
+
+enum { MP_OK = 0, MP_EOF = 1, MP_ERR = 2 };
+
+/* Peeks a token of one of the kinds. MP_EOF at the end of input; MP_ERR with the lexer's or
+ * an "unexpected" message in why. */
+static int mparser_expect_peek(mparser_t *p, const enum mtok_kind *kinds, size_t n, mtok_t *t,
+                               char *why, size_t whylen)
+{
+    if (mlex_peek(&p->l, t) != 0) {
+        snprintf(why, whylen, "%s", p->l.lexerr);
+        return MP_ERR;
+    }
+    if (t->kind == MTOK_EOF)
+        return MP_EOF;
+    if (!mtok_in(t, kinds, n)) {
+        snprintf(why, whylen, "%zu:%zu: unexpected %.*s", t->col, t->col_end,
+                 (int)(t->end - t->off), p->l.in + t->off);
+        return MP_ERR;
+    }
+    return MP_OK;
+}
+
+static int mparser_expect(mparser_t *p, const enum mtok_kind *kinds, size_t n, mtok_t *t, char *why,
+                          size_t whylen)
+{
+    int rc = mparser_expect_peek(p, kinds, n, t, why, whylen);
+    mtok_t dummy;
+
+    if (rc == MP_OK)
+        (void)mlex_scan(&p->l, &dummy);
+    return rc;
+}
+
+/* The message of a failed expect, followed by what was wanted. */
+static int mparser_fail(mparser_t *p, int rc, const char *why, const char *wanted)
+{
+    snprintf(p->err, p->errlen, "%s: %s", rc == MP_EOF ? "end of input" : why, wanted);
+    return TN_ERR_INVAL;
+}
+
+static int mparser_eof(mparser_t *p)
+{
+    mtok_t t;
+
+    if (mlex_scan(&p->l, &t) != 0) {
+        snprintf(p->err, p->errlen, "%s: expected end of input", p->l.lexerr);
+        return TN_ERR_INVAL;
+    }
+    if (t.kind != MTOK_EOF) {
+        snprintf(p->err, p->errlen, "%zu:%zu: %.*s: expected end of input", t.col, t.col_end,
+                 (int)(t.end - t.off), p->l.in + t.off);
+        return TN_ERR_INVAL;
+    }
+    return TN_OK;
+}
+
+static int mparser_close_brace(mparser_t *p)
+{
+    static const enum mtok_kind close[] = {MTOK_CLOSE};
+    char why[TN_ERRBUF_SIZE];
+    mtok_t t;
+    int rc = mparser_expect(p, close, 1, &t, why, sizeof(why));
+
+    if (p->open_brace && rc != MP_OK) {
+        snprintf(p->err, p->errlen, "0:%zu: %s: expected close brace", p->l.cols,
+                 rc == MP_EOF ? "end of input" : why);
+        return TN_ERR_INVAL;
+    }
+    if (!p->open_brace && rc == MP_OK) {
+        snprintf(p->err, p->errlen, "0:%zu: }: expected opening brace", p->l.cols);
+        return TN_ERR_INVAL;
+    }
+    return mparser_eof(p);
+}
+
+static int mparser_token_text(mparser_t *p, const mtok_t *t, tn_buf_t *out)
+{
+    const char *s = p->l.in + t->off;
+    size_t n = t->end - t->off;
+
+    if (t->kind == MTOK_UNQUOTED)
+        return tn_buf_append(out, s, n);
+    if (matchers_go_unquote(s, n, out) != TN_OK) {
+        snprintf(p->err, p->errlen, "%zu:%zu: %.*s: invalid input", t->col, t->col_end, (int)n, s);
+        return TN_ERR_INVAL;
+    }
+    return TN_OK;
+}
+
+static int mparser_matchers(mparser_t *p)
+{
+    static const enum mtok_kind names[] = {MTOK_QUOTED, MTOK_UNQUOTED};
+    static const enum mtok_kind ops[] = {MTOK_EQ, MTOK_NE, MTOK_RE, MTOK_NRE};
+    static const enum mtok_kind values[] = {MTOK_UNQUOTED, MTOK_QUOTED};
+    static const enum mtok_kind after[] = {MTOK_COMMA, MTOK_CLOSE};
+    static const enum mtok_kind comma[] = {MTOK_COMMA};
+    static const enum mtok_kind next[] = {MTOK_CLOSE, MTOK_UNQUOTED, MTOK_QUOTED};
+    char why[TN_ERRBUF_SIZE], e[TN_ERRBUF_SIZE];
+    tn_buf_t name, value;
+    mtok_t t;
+    int rc;
+
+    tn_buf_init(&name, 0);
+    tn_buf_init(&value, 0);
+    for (;;) {
+        enum tn_match_op op;
+
+        tn_buf_reset(&name);
+        tn_buf_reset(&value);
+        rc = mparser_expect(p, names, 2, &t, why, sizeof(why));
+        if (rc != MP_OK) {
+            rc = mparser_fail(p, rc, why, "expected label name");
+            break;
+        }
+        if ((rc = mparser_token_text(p, &t, &name)) != TN_OK)
+            break;
+        rc = mparser_expect(p, ops, 4, &t, why, sizeof(why));
+        if (rc != MP_OK) {
+            rc = mparser_fail(p, rc, why, "expected an operator such as '=', '!=', '=~' or '!~'");
+            break;
+        }
+        op = t.kind == MTOK_EQ   ? TN_MATCH_EQ
+             : t.kind == MTOK_NE ? TN_MATCH_NE
+             : t.kind == MTOK_RE ? TN_MATCH_RE
+                                 : TN_MATCH_NRE;
+        rc = mparser_expect(p, values, 2, &t, why, sizeof(why));
+        if (rc != MP_OK) {
+            rc = mparser_fail(p, rc, why, "expected label value");
+            break;
+        }
+        if ((rc = mparser_token_text(p, &t, &value)) != TN_OK)
+            break;
+        p->out->v = tn_xrealloc(p->out->v, (p->out->n + 1) * sizeof(*p->out->v));
+        rc = tn_matcher_init(&p->out->v[p->out->n], op, tn_buf_cstr(&name), tn_buf_cstr(&value), e,
+                             sizeof(e));
+        if (rc != TN_OK) {
+            snprintf(p->err, p->errlen, "failed to create matcher: %s", e);
+            break;
+        }
+        p->out->n++;
+        rc = mparser_expect_peek(p, after, 2, &t, why, sizeof(why));
+        if (rc == MP_EOF || (rc == MP_OK && t.kind == MTOK_CLOSE)) {
+            rc = mparser_close_brace(p);
+            break;
+        }
+        if (rc != MP_OK) {
+            rc = mparser_fail(p, rc, why, "expected a comma or close brace");
+            break;
+        }
+        rc = mparser_expect(p, comma, 1, &t, why, sizeof(why));
+        if (rc != MP_OK) {
+            rc = mparser_fail(p, rc, why, "expected a comma");
+            break;
+        }
+        rc = mparser_expect_peek(p, next, 3, &t, why, sizeof(why));
+        if (rc == MP_EOF || (rc == MP_OK && t.kind == MTOK_CLOSE)) {
+            rc = mparser_close_brace(p);
+            break;
+        }
+        if (rc != MP_OK) {
+            rc = mparser_fail(p, rc, why, "expected a matcher or close brace after comma");
+            break;
+        }
+    }
+    tn_buf_free(&name);
+    tn_buf_free(&value);
+    return rc;
+}
+
+/* The UTF-8 syntax: {a="b", "c d"=~e} with optional braces. Appends to out; on error out
+ * may hold part of the matchers. */
+static int matchers_parse_utf8(const char *s, tn_matchers_t *out, char *err, size_t errlen)
+{
+    mparser_t p = {.out = out, .err = err, .errlen = errlen};
+    mtok_t t;
+
+    p.l.in = s;
+    p.l.len = strlen(s);
+    if (mlex_peek(&p.l, &t) != 0) {
+        snprintf(err, errlen, "%s", p.l.lexerr);
+        return TN_ERR_INVAL;
+    }
+    if (t.kind == MTOK_EOF)
+        return mparser_eof(&p);
+    if (t.kind == MTOK_OPEN) {
+        p.open_brace = true;
+        (void)mlex_scan(&p.l, &t);
+        if (mlex_peek(&p.l, &t) != 0) {
+            snprintf(err, errlen, "%s", p.l.lexerr);
+            return TN_ERR_INVAL;
+        }
+        if (t.kind == MTOK_EOF)
+            return mparser_close_brace(&p);
+    }
+    if (t.kind == MTOK_CLOSE)
+        return mparser_close_brace(&p);
+    return mparser_matchers(&p);
+}
+
+/* -- the classic syntax -- */
+
+/* Go regexp's \s: ASCII space, \t, \n, \f, \r (not \v). */
+static bool matchers_re_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+static bool matchers_classic_name_char(char c, bool first)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+           (!first && c >= '0' && c <= '9');
+}
+
+/* One matcher: name, operator, value with OpenMetrics escapes (\n \" \\; other backslashes are
+ * literal), the value optionally in double quotes, whitespace around each part ignored. */
+static int matchers_parse_classic_one(const char *s, tn_matcher_t *out, char *err, size_t errlen)
+{
+    const char *p = s, *n0, *n1, *raw, *end;
+    enum tn_match_op op;
+    bool quoted = false, escaped = false;
+    tn_buf_t name, value;
+    size_t rawlen;
+    int rc = TN_ERR_INVAL;
+
+    memset(out, 0, sizeof(*out));
+    tn_buf_init(&name, 0);
+    tn_buf_init(&value, 0);
+    while (matchers_re_space(*p))
+        p++;
+    n0 = p;
+    if (!matchers_classic_name_char(*p, true))
+        goto bad;
+    while (matchers_classic_name_char(*p, false))
+        p++;
+    n1 = p;
+    while (matchers_re_space(*p))
+        p++;
+    if (p[0] == '=' && p[1] == '~') {
+        op = TN_MATCH_RE;
+        p += 2;
+    } else if (p[0] == '=') {
+        op = TN_MATCH_EQ;
+        p++;
+    } else if (p[0] == '!' && p[1] == '=') {
+        op = TN_MATCH_NE;
+        p += 2;
+    } else if (p[0] == '!' && p[1] == '~') {
+        op = TN_MATCH_NRE;
+        p += 2;
+    } else {
+        goto bad;
+    }
+    while (matchers_re_space(*p))
+        p++;
+    raw = p;
+    end = p + strlen(p);
+    while (end > raw && matchers_re_space(end[-1]))
+        end--;
+    rawlen = (size_t)(end - raw);
+    p = raw;
+    if (p < end && *p == '"') {
+        quoted = true;
+        p++;
+    }
+    if (!tn_utf8_valid(p, (size_t)(end - p))) {
+        snprintf(err, errlen, "matcher value not valid UTF-8: %.*s", (int)rawlen, raw);
+        goto out;
+    }
+    for (; p < end; p++) {
+        if (escaped) {
+            escaped = false;
+            if (*p == 'n') {
+                tn_buf_putc(&value, '\n');
+            } else if (*p == '"' || *p == '\\') {
+                tn_buf_putc(&value, *p);
+            } else {
+                tn_buf_putc(&value, '\\');
+                tn_buf_putc(&value, *p);
+            }
+        } else if (*p == '\\') {
+            if (p + 1 < end)
+                escaped = true;
+            else
+                tn_buf_putc(&value, '\\');
+        } else if (*p == '"') {
+            if (!quoted || p + 1 < end)
+                break;
+            quoted = false;
+        } else {
+            tn_buf_putc(&value, *p);
+        }
+    }
+    if (p < end || quoted) {
+        snprintf(err, errlen, "matcher value contains unescaped double quote: %.*s", (int)rawlen,
+                 raw);
+        goto out;
+    }
+    tn_buf_append(&name, n0, (size_t)(n1 - n0));
+    rc = tn_matcher_init(out, op, tn_buf_cstr(&name), tn_buf_cstr(&value), err, errlen);
+    goto out;
+bad:
+    snprintf(err, errlen, "bad matcher format: %s", s);
+out:
+    tn_buf_free(&name);
+    tn_buf_free(&value);
+    return rc;
+}
+
+/* A list: one optional '{' and '}' trimmed, split at commas outside double quotes (a quote
+ * after a backslash does not count), a trailing comma allowed. */
+static int matchers_parse_classic(const char *s, tn_matchers_t *out, char *err, size_t errlen)
+{
+    size_t len = strlen(s), i = 0;
+    bool inq = false, esc = false;
+    tn_buf_t tok;
+    int rc = TN_OK;
+
+    if (len > 0 && s[0] == '{') {
+        s++;
+        len--;
+    }
+    if (len > 0 && s[len - 1] == '}')
+        len--;
+    tn_buf_init(&tok, 0);
+    for (;;) {
+        bool last = i >= len;
+        uint32_t r = 0;
+        size_t w = 0;
+
+        if (!last) {
+            r = matchers_rune(s + i, len - i, &w);
+            i += w;
+            if (r != ',' || inq) {
+                if (r == '"') {
+                    if (!esc)
+                        inq = !inq;
+                    else
+                        esc = false;
+                } else if (r == '\\') {
+                    esc = !esc;
+                } else if (r != ',') {
+                    esc = false;
+                }
+                /* Go's range loop hands U+FFFD for a bad byte, and that is what is kept. */
+                matchers_put_rune(&tok, r);
+                continue;
+            }
+        } else {
+            const char *t = tn_buf_cstr(&tok), *te = t + tok.len;
+            bool blank = true;
+            while (t < te && blank) {
+                size_t tw;
+                blank = matchers_unicode_space(matchers_rune(t, (size_t)(te - t), &tw));
+                t += tw;
+            }
+            if (blank)
+                break;
+        }
+        out->v = tn_xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+        rc = matchers_parse_classic_one(tn_buf_cstr(&tok), &out->v[out->n], err, errlen);
+        if (rc != TN_OK)
+            break;
+        out->n++;
+        tn_buf_reset(&tok);
+        if (last)
+            break;
+    }
+    tn_buf_free(&tok);
+    return rc;
+}
+
+/* -- choosing the syntax, as Alertmanager's feature flags do -- */
+
+static bool matchers_same(const tn_matchers_t *a, const tn_matchers_t *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].op != b->v[i].op || strcmp(a->v[i].name, b->v[i].name) != 0 ||
+            strcmp(a->v[i].value, b->v[i].value) != 0)
+            return false;
+    return true;
+}
+
+static void matchers_append(tn_matchers_t *dst, tn_matchers_t *src)
+{
+    if (src->n == 0)
+        return;
+    dst->v = tn_xrealloc(dst->v, (dst->n + src->n + 1) * sizeof(*dst->v));
+    memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+    dst->n += src->n;
+    free(src->v);
+    src->v = NULL;
+    src->n = 0;
+}
+
+/* The classic parse of a whole input: one matcher, or a list. */
+static int matchers_parse_classic_any(const char *s, bool single, tn_matchers_t *out, char *err,
+                                      size_t errlen)
+{
+    if (!single)
+        return matchers_parse_classic(s, out, err, errlen);
+    out->v = tn_xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+    if (matchers_parse_classic_one(s, &out->v[out->n], err, errlen) != TN_OK)
+        return TN_ERR_INVAL;
+    out->n++;
+    return TN_OK;
+}
+
+/* The UTF-8 parse; a single matcher must be exactly one. */
+static int matchers_parse_utf8_any(const char *s, bool single, tn_matchers_t *out, char *err,
+                                   size_t errlen)
+{
+    int rc = matchers_parse_utf8(s, out, err, errlen);
+
+    if (rc == TN_OK && single && out->n != 1) {
+        if (out->n == 0)
+            snprintf(err, errlen, "no matchers");
+        else
+            snprintf(err, errlen, "expected 1 matcher, found %zu", out->n);
+        rc = TN_ERR_INVAL;
+    }
+    return rc;
+}
+
+/* Default mode: the UTF-8 syntax, falling back to the classic one (with a warning) when only
+ * the classic one accepts the input or the two disagree, as Alertmanager does. Classic and
+ * UTF-8 strict modes use one syntax only. */
+static int matchers_parse_mode(const char *s, bool single, tn_matchers_t *out, char *err,
+                               size_t errlen)
+{
+    tn_matchers_t u = {0}, c = {0};
+    char ue[TN_ERRBUF_SIZE] = "", ce[TN_ERRBUF_SIZE] = "";
+    int urc, crc, rc = TN_OK;
+    bool use_classic = false;
+
+    switch (tn_labels_mode()) {
+    case TN_LABELS_CLASSIC:
+        rc = matchers_parse_classic_any(s, single, &c, err, errlen);
+        use_classic = true;
+        break;
+    case TN_LABELS_UTF8_STRICT:
+        rc = matchers_parse_utf8_any(s, single, &u, err, errlen);
+        break;
+    default:
+        urc = matchers_parse_utf8_any(s, single, &u, ue, sizeof(ue));
+        crc = matchers_parse_classic_any(s, single, &c, ce, sizeof(ce));
+        if (urc != TN_OK && crc != TN_OK) {
+            snprintf(err, errlen, "%s (as UTF-8 matchers: %s)", ce, ue);
+            rc = TN_ERR_INVAL;
+        } else if (urc != TN_OK) {
+            tn_log(TN_LOG_WARN,
+                   "Matchers input is not valid in the UTF-8 matcher syntax; parsed with the "
+                   "classic syntax instead. Double-quote regular expressions and values and "
+                   "escape backslashes to make it compatible.",
+                   "input", s, "err", ue, NULL);
+            use_classic = true;
+        } else if (crc == TN_OK && !matchers_same(&u, &c)) {
+            tn_log(TN_LOG_WARN, "Matchers input has disagreement; using the classic parse", "input",
+                   s, NULL);
+            use_classic = true;
+        }
+    }
+    if (rc == TN_OK)
+        matchers_append(out, use_classic ? &c : &u);
+    tn_matchers_free(&u);
+    tn_matchers_free(&c);
+    return rc;
+}
+
+int tn_matchers_parse(const char *s, tn_matchers_t *out, char *err, size_t errlen)
+{
+    return matchers_parse_mode(s, false, out, err, errlen);
+}
+
+int tn_matcher_parse(const char *s, tn_matcher_t *out, char *err, size_t errlen)
+{
+    tn_matchers_t ms = {0};
+    size_t len = strlen(s);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (tn_labels_mode() != TN_LABELS_CLASSIC && len > 0 && (s[0] == '{' || s[len - 1] == '}')) {
+        snprintf(err, errlen, "unexpected open or close brace: %s", s);
+        return TN_ERR_INVAL;
+    }
+    rc = matchers_parse_mode(s, true, &ms, err, errlen);
+    if (rc == TN_OK) {
+        *out = ms.v[0];
+        ms.n = 0;
+    }
+    tn_matchers_free(&ms);
+    return rc;
+}
+
+/* ---- ordering and formatting ---- */
+
+static int matchers_cmp(const void *a, const void *b)
+{
+    const tn_matcher_t *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    c = strcmp(x->value, y->value);
+    if (c)
+        return c;
+    return (int)x->op - (int)y->op;
+}
+
+void tn_matchers_sort(tn_matchers_t *ms)
+{
+    if (ms->n > 1)
+        qsort(ms->v, ms->n, sizeof(*ms->v), matchers_cmp);
+}
+
 /* Names that the classic parser could not read back are printed quoted, as Alertmanager does. */
 static bool matchers_name_needs_quotes(const char *name)
 {
@@ -431,7 +1223,8 @@ static bool matchers_name_needs_quotes(const char *name)
 
     while (*p) {
         uint32_t cp;
-        size_t n = matchers_utf8_next(p, &cp);
+        size_t n;
+        cp = matchers_rune((const char *)p, strlen((const char *)p), &n);
         if (matchers_unicode_space(cp) || (cp < 0x80 && strchr("{}!=~,\\\"'`", (int)cp)))
             return true;
         p += n;

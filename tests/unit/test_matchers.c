@@ -111,6 +111,227 @@ static void test_parse_list_sort_format(void **state)
     tn_matchers_free(&ms);
 }
 
+/* The UTF-8 syntax and its error messages (positions are rune columns), in strict mode. */
+static void test_utf8_syntax(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *want; /* "name op value|..." joined, or NULL */
+        const char *err;  /* expected error, or NULL */
+    } cases[] = {
+        {"", "", NULL},
+        {"{}", "", NULL},
+        {"{foo=bar}", "foo=bar|", NULL},
+        {"{foo=bar,}", "foo=bar|", NULL},
+        {"{foo!=bar}", "foo!=bar|", NULL},
+        {"{foo=~[a-z]+}", "foo=~[a-z]+|", NULL},
+        {"{foo!~[a-z]+}", "foo!~[a-z]+|", NULL},
+        {"{foo=🙂bar}", "foo=🙂bar|", NULL},
+        {"foo=bar,", "foo=bar|", NULL},
+        {"{\"foo\"=\"bar\"}", "foo=bar|", NULL},
+        {"{\"foo\"=~\"\\\\d+\"}", "foo=~\\d+|", NULL},
+        {"{\"foo\"=\"\\xf0\\x9f\\x99\\x82\"}", "foo=🙂|", NULL},
+        {"{\"foo\"=\"\\U0001f642\"}", "foo=🙂|", NULL},
+        {"{\"foo\"=\"bar\\t\"}", "foo=bar\t|", NULL},
+        {"{\"foo\"=\"\\\"bar\\\"\"}", "foo=\"bar\"|", NULL},
+        {"{\"foo\"=\"bar\\\\\"}", "foo=bar\\|", NULL},
+        {"{foo=bar,bar!=baz}", "foo=bar|bar!=baz|", NULL},
+        {" { foo = \"a b\" , \"a,b}\" !~ \"x|y\" } ", "foo=a b|a,b}!~x|y|", NULL},
+        {"{\"ü ñ\"=\"x\"}", "ü ñ=x|", NULL},
+        {",", NULL, "0:1: unexpected ,: expected label name"},
+        {"{,}", NULL, "1:2: unexpected ,: expected label name"},
+        {"{", NULL, "0:1: end of input: expected close brace"},
+        {"}", NULL, "0:1: }: expected opening brace"},
+        {"foo=bar}", NULL, "0:8: }: expected opening brace"},
+        {"{foo=bar", NULL, "0:8: end of input: expected close brace"},
+        {"{foo=:\"bar\"}", NULL, "6:11: unexpected \"bar\": expected a comma or close brace"},
+        {"{foo=\"bar\\w\"}", NULL, "5:12: \"bar\\w\": invalid input"},
+        {"{\"foo\"=~\"\\d+\"}", NULL, "8:13: \"\\d+\": invalid input"},
+        {"{foo=bar\\n}", NULL, "8:9: \\: invalid input: expected a comma or close brace"},
+        {"{\"foo\"=\"\\xf0\\x9f\"}", NULL, "7:17: \"\\xf0\\x9f\": invalid input"},
+        {"foo", NULL, "end of input: expected an operator such as '=', '!=', '=~' or '!~'"},
+        {"foo=", NULL, "end of input: expected label value"},
+        {"foo!bar", NULL,
+         "3:4: !: expected one of '=~': expected an operator such as '=', '!=', '=~' or '!~'"},
+        {"foo!", NULL,
+         "3:4: unexpected end of input, expected one of '=~': expected an operator such as "
+         "'=', '!=', '=~' or '!~'"},
+        {"foo=\"bar", NULL, "4:8: \"bar: missing end \": expected label value"},
+        {"{foo=bar}}", NULL, "9:10: }: expected end of input"},
+        {"foo=bar baz", NULL, "8:11: unexpected baz: expected a comma or close brace"},
+        {"foo=bar,,", NULL, "8:9: unexpected ,: expected a matcher or close brace after comma"},
+        {"a=\"\\'\"", NULL, "2:6: \"\\'\": invalid input"},
+        {"a=\"\\ud800\"", NULL, "2:10: \"\\ud800\": invalid input"},
+        {"a=~\"(\"", NULL, "failed to create matcher: "},
+    };
+    (void)state;
+    tn_labels_set_mode(TN_LABELS_UTF8_STRICT);
+    for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
+        tn_matchers_t ms = {0};
+        char err[512] = "";
+        int rc = tn_matchers_parse(cases[i].in, &ms, err, sizeof(err));
+        if (cases[i].err) {
+            if (rc == TN_OK)
+                fail_msg("%s: accepted", cases[i].in);
+            if (strncmp(err, cases[i].err, strlen(cases[i].err)) != 0)
+                fail_msg("%s: error %s, want %s", cases[i].in, err, cases[i].err);
+        } else {
+            tn_buf_t b;
+            if (rc != TN_OK)
+                fail_msg("%s: %s", cases[i].in, err);
+            tn_buf_init(&b, 0);
+            for (size_t j = 0; j < ms.n; j++) {
+                static const char *const ops[] = {"=", "!=", "=~", "!~"};
+                tn_buf_puts(&b, ms.v[j].name);
+                tn_buf_puts(&b, ops[ms.v[j].op]);
+                tn_buf_puts(&b, ms.v[j].value);
+                tn_buf_putc(&b, '|');
+            }
+            if (strcmp(tn_buf_cstr(&b), cases[i].want) != 0)
+                fail_msg("%s: got %s want %s", cases[i].in, tn_buf_cstr(&b), cases[i].want);
+            tn_buf_free(&b);
+        }
+        tn_matchers_free(&ms);
+    }
+    tn_labels_set_mode(TN_LABELS_UTF8);
+}
+
+/* One matcher where one is expected (API filters, amtool arguments), in each mode. */
+static void test_single_modes(void **state)
+{
+    static const struct {
+        enum tn_label_mode mode;
+        const char *in;
+        const char *value; /* NULL = must fail */
+        const char *err;
+    } cases[] = {
+        {TN_LABELS_UTF8_STRICT, "", NULL, "no matchers"},
+        {TN_LABELS_UTF8_STRICT, "foo=bar,bar=baz", NULL, "expected 1 matcher, found 2"},
+        {TN_LABELS_UTF8_STRICT, "foo=\"\\xf0\\x9f\"", NULL, "4:14: \"\\xf0\\x9f\": invalid input"},
+        {TN_LABELS_UTF8_STRICT, "{foo=bar}", NULL, "unexpected open or close brace: {foo=bar}"},
+        {TN_LABELS_UTF8_STRICT, "foo=", NULL, "end of input: expected label value"},
+        {TN_LABELS_UTF8, "{foo=bar}", NULL, "unexpected open or close brace"},
+        {TN_LABELS_UTF8, "foo=", "", NULL},
+        {TN_LABELS_UTF8, "foo=a,b", "a,b", NULL},         /* classic reads one matcher */
+        {TN_LABELS_UTF8, "foo=\"a\\tb\"", "a\\tb", NULL}, /* disagreement: classic wins */
+        {TN_LABELS_UTF8, "foo=\"bar\"", "bar", NULL},
+        {TN_LABELS_UTF8, "\"föö bar\"=\"x\"", "x", NULL},
+        {TN_LABELS_UTF8, "foo", NULL, "bad matcher format: foo"},
+        {TN_LABELS_CLASSIC, "{foo=bar}", NULL, "bad matcher format: {foo=bar}"},
+        {TN_LABELS_CLASSIC, "\"foo\"=bar", NULL, "bad matcher format"},
+        {TN_LABELS_CLASSIC, "foo=\"a\"b\"", NULL, "matcher value contains unescaped double quote"},
+        {TN_LABELS_CLASSIC, "foo=\"bar", NULL, "matcher value contains unescaped double quote"},
+        {TN_LABELS_CLASSIC, "a:b = x y \t", "x y", NULL},
+        {TN_LABELS_CLASSIC, "foo==bar", "=bar", NULL},
+        {TN_LABELS_CLASSIC, "foo=\"a\\qb\\\\\"", "a\\qb\\", NULL},
+        {TN_LABELS_CLASSIC, "foo=\xff", NULL, "matcher value not valid UTF-8"},
+    };
+    (void)state;
+    for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
+        tn_matcher_t m;
+        char err[512] = "";
+        tn_labels_set_mode(cases[i].mode);
+        int rc = tn_matcher_parse(cases[i].in, &m, err, sizeof(err));
+        if (!cases[i].value) {
+            if (rc == TN_OK)
+                fail_msg("%s: accepted", cases[i].in);
+            if (!strstr(err, cases[i].err))
+                fail_msg("%s: error %s, want %s", cases[i].in, err, cases[i].err);
+            continue;
+        }
+        if (rc != TN_OK)
+            fail_msg("%s: %s", cases[i].in, err);
+        assert_string_equal(m.value, cases[i].value);
+        tn_matcher_free(&m);
+    }
+    tn_labels_set_mode(TN_LABELS_UTF8);
+}
+
+/* Classic lists: commas inside quotes kept, an empty element refused, a trailing one not. */
+static void test_classic_list(void **state)
+{
+    tn_matchers_t ms = {0};
+    char err[512];
+    (void)state;
+
+    tn_labels_set_mode(TN_LABELS_CLASSIC);
+    assert_int_equal(tn_matchers_parse("{a=\"x,\\\"y\", b=~c.*,}", &ms, err, sizeof(err)), TN_OK);
+    assert_int_equal(ms.n, 2);
+    assert_string_equal(ms.v[0].value, "x,\"y");
+    assert_string_equal(ms.v[1].value, "c.*");
+    tn_matchers_free(&ms);
+    assert_int_not_equal(tn_matchers_parse("a=b,,c=d", &ms, err, sizeof(err)), TN_OK);
+    assert_string_equal(err, "bad matcher format: ");
+    tn_matchers_free(&ms);
+    assert_int_equal(tn_matchers_parse("", &ms, err, sizeof(err)), TN_OK);
+    assert_int_equal(ms.n, 0);
+    tn_labels_set_mode(TN_LABELS_UTF8);
+}
+
+/* Regexes mean what Go's RE2 means: PCRE2-only constructs are refused. */
+static void test_re2_compat(void **state)
+{
+    static const struct {
+        const char *re;
+        bool ok;
+        const char *subject;
+        bool match;
+    } cases[] = {
+        {"(a)\\1", false, NULL, false},
+        {"(?=a)a", false, NULL, false},
+        {"(?!a)b", false, NULL, false},
+        {"(?<=a)b", false, NULL, false},
+        {"(?<!a)b", false, NULL, false},
+        {"(?>a+)", false, NULL, false},
+        {"a++", false, NULL, false},
+        {"a*+", false, NULL, false},
+        {"a{2}+", false, NULL, false},
+        {"a**", false, NULL, false},
+        {"a{1001}", false, NULL, false},
+        {"(*UTF)a", false, NULL, false},
+        {"(?R)", false, NULL, false},
+        {"(?#c)a", false, NULL, false},
+        {"(?x)a b", false, NULL, false},
+        {"\\k<n>", false, NULL, false},
+        {"\\Z", false, NULL, false},
+        {"\\h", false, NULL, false},
+        {"a\\Kb", false, NULL, false},
+        {"[\\b]", false, NULL, false},
+        {"(?i)CRIT", true, "crit", true},
+        {"(?P<x>a)b", true, "ab", true},
+        {"(?<x>a)b", true, "ab", true},
+        {"(?i:A)b", true, "ab", true},
+        {"a{2,3}?", true, "aa", true},
+        {"a{1000}", true, "a", false},
+        {"x{", true, "x{", true},
+        {"\\v", true, "\v", true},
+        {"\\v", true, "\n", false},
+        {"[\\d\\-]+", true, "1-2", true},
+        {"[[:alpha:]]+", true, "abc", true},
+        {"\\Q(?=\\E", true, "(?=", true},
+        {"\\.\\*", true, ".*", true},
+        {"^a$|b", true, "b", true},
+        {"\\pL+", true, "ü", true},
+        {"\\x{1F642}", true, "🙂", true},
+        {"\\0", true, "", false},
+    };
+    (void)state;
+    for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
+        tn_matcher_t m;
+        char err[512] = "";
+        int rc = tn_matcher_init(&m, TN_MATCH_RE, "l", cases[i].re, err, sizeof(err));
+        if ((rc == TN_OK) != cases[i].ok)
+            fail_msg("%s: rc %d (%s)", cases[i].re, rc, err);
+        if (rc != TN_OK) {
+            assert_non_null(strstr(err, cases[i].re));
+            continue;
+        }
+        if (tn_matcher_matches(&m, cases[i].subject) != cases[i].match)
+            fail_msg("%s vs %s", cases[i].re, cases[i].subject);
+        tn_matcher_free(&m);
+    }
+}
+
 static tn_matcher_t mk(enum tn_match_op op, const char *name, const char *value)
 {
     tn_matcher_t m;
@@ -210,6 +431,10 @@ int main(void)
         cmocka_unit_test(test_match),
         cmocka_unit_test(test_matchers_match_labels),
         cmocka_unit_test(test_hostile_regex_is_bounded),
+        cmocka_unit_test(test_utf8_syntax),
+        cmocka_unit_test(test_single_modes),
+        cmocka_unit_test(test_classic_list),
+        cmocka_unit_test(test_re2_compat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
