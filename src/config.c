@@ -17,12 +17,12 @@
 
 #include "tocsin/log.h"
 #include "tocsin/receiver.h"
+#include "tocsin/timeinterval.h"
 #include "tocsin/yamltree.h"
 
 #define CFG_MAX_FILE        (16u << 20) /* config files larger than this are refused */
 #define CFG_MAX_SECRET_FILE (1u << 20)
 #define CFG_MAX_ROUTE_DEPTH 64
-#define CFG_ZONEINFO        "/usr/share/zoneinfo"
 
 typedef struct cfg_ctx {
     tn_yaml_t y;
@@ -969,6 +969,11 @@ static const tn_field_t cfg_global_fields[] = {
     {NULL, 0, 0, false, NULL, NULL, 0, NULL},
 };
 
+const struct tn_field *tn_config_global_fields(void)
+{
+    return cfg_global_fields;
+}
+
 static int cfg_global(cfg_ctx_t *x, tn_ynode_t *n)
 {
     tn_global_config_t *g = &x->c->global;
@@ -1273,6 +1278,7 @@ static void cfg_time_interval_free(tn_time_interval_t *ti)
         free(s->months);
         free(s->years);
         free(s->location);
+        tn_tz_free(s->tz);
     }
     free(ti->specs);
     free(ti->name);
@@ -1351,11 +1357,12 @@ static const char *const cfg_months[] = {"january",   "february", "march",    "a
                                          "may",       "june",     "july",     "august",
                                          "september", "october",  "november", "december"};
 
+/* An integer as Go's strconv.Atoi reads it: optional sign, digits, nothing else. */
 static bool cfg_atoi(const char *s, int *out)
 {
     char *end;
     long v;
-    if (!*s)
+    if (!*s || !(*s == '+' || *s == '-' || (*s >= '0' && *s <= '9')))
         return false;
     errno = 0;
     v = strtol(s, &end, 10);
@@ -1382,7 +1389,8 @@ static int cfg_range_member(cfg_ctx_t *x, tn_ynode_t *at, enum cfg_range_kind ki
                 *out = i + 1;
                 return TN_OK;
             }
-        if (!cfg_atoi(s, out) || *out < 1 || *out > 12)
+        /* Numbers out of 1..12 are accepted (and never match), as Alertmanager does. */
+        if (!cfg_atoi(s, out))
             return tn_yaml_error(&x->y, at, "%s is not a valid month", s);
         return TN_OK;
     case CFG_MDAY:
@@ -1390,7 +1398,7 @@ static int cfg_range_member(cfg_ctx_t *x, tn_ynode_t *at, enum cfg_range_kind ki
             return tn_yaml_error(&x->y, at, "%s is not a valid day of the month", s);
         return TN_OK;
     case CFG_YEAR:
-        if (!cfg_atoi(s, out) || *out < 0)
+        if (!cfg_atoi(s, out))
             return tn_yaml_error(&x->y, at, "%s is not a valid year", s);
         return TN_OK;
     }
@@ -1442,7 +1450,8 @@ static int cfg_range(cfg_ctx_t *x, tn_ynode_t *at, enum cfg_range_kind kind, con
     case CFG_MONTH:
         if (r->start > r->end)
             rc = tn_yaml_error(&x->y, at, "end month %s is before start month %s",
-                               cfg_months[r->end - 1], cfg_months[r->start - 1]);
+                               r->end >= 1 && r->end <= 12 ? cfg_months[r->end - 1] : "",
+                               r->start >= 1 && r->start <= 12 ? cfg_months[r->start - 1] : "");
         break;
     case CFG_YEAR:
         if (r->start > r->end)
@@ -1474,22 +1483,21 @@ static int cfg_ranges(cfg_ctx_t *x, tn_ynode_t *n, const char *key, enum cfg_ran
     return TN_OK;
 }
 
-static int cfg_location(cfg_ctx_t *x, tn_ynode_t *n, char **out)
+/* The zone is loaded here, once per config snapshot, and evaluated without the file system. */
+static int cfg_location(cfg_ctx_t *x, tn_ynode_t *n, tn_time_interval_spec_t *s)
 {
-    const char *s;
+    const char *name;
+    char err[TN_ERRBUF_SIZE];
     int rc = cfg_want_scalar(x, n, "location", "a string");
     if (rc != TN_OK)
         return rc;
-    s = tn_yaml_scalar(n);
-    if (strcmp(s, "Local") != 0 && strcmp(s, "UTC") != 0 && s[0]) {
-        struct stat st;
-        char *path = tn_xasprintf("%s/%s", CFG_ZONEINFO, s);
-        bool ok = s[0] != '/' && !strstr(s, "..") && stat(path, &st) == 0 && S_ISREG(st.st_mode);
-        free(path);
-        if (!ok)
-            return tn_yaml_error(&x->y, n, "unknown time zone %s", s);
-    }
-    *out = tn_xstrdup(s[0] ? s : "UTC");
+    name = tn_yaml_scalar(n);
+    tn_tz_free(s->tz);
+    s->tz = tn_tz_load(name, err, sizeof(err));
+    if (!s->tz)
+        return tn_yaml_error(&x->y, n, "%s", err);
+    free(s->location);
+    s->location = tn_xstrdup(name[0] ? name : "UTC");
     return TN_OK;
 }
 
@@ -1518,7 +1526,7 @@ static int cfg_time_spec(cfg_ctx_t *x, tn_ynode_t *n, tn_time_interval_spec_t *s
         else if (strcmp(k, "years") == 0)
             rc = cfg_ranges(x, v, k, CFG_YEAR, &s->years, &s->nyears);
         else if (strcmp(k, "location") == 0)
-            rc = tn_yaml_is_null(v) ? TN_OK : cfg_location(x, v, &s->location);
+            rc = tn_yaml_is_null(v) ? TN_OK : cfg_location(x, v, s);
         else
             rc = tn_yaml_error(&x->y, pairs[i].key, "unknown field \"%s\" in time interval", k);
     }
@@ -1601,12 +1609,12 @@ static int cfg_time_intervals(cfg_ctx_t *x, tn_ynode_t *n, bool legacy)
     return TN_OK;
 }
 
-static bool cfg_time_interval_exists(const tn_config_t *c, const char *name)
+static const tn_time_interval_t *cfg_time_interval_find(const tn_config_t *c, const char *name)
 {
     for (size_t i = 0; i < c->ntime_intervals; i++)
         if (strcmp(c->time_intervals[i].name, name) == 0)
-            return true;
-    return false;
+            return &c->time_intervals[i];
+    return NULL;
 }
 
 /* ---- routes ---- */
@@ -1626,6 +1634,8 @@ static void cfg_route_free(tn_route_t *r)
     free(r->group_by);
     cfg_strv_free(r->mute_time_intervals, r->nmute_time_intervals);
     cfg_strv_free(r->active_time_intervals, r->nactive_time_intervals);
+    free(r->mute_tis);
+    free(r->active_tis);
     free(r);
 }
 
@@ -1680,14 +1690,23 @@ static int cfg_route_group_by(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *r, bool *
     return TN_OK;
 }
 
+/* Time intervals are parsed before routes, so names resolve to pointers here. */
 static int cfg_route_intervals(cfg_ctx_t *x, tn_ynode_t *n, const char *key, tn_route_t *r,
-                               char ***out, size_t *outn)
+                               char ***out, size_t *outn, const tn_time_interval_t ***tis)
 {
-    int rc = cfg_read_strlist(x, n, key, out, outn);
+    int rc;
+    cfg_strv_free(*out, *outn);
+    *out = NULL;
+    *outn = 0;
+    free(*tis);
+    *tis = NULL;
+    rc = cfg_read_strlist(x, n, key, out, outn);
     if (rc != TN_OK)
         return rc;
+    *tis = tn_xcalloc(*outn + 1, sizeof(**tis));
     for (size_t i = 0; i < *outn; i++) {
-        if (!cfg_time_interval_exists(x->c, (*out)[i]))
+        (*tis)[i] = cfg_time_interval_find(x->c, (*out)[i]);
+        if (!(*tis)[i])
             return tn_yaml_error(&x->y, tn_yaml_seq_item(&x->y, n, i),
                                  "undefined time interval \"%s\" used in route %s", (*out)[i],
                                  r->id);
@@ -1702,6 +1721,85 @@ static char *cfg_matchers_str(const tn_matchers_t *ms)
     tn_matchers_format(&b, ms);
     tn_buf_cstr(&b);
     return b.data;
+}
+
+/* A non-negative integer no larger than UINT32_MAX. */
+static int cfg_parse_u32(cfg_ctx_t *x, tn_ynode_t *at, const char *key, uint32_t *out)
+{
+    const char *s = tn_yaml_scalar(at);
+    char *end = NULL;
+    int rc = cfg_want_scalar(x, at, key, "an integer");
+    if (rc != TN_OK)
+        return rc;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ' || v > UINT32_MAX)
+        return tn_yaml_error(&x->y, at, "%s: cannot parse \"%s\" as an integer from 0 to %u", key,
+                             s, (unsigned)UINT32_MAX);
+    *out = (uint32_t)v;
+    return TN_OK;
+}
+
+/* rate_limit: {limit: N, period: D, burst: B, per: receiver|group} (tocsin extension). */
+static int cfg_route_rate_limit(cfg_ctx_t *x, tn_ynode_t *v, tn_rate_limit_t *rl)
+{
+    tn_ypair_t *pairs = NULL;
+    tn_ynode_t *limit_at = NULL, *period_at = NULL;
+    tn_rate_limit_t n = {.per_group = false};
+    bool burst_set = false;
+    int np, rc = TN_OK;
+    if (tn_yaml_is_null(v)) {
+        *rl = (tn_rate_limit_t){0};
+        return TN_OK;
+    }
+    if (!tn_yaml_is_map(v))
+        return tn_yaml_error(&x->y, v, "rate_limit: expected a mapping, got %s", tn_yaml_kind(v));
+    np = tn_yaml_map_pairs(&x->y, v, &pairs);
+    if (np < 0)
+        return np;
+    for (int i = 0; i < np && rc == TN_OK; i++) {
+        const char *k = tn_yaml_scalar(pairs[i].key);
+        tn_ynode_t *pv = pairs[i].value;
+        if (strcmp(k, "limit") == 0) {
+            limit_at = pv;
+            rc = cfg_parse_u32(x, pv, "rate_limit.limit", &n.limit);
+        } else if (strcmp(k, "burst") == 0) {
+            rc = cfg_parse_u32(x, pv, "rate_limit.burst", &n.burst);
+            burst_set = true;
+            if (rc == TN_OK && n.burst == 0)
+                rc = tn_yaml_error(&x->y, pv, "rate_limit.burst must be at least 1");
+        } else if (strcmp(k, "period") == 0) {
+            period_at = pv;
+            rc = cfg_want_scalar(x, pv, "rate_limit.period", "a duration");
+            if (rc == TN_OK)
+                rc = cfg_parse_duration(x, pv, "rate_limit.period", tn_yaml_scalar(pv),
+                                        &n.period);
+            if (rc == TN_OK && n.period <= 0)
+                rc = tn_yaml_error(&x->y, pv, "rate_limit.period must be positive");
+        } else if (strcmp(k, "per") == 0) {
+            rc = cfg_want_scalar(x, pv, "rate_limit.per", "receiver or group");
+            if (rc == TN_OK && strcmp(tn_yaml_scalar(pv), "group") == 0)
+                n.per_group = true;
+            else if (rc == TN_OK && strcmp(tn_yaml_scalar(pv), "receiver") != 0)
+                rc = tn_yaml_error(&x->y, pv,
+                                   "rate_limit.per: expected \"receiver\" or \"group\", got \"%s\"",
+                                   tn_yaml_scalar(pv));
+        } else {
+            rc = tn_yaml_error(&x->y, pairs[i].key, "unknown field \"%s\" in rate_limit", k);
+        }
+    }
+    if (rc == TN_OK && !limit_at)
+        rc = tn_yaml_error(&x->y, v, "rate_limit: missing limit (0 turns an inherited limit off)");
+    if (rc == TN_OK && n.limit > 0 && !period_at)
+        rc = tn_yaml_error(&x->y, v, "rate_limit: missing period");
+    if (rc == TN_OK && n.limit > 0 && n.period / n.limit == 0)
+        rc = tn_yaml_error(&x->y, period_at, "rate_limit: period too short for this limit");
+    if (rc == TN_OK && !burst_set)
+        n.burst = n.limit;
+    if (rc == TN_OK)
+        *rl = n.limit ? n : (tn_rate_limit_t){0};
+    free(pairs);
+    return rc;
 }
 
 static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sibling, int depth,
@@ -1731,6 +1829,8 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
         r->group_wait = parent->group_wait;
         r->group_interval = parent->group_interval;
         r->repeat_interval = parent->repeat_interval;
+        r->rate_limit = parent->rate_limit;
+        r->group_limit = parent->group_limit;
     } else {
         r->group_wait = 30 * TN_NS_PER_SEC;
         r->group_interval = 5 * 60 * TN_NS_PER_SEC;
@@ -1809,13 +1909,14 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
             if (rc == TN_OK && *dst == 0 && k[0] == 'r')
                 rc = tn_yaml_error(&x->y, v, "repeat_interval cannot be zero");
         } else if (strcmp(k, "mute_time_intervals") == 0) {
-            rc = cfg_route_intervals(x, v, k, r, &r->mute_time_intervals, &r->nmute_time_intervals);
+            rc = cfg_route_intervals(x, v, k, r, &r->mute_time_intervals, &r->nmute_time_intervals,
+                                     &r->mute_tis);
             if (rc == TN_OK && !parent && r->nmute_time_intervals)
                 rc = tn_yaml_error(&x->y, pairs[i].key,
                                    "root route must not have any mute time intervals");
         } else if (strcmp(k, "active_time_intervals") == 0) {
             rc = cfg_route_intervals(x, v, k, r, &r->active_time_intervals,
-                                     &r->nactive_time_intervals);
+                                     &r->nactive_time_intervals, &r->active_tis);
             if (rc == TN_OK && !parent && r->nactive_time_intervals)
                 rc = tn_yaml_error(&x->y, pairs[i].key,
                                    "root route must not have any active time intervals");
@@ -1827,6 +1928,11 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
                     rc = tn_yaml_error(&x->y, v, "invalid label name \"%s\" in route labels",
                                        m.keys[j]);
             cfg_strmap_free(&m);
+        } else if (strcmp(k, "rate_limit") == 0) {
+            rc = cfg_route_rate_limit(x, v, &r->rate_limit);
+        } else if (strcmp(k, "group_limit") == 0) {
+            if (!tn_yaml_is_null(v))
+                rc = cfg_parse_u32(x, v, k, &r->group_limit);
         } else if (strcmp(k, "routes") == 0) {
             routes = v;
         } else {

@@ -138,6 +138,15 @@ typedef struct tn_global_config {
 
 /* ---- routes ---- */
 
+/* A route's rate_limit (tocsin extension): a token bucket of `burst` notifications refilled at
+ * `limit` per `period`. */
+typedef struct tn_rate_limit {
+    uint32_t limit; /* notifications per period; 0 = no limit */
+    uint32_t burst; /* sent back to back at most; defaults to limit */
+    tn_duration_t period;
+    bool per_group; /* a bucket per aggregation group, not per receiver integration */
+} tn_rate_limit_t;
+
 typedef struct tn_route {
     struct tn_route *parent;
     struct tn_route **children;
@@ -158,6 +167,11 @@ typedef struct tn_route {
     size_t nmute_time_intervals;
     char **active_time_intervals;
     size_t nactive_time_intervals;
+    /* The intervals the names above refer to, same order; point into the config. */
+    const struct tn_time_interval **mute_tis;
+    const struct tn_time_interval **active_tis;
+    tn_rate_limit_t rate_limit; /* inherited; limit 0 = none */
+    uint32_t group_limit;       /* inherited; most aggregation groups, 0 = no cap */
 } tn_route_t;
 
 /* Route.Match: the matching routes, depth-first, first match wins unless continue. Writes up
@@ -167,7 +181,7 @@ size_t tn_route_match(const tn_route_t *root, tn_labels_t ls, const tn_route_t *
 typedef bool (*tn_route_walk_fn)(void *ud, const tn_route_t *r);
 void tn_route_walk(const tn_route_t *root, tn_route_walk_fn fn, void *ud);
 
-/* ---- inhibit rules, time intervals: parsed now, behaviour comes later ---- */
+/* ---- inhibit rules, time intervals (evaluated by timeinterval.h) ---- */
 
 typedef struct tn_inhibit_rule {
     tn_matchers_t source, target;
@@ -190,7 +204,8 @@ typedef struct tn_time_interval_spec {
     size_t nmonths;
     tn_time_range_t *years; /* inclusive */
     size_t nyears;
-    char *location; /* IANA name, "Local", "UTC", or NULL (UTC) */
+    char *location;   /* IANA name, "Local", "UTC", or NULL (UTC) */
+    struct tn_tz *tz; /* the loaded zone, owned; NULL = UTC */
 } tn_time_interval_spec_t;
 
 typedef struct tn_time_interval {
@@ -228,6 +243,10 @@ tn_config_t *tn_config_load_string(const char *name, const char *text, size_t le
 tn_config_t *tn_config_ref(tn_config_t *c);
 void tn_config_unref(tn_config_t *c);
 const tn_receiver_cfg_t *tn_config_receiver(const tn_config_t *c, const char *name);
+/* The field table of the global section ({NULL}-terminated; struct tn_field is in
+ * receiver.h), for readers that must know which keys are secrets. */
+struct tn_field;
+const struct tn_field *tn_config_global_fields(void);
 
 /* `tocsin check-config FILE...`: amtool-style summary on stdout, errors on stderr.
  * Returns the process exit status (0 ok, 1 any file failed). */
