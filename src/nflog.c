@@ -299,3 +299,10 @@ out:
     fclose(f);
     return rc;
 }
+
+void tn_nflog_foreach(tn_nflog_t *l, tn_nflog_iter_fn fn, void *ud)
+{
+    for (size_t i = 0; i < l->cap; i++)
+        if (l->slots[i] && !fn(ud, l->slots[i]))
+            return;
+}

@@ -2,8 +2,8 @@
  *
  * The dedup stage asks it whether a flush has anything new to say; a successful send records
  * the firing and resolved alert hashes. Entries expire at 2 x repeat_interval. It lives in
- * memory; a persistence backend (SQLite by default) can observe every write through the hook,
- * so a restart never re-pages what was already paged. */
+ * memory; the store (SQLite) observes every write through the hook and brings the entries back
+ * at start, so a restart never re-pages what was already paged. */
 #ifndef TOCSIN_NFLOG_H
 #define TOCSIN_NFLOG_H
 
@@ -39,9 +39,12 @@ void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t
 /* Drops expired entries; returns how many. */
 size_t tn_nflog_gc(tn_nflog_t *l, tn_time_t now);
 size_t tn_nflog_count(tn_nflog_t *l);
-/* Snapshot to a file (written to a temporary, fsynced, renamed into place) and back, as
- * Alertmanager keeps its notification log across restarts. Load skips expired entries; a
- * missing file is not an error; a damaged one is, with the file named in err. */
+/* Iteration in unspecified order; fn returns false to stop. Do not change the log from fn. */
+typedef bool (*tn_nflog_iter_fn)(void *ud, const tn_nflog_entry_t *e);
+void tn_nflog_foreach(tn_nflog_t *l, tn_nflog_iter_fn fn, void *ud);
+/* Snapshot to a file (written to a temporary, fsynced, renamed into place) and back: the format
+ * of earlier versions, now only read once to import it into the database (store.h). Load skips
+ * expired entries; a missing file is not an error; a damaged one is, with the file named in err. */
 int tn_nflog_save(tn_nflog_t *l, const char *path, char *err, size_t errlen);
 int tn_nflog_load(tn_nflog_t *l, const char *path, tn_time_t now, char *err, size_t errlen);
 /* Whether every hash of `set` (sorted) is in the entry's firing (resp. resolved) list. */

@@ -50,7 +50,7 @@ void tn_silences_set_retention(tn_silences_t *s, tn_duration_t retention);
 int tn_silences_set(tn_silences_t *s, const tn_silence_t *in, tn_time_t now, char id_out[37],
                     char *err, size_t errlen);
 /* Expires a silence (endsAt = now, or startsAt = endsAt = now if pending). TN_ERR_NOTFOUND if
- * unknown, TN_ERR_INVAL if already expired ("silence ... already expired"). */
+ * unknown; an already expired silence is left as it is and TN_OK returned, as Alertmanager. */
 int tn_silences_expire(tn_silences_t *s, const char *id, tn_time_t now, char *err, size_t errlen);
 /* Borrowed, valid until the next change; NULL if unknown. */
 const tn_silence_t *tn_silences_get(tn_silences_t *s, const char *id);

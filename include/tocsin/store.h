@@ -25,12 +25,17 @@ typedef struct tn_store tn_store_t;
 tn_store_t *tn_store_open(uv_loop_t *loop, const char *dir, bool move_damaged, char *err,
                           size_t errlen);
 /* At start, synchronous: fills sil, nflog and alerts (each may be NULL) from the database.
- * Expired nflog entries are skipped; alerts resolved for longer than `now - resolve_keep` are
- * dropped (the others load as they were, resolved ones included, so a resolve notification still
- * goes out). Silences are loaded as stored; GC removes old expired ones later. If no database
- * existed before and <dir>/nflog (the old snapshot file) exists, it is imported once. */
+ * Everything is decoded before anything is applied, so a damaged row leaves the caller's state
+ * untouched (and, with move_damaged, the file is moved aside and loading succeeds empty).
+ * Expired nflog entries are skipped; alerts resolved for longer than the retention are dropped,
+ * the others load as they were (resolved ones too, so their resolve notification still goes
+ * out). Silences load as stored; silence GC removes old expired ones later. If no database
+ * existed before open and <dir>/nflog (the old snapshot file) exists, it is imported once and
+ * renamed to nflog.imported. Call before tn_store_attach. */
 int tn_store_load(tn_store_t *st, tn_silences_t *sil, tn_nflog_t *nflog, tn_alert_store_t *alerts,
                   tn_time_t now, char *err, size_t errlen);
+/* How long resolved alerts are kept across a restart (--data.retention; default 120h). */
+void tn_store_set_retention(tn_store_t *st, tn_duration_t retention);
 /* Installs the hooks/listeners that queue writes (call after load). Any may be NULL. */
 void tn_store_attach(tn_store_t *st, tn_silences_t *sil, tn_nflog_t *nflog,
                      tn_alert_store_t *alerts);
@@ -39,8 +44,11 @@ void tn_store_attach(tn_store_t *st, tn_silences_t *sil, tn_nflog_t *nflog,
 void tn_store_sync(tn_store_t *st, void (*cb)(void *ud, int rc), void *ud);
 /* Deletes nflog rows whose expiry passed (call after tn_nflog_gc). */
 void tn_store_nflog_gc(tn_store_t *st, tn_time_t now);
-/* Writes what is queued, synchronously (waiting for a running batch), then closes. Pending
- * tn_store_sync callbacks run before it returns. NULL is ignored. */
+/* Writes what is queued, synchronously (waiting for a running batch by running the loop once
+ * at a time), detaches the silence and nflog hooks, then closes; the struct is freed when its
+ * two timers are closed (run the loop afterwards). Pending tn_store_sync callbacks run before
+ * it returns. Call at exit, after the last alert change (the alert listener stays installed).
+ * NULL is ignored. */
 void tn_store_close(tn_store_t *st);
 /* Path of the database file (borrowed). */
 const char *tn_store_path(const tn_store_t *st);
