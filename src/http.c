@@ -19,6 +19,7 @@
 
 #include "tocsin/clock.h"
 #include "tocsin/log.h"
+#include "tocsin/tls.h"
 
 /* Read buffers come from a small per-server pool: a connection holds one only while a request
  * is being parsed or is with the handler, so idle keep-alive connections cost no buffer. One
@@ -97,6 +98,7 @@ typedef struct http_conn {
     const char *fail_msg;
     tn_buf_t xhdr; /* extra response headers from tn_http_add_header */
     tn_http_req_t req;
+    tn_tls_conn_t *tls; /* NULL: plain HTTP */
     char peer[64];
 } http_conn_t;
 
@@ -106,6 +108,8 @@ struct tn_http_server {
     tn_http_limits_t lim;
     tn_http_handler_fn handler;
     void *ud;
+    tn_http_tls_fn tls_fn; /* NULL: plain HTTP */
+    void *tls_ud;
     http_conn_t *conns;
     size_t n_open;  /* connections with open handles */
     size_t n_alive; /* connection structs not yet freed */
@@ -135,6 +139,7 @@ void tn_http_limits_default(tn_http_limits_t *l)
     l->idle_timeout_ms = 120000;
     l->header_timeout_ms = 30000;
     l->body_timeout_ms = 60000;
+    l->tls_handshake_timeout_ms = 10000;
 }
 
 static const char *http_reason(int status)
@@ -385,6 +390,7 @@ static void conn_free(http_conn_t *c)
     arena_free(&c->body);
     free(c->hdrs);
     tn_buf_free(&c->xhdr);
+    tn_tls_conn_free(c->tls);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -447,7 +453,7 @@ static void conn_on_write(uv_write_t *req, int status)
 
 /* Writes bufs, directly when the socket takes them, else from one copy freed in the write
  * callback. Returns 0 or a libuv error (the connection is then closed). */
-static int conn_write(http_conn_t *c, uv_buf_t *bufs, unsigned n)
+static int conn_write_raw(http_conn_t *c, uv_buf_t *bufs, unsigned n)
 {
     if (c->state == CONN_CLOSED)
         return UV_ECANCELED;
@@ -489,6 +495,33 @@ static int conn_write(http_conn_t *c, uv_buf_t *bufs, unsigned n)
     return 0;
 }
 
+/* Sends the ciphertext TLS has produced (handshake messages, records, alerts). */
+static int conn_tls_flush(http_conn_t *c)
+{
+    size_t len;
+    const char *p = tn_tls_conn_out(c->tls, &len);
+    if (!len)
+        return 0;
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+    int rc = conn_write_raw(c, &b, 1);
+    tn_tls_conn_out_consume(c->tls, len); /* written or copied */
+    return rc;
+}
+
+static int conn_write(http_conn_t *c, uv_buf_t *bufs, unsigned n)
+{
+    if (!c->tls)
+        return conn_write_raw(c, bufs, n);
+    if (c->state == CONN_CLOSED)
+        return UV_ECANCELED;
+    for (unsigned i = 0; i < n; i++)
+        if (bufs[i].len && tn_tls_conn_write(c->tls, bufs[i].base, bufs[i].len) < 0) {
+            conn_close(c);
+            return UV_EPROTO;
+        }
+    return conn_tls_flush(c);
+}
+
 static void conn_on_shutdown(uv_shutdown_t *sh, int status)
 {
     http_conn_t *c = sh->data;
@@ -506,6 +539,11 @@ static void conn_linger(http_conn_t *c)
         return;
     conn_set_state(c, CONN_LINGER);
     c->rpos = c->rlen = 0;
+    if (c->tls) {
+        tn_tls_conn_close_notify(c->tls);
+        if (conn_tls_flush(c) < 0)
+            return;
+    }
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, conn_on_shutdown) < 0) {
         conn_close(c);
@@ -920,11 +958,63 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     http_conn_t *c = h->data;
     TN_UNUSED(suggested);
+    if (c->tls) { /* ciphertext goes to TLS; plaintext reaches rbuf in conn_tls_fill */
+        char *p;
+        size_t len;
+        tn_tls_conn_in_space(c->tls, &p, &len);
+        *buf = uv_buf_init(p, (unsigned)len);
+        return;
+    }
     if (!c->rbuf)
         c->rbuf = pool_get(c->srv);
     if (c->rpos == c->rlen)
         c->rpos = c->rlen = 0;
     *buf = uv_buf_init(c->rbuf + c->rlen, (unsigned)(HTTP_RBUF_SIZE - 1 - c->rlen));
+}
+
+/* Advances the TLS handshake on the bytes received. 1: done (requests may follow), 0: more
+ * bytes needed, -1: failed (the alert is sent, the connection lingers and closes). */
+static int conn_tls_handshake(http_conn_t *c)
+{
+    if (tn_tls_conn_ready(c->tls))
+        return 1;
+    char err[256];
+    int rc = tn_tls_conn_handshake(c->tls, err, sizeof(err));
+    if (conn_tls_flush(c) < 0)
+        return -1;
+    if (rc == 0)
+        return 0;
+    if (rc < 0) {
+        if (tn_log_enabled(TN_LOG_DEBUG)) {
+            tn_http_req_t tmp = {.conn = c};
+            tn_log(TN_LOG_DEBUG, "http: TLS handshake error", "peer", tn_http_req_peer(&tmp), "err",
+                   err, NULL);
+        }
+        conn_linger(c);
+        return -1;
+    }
+    /* the request's own header timer starts now */
+    if (c->srv->lim.header_timeout_ms)
+        uv_timer_start(&c->timer, conn_on_timer, c->srv->lim.header_timeout_ms, 0);
+    else
+        uv_timer_stop(&c->timer);
+    return 1;
+}
+
+/* Decrypts what TLS has buffered into rbuf. Returns the bytes added, 0 when TLS needs more
+ * input, -1 when the peer closed or the stream broke (treated as EOF). */
+static long conn_tls_fill(http_conn_t *c)
+{
+    if (!tn_tls_conn_ready(c->tls) || !tn_tls_conn_pending(c->tls))
+        return 0;
+    if (!c->rbuf)
+        c->rbuf = pool_get(c->srv);
+    if (c->rpos == c->rlen)
+        c->rpos = c->rlen = 0;
+    long n = tn_tls_conn_read(c->tls, c->rbuf + c->rlen, HTTP_RBUF_SIZE - 1 - c->rlen);
+    if (n > 0)
+        c->rlen += (size_t)n;
+    return n < 0 ? -1 : n;
 }
 
 static void conn_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -935,6 +1025,11 @@ static void conn_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     if (nread > 0 && c->state == CONN_LINGER) {
         c->rpos = c->rlen = 0;
+    } else if (nread > 0 && c->tls) {
+        tn_tls_conn_in_commit(c->tls, (size_t)nread);
+        if (conn_tls_handshake(c) > 0)
+            conn_process(c);
+        return;
     } else if (nread > 0) {
         c->rlen += (size_t)nread;
         conn_process(c);
@@ -988,6 +1083,16 @@ static void conn_process(http_conn_t *c)
         if (c->state >= CONN_HANDLER)
             break;
         if (c->rpos == c->rlen) {
+            long n = c->tls ? conn_tls_fill(c) : 0;
+            if (n > 0)
+                continue;
+            if (n < 0) { /* close_notify or a bad record: as EOF */
+                c->eof = true;
+                if (c->reading) {
+                    uv_read_stop((uv_stream_t *)&c->tcp);
+                    c->reading = false;
+                }
+            }
             conn_read_more(c);
             break;
         }
@@ -1239,14 +1344,27 @@ static void server_on_connection(uv_stream_t *ls, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     if (s->n_open > s->lim.max_conns) {
-        if (s->n_open > s->lim.max_conns + HTTP_REJECT_MAX)
+        /* a TLS client could not read a plain 503 */
+        if (s->n_open > s->lim.max_conns + HTTP_REJECT_MAX || s->tls_fn)
             conn_close(c);
         else
             conn_fail(c, 503, "too many open connections");
         return;
     }
+    uint64_t first_ms = s->lim.header_timeout_ms;
+    if (s->tls_fn) {
+        struct tn_tls_ctx *ctx = s->tls_fn(s->tls_ud);
+        if (!ctx) {
+            conn_close(c);
+            return;
+        }
+        c->tls = tn_tls_conn_new(ctx);
+        if (s->lim.tls_handshake_timeout_ms)
+            first_ms = s->lim.tls_handshake_timeout_ms;
+    }
     /* the header timer also covers a client that connects and says nothing */
-    uv_timer_start(&c->timer, conn_on_timer, s->lim.header_timeout_ms, 0);
+    if (first_ms)
+        uv_timer_start(&c->timer, conn_on_timer, first_ms, 0);
     conn_read_more(c);
 }
 
@@ -1391,6 +1509,12 @@ int tn_http_server_port(tn_http_server_t *s)
     if (ss.ss_family == AF_INET6)
         return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+void tn_http_server_set_tls(tn_http_server_t *s, tn_http_tls_fn tls_for_conn, void *ud)
+{
+    s->tls_fn = tls_for_conn;
+    s->tls_ud = ud;
 }
 
 void tn_http_server_stop_accepting(tn_http_server_t *s)

@@ -20,6 +20,7 @@
 #include "tocsin/outbound.h"
 #include "tocsin/sched.h"
 #include "tocsin/version.h"
+#include "tocsin/webconfig.h"
 
 /* How long SIGTERM waits for notifications in flight before cancelling them. */
 #define DRAIN_TIMEOUT_MS 15000
@@ -42,6 +43,7 @@ typedef struct opts {
     const char *start_delay;
     const char *features;
     const char *max_alerts;
+    const char *per_alertname_limit;
 } opts_t;
 
 enum flag_kind { F_STRING, F_IGNORED, F_IGNORED_BOOL };
@@ -68,7 +70,8 @@ static const flag_t flags[] = {
      "Prefix for the internal routes of web endpoints. Defaults to the path of "
      "--web.external-url."},
     {"web.config.file", F_STRING, OPT(web_config_file), "",
-     "Path to a web configuration file enabling TLS or authentication (not supported yet)."},
+     "Path to a web configuration file enabling TLS or authentication (exporter-toolkit "
+     "format; re-read when it or a certificate changes, and on SIGHUP)."},
     {"log.level", F_STRING, OPT(log_level), "info",
      "Only log messages with the given severity or above: debug, info, warn, error."},
     {"log.format", F_STRING, OPT(log_format), "logfmt",
@@ -81,6 +84,8 @@ static const flag_t flags[] = {
     {"enable-feature", F_STRING, OPT(features), "",
      "Comma-separated features to enable: classic-mode, utf8-strict-mode (others of "
      "Alertmanager's are accepted and have no effect)."},
+    {"alerts.per-alertname-limit", F_STRING, OPT(per_alertname_limit), "0",
+     "Maximum number of alerts per alertname. If negative or zero, no limit is set."},
     {"alerts.max", F_STRING, OPT(max_alerts), "0",
      "Maximum number of active alerts; 0 means no limit. New alerts beyond it are rejected."},
     /* Alertmanager flags that have no meaning here: accepted so command lines keep working. */
@@ -188,6 +193,7 @@ typedef struct app {
     tn_notifier_t *notifier;
     tn_dispatch_t *dispatch;
     tn_http_server_t *http;
+    tn_websec_t *websec; /* --web.config.file, or NULL */
     tn_api_t *api;
     char *external_url;
     char *route_prefix;
@@ -243,6 +249,11 @@ static size_t api_receivers(void *ud, const tn_alert_t *a, const char **out, siz
     return tn_dispatch_alert_receivers(((app_t *)ud)->dispatch, tn_alert_labels(a), out, max);
 }
 
+static void api_foreach_group(void *ud, tn_dispatch_group_fn fn, void *fnud)
+{
+    tn_dispatch_foreach_group(((app_t *)ud)->dispatch, fn, fnud);
+}
+
 static bool api_ready(void *ud)
 {
     return ((app_t *)ud)->ready;
@@ -292,6 +303,14 @@ static void on_sighup(uv_signal_t *h, int signum)
     app_t *app = h->data;
     char err[TN_ERRBUF_SIZE];
     app_reload(app, err, sizeof(err));
+    if (app->websec) {
+        int rc = tn_websec_reload(app->websec, true, err, sizeof(err));
+        if (rc < 0)
+            tn_log(TN_LOG_ERROR, "Web config reload failed; keeping the previous one", "err", err,
+                   NULL);
+        else
+            tn_log(TN_LOG_INFO, "Web config reloaded", NULL);
+    }
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -501,9 +520,11 @@ static int run(app_t *app)
         fprintf(stderr, "tocsin: error: --alerts.max: not a number: '%s'\n", o->max_alerts);
         return 1;
     }
-    if (o->web_config_file && *o->web_config_file) {
-        fprintf(stderr, "tocsin: error: --web.config.file: TLS and authentication on the "
-                        "listener are not supported yet; refusing to serve without them\n");
+    errno = 0;
+    long long per_alertname = strtoll(o->per_alertname_limit, &end, 10);
+    if (errno || !end || *end || end == o->per_alertname_limit) {
+        fprintf(stderr, "tocsin: error: --alerts.per-alertname-limit: not a number: '%s'\n",
+                o->per_alertname_limit);
         return 1;
     }
     if (setup_urls(app))
@@ -549,6 +570,12 @@ static int run(app_t *app)
     app->sched = tn_sched_new(app->loop);
     app->store = tn_alert_store_new();
     tn_alert_store_set_limit(app->store, (size_t)max_alerts);
+    if (per_alertname > 0) {
+        char lim[24];
+        snprintf(lim, sizeof(lim), "%lld", per_alertname);
+        tn_log(TN_LOG_INFO, "per alert name limit enabled", "limit", lim, NULL);
+    }
+    tn_alert_store_set_name_limit(app->store, per_alertname > 0 ? (size_t)per_alertname : 0);
     app->outbound = tn_outbound_new(app->loop);
     app->notifier = tn_notifier_new(app->sched, app->nflog, tn_sender_outbound(app->outbound));
     tn_notifier_set_retention(app->notifier, retention);
@@ -563,6 +590,7 @@ static int run(app_t *app)
         .store = app->store,
         .config = api_config,
         .alert_receivers = api_receivers,
+        .foreach_group = api_foreach_group,
         .reload = app_reload,
         .ready = api_ready,
         .external_url = app->external_url,
@@ -572,8 +600,22 @@ static int run(app_t *app)
     app->api = tn_api_new(&deps);
     tn_http_limits_t limits;
     tn_http_limits_default(&limits);
-    app->http = tn_http_server_new(app->loop, &limits, tn_api_handle, app->api);
     int rc = 1;
+    if (o->web_config_file && *o->web_config_file) {
+        app->websec = tn_websec_new(o->web_config_file, tn_api_handle, app->api, err, sizeof(err));
+        if (!app->websec) {
+            tn_log(TN_LOG_ERROR, "Loading the web config failed", "file", o->web_config_file, "err",
+                   err, NULL);
+            fprintf(stderr, "tocsin: error: --web.config.file: %s\n", err);
+            finish_shutdown(app);
+            uv_run(app->loop, UV_RUN_DEFAULT);
+            goto out;
+        }
+        app->http = tn_http_server_new(app->loop, &limits, tn_websec_handle, app->websec);
+        tn_websec_attach(app->websec, app->http);
+    } else {
+        app->http = tn_http_server_new(app->loop, &limits, tn_api_handle, app->api);
+    }
     if (tn_http_server_listen(app->http, o->listen_address, err, sizeof(err)) != TN_OK) {
         tn_log(TN_LOG_ERROR, "Cannot listen", "address", o->listen_address, "err", err, NULL);
         finish_shutdown(app);
@@ -602,6 +644,7 @@ out:
     tn_dispatch_free(app->dispatch);
     tn_notifier_free(app->notifier);
     tn_api_free(app->api);
+    tn_websec_free(app->websec);
     tn_alert_store_free(app->store);
     tn_nflog_free(app->nflog);
     free(app->nflog_path);

@@ -1,7 +1,8 @@
 /* The HTTP/1.1 server: libuv TCP + llhttp. A connection is a small state machine; a request is
  * handed to the handler whole (headers and body read, within limits), and answered with
  * tn_http_respond(), at once or later (the handler may finish asynchronously). Pipelined
- * requests are answered in order. TLS (mbedtls) plugs in under the same connection later. */
+ * requests are answered in order. TLS (mbedtls, src/tls.c) plugs in under the same connection:
+ * see tn_http_server_set_tls(). */
 #ifndef TOCSIN_HTTP_H
 #define TOCSIN_HTTP_H
 
@@ -12,12 +13,13 @@ typedef struct tn_http_server tn_http_server_t;
 typedef struct tn_http_req tn_http_req_t;
 
 typedef struct tn_http_limits {
-    size_t max_body;            /* bytes; beyond: 413. Default 64 MiB */
-    size_t max_header;          /* total header bytes; beyond: 431. Default 64 KiB */
-    size_t max_conns;           /* beyond: 503 and close. Default 4096 */
-    uint64_t idle_timeout_ms;   /* keep-alive idle; default 120 s */
-    uint64_t header_timeout_ms; /* request line + headers; default 30 s */
-    uint64_t body_timeout_ms;   /* whole body; default 60 s */
+    size_t max_body;                   /* bytes; beyond: 413. Default 64 MiB */
+    size_t max_header;                 /* total header bytes; beyond: 431. Default 64 KiB */
+    size_t max_conns;                  /* beyond: 503 and close. Default 4096 */
+    uint64_t idle_timeout_ms;          /* keep-alive idle; default 120 s */
+    uint64_t header_timeout_ms;        /* request line + headers; default 30 s */
+    uint64_t body_timeout_ms;          /* whole body; default 60 s */
+    uint64_t tls_handshake_timeout_ms; /* TLS handshake; default 10 s (0: header timeout) */
 } tn_http_limits_t;
 
 void tn_http_limits_default(tn_http_limits_t *l);
@@ -52,6 +54,12 @@ void tn_http_respond_error(tn_http_req_t *r, int status, const char *msg);
 tn_http_server_t *tn_http_server_new(uv_loop_t *loop, const tn_http_limits_t *limits,
                                      tn_http_handler_fn handler, void *ud);
 int tn_http_server_listen(tn_http_server_t *s, const char *address, char *err, size_t errlen);
+/* Serves TLS: every new connection calls tls_for_conn(ud) for the context to use (it may
+ * re-read certificates first) and keeps a reference to it. A NULL answer closes the connection.
+ * Call before tn_http_server_listen. */
+struct tn_tls_ctx;
+typedef struct tn_tls_ctx *(*tn_http_tls_fn)(void *ud);
+void tn_http_server_set_tls(tn_http_server_t *s, tn_http_tls_fn tls_for_conn, void *ud);
 /* Port actually bound (for ":0" in tests). */
 int tn_http_server_port(tn_http_server_t *s);
 /* Stops accepting; open connections finish their current request then close. */
