@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tocsin/config.h"
+#include "tocsin/labels.h"
 #include "tocsin/timefmt.h"
 #include "tocsin/timeinterval.h"
 
@@ -445,6 +446,103 @@ static void test_config_accepts(void **state)
     tn_config_unref(c);
 }
 
+/* ---- config/examples/business-hours.yml ---- */
+
+static tn_config_t *load_example(void)
+{
+    const char *data = getenv("TN_TEST_DATA");
+    char err[TN_ERRBUF_SIZE] = "";
+    char *path =
+        tn_xasprintf("%s/../../config/examples/business-hours.yml", data ? data : "tests/data");
+    tn_config_t *c = tn_config_load_file(path, err, sizeof(err));
+    free(path);
+    if (!c)
+        fail_msg("example refused: %s", err);
+    return c;
+}
+
+/* The receivers that get a notification for these labels at t, comma-separated. */
+static void receivers_at(const tn_config_t *c, const char *category, const char *severity,
+                         tn_time_t t, char *out, size_t outlen)
+{
+    tn_label_t pairs[3];
+    size_t np = 0;
+    const tn_route_t *routes[8];
+
+    pairs[np++] = (tn_label_t){tn_intern_cstr("alertname"), tn_intern_cstr("X")};
+    if (category)
+        pairs[np++] = (tn_label_t){tn_intern_cstr("category"), tn_intern_cstr(category)};
+    if (severity)
+        pairs[np++] = (tn_label_t){tn_intern_cstr("severity"), tn_intern_cstr(severity)};
+    assert_int_equal(tn_labels_sort(pairs, np), TN_OK);
+    size_t n = tn_route_match(c->route, (tn_labels_t){pairs, np}, routes, 8);
+    assert_true(n <= 8);
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tn_route_time_muted(c, routes[i], t, NULL))
+            continue;
+        size_t len = strlen(out);
+        snprintf(out + len, outlen - len, "%s%s", len ? "," : "", routes[i]->receiver->name);
+    }
+    for (size_t i = 0; i < np; i++) {
+        tn_intern_unref(pairs[i].name);
+        tn_intern_unref(pairs[i].value);
+    }
+}
+
+static void test_business_hours_example(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *at, *category, *severity, *want;
+    } cases[] = {
+        /* Monday 2024-05-06, 10:00 in Berlin (CEST) */
+        {"2024-05-06T08:00:00Z", "database", "critical", "chat-database"},
+        {"2024-05-06T08:00:00Z", "database", "warning", "chat-database"},
+        {"2024-05-06T08:00:00Z", "network", "critical", "oncall-pager"},
+        {"2024-05-06T08:00:00Z", "network", "warning", "chat-general"},
+        {"2024-05-06T08:00:00Z", NULL, NULL, "chat-general"},
+        /* the same Monday, 08:59 and 17:00 local */
+        {"2024-05-06T06:59:00Z", "database", "critical", "oncall-pager"},
+        {"2024-05-06T07:00:00Z", "database", "critical", "chat-database"},
+        {"2024-05-06T14:59:00Z", "database", "critical", "chat-database"},
+        {"2024-05-06T15:00:00Z", "database", "critical", "oncall-pager"},
+        {"2024-05-06T15:00:00Z", "database", "warning", ""},
+        /* winter (CET): 09:30 local is 08:30Z */
+        {"2024-01-08T08:30:00Z", "database", "critical", "chat-database"},
+        {"2024-01-08T07:30:00Z", "database", "critical", "oncall-pager"},
+        /* Saturday */
+        {"2024-05-04T08:00:00Z", "database", "critical", "oncall-pager"},
+        {"2024-05-04T08:00:00Z", "database", "warning", ""},
+        /* Christmas Day, a Wednesday, 10:00 local */
+        {"2024-12-25T09:00:00Z", "database", "critical", "oncall-pager"},
+        {"2024-12-25T09:00:00Z", "database", "warning", ""},
+        {"2024-12-27T09:00:00Z", "database", "critical", "chat-database"},
+        /* Sunday 02:30 local: the maintenance window mutes other critical alerts only */
+        {"2024-05-05T00:30:00Z", "network", "critical", ""},
+        {"2024-05-05T00:30:00Z", "database", "critical", "oncall-pager"},
+        {"2024-05-05T02:00:00Z", "network", "critical", "oncall-pager"},
+    };
+    char got[256];
+    tn_config_t *c = load_example();
+    for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
+        receivers_at(c, cases[i].category, cases[i].severity, at(cases[i].at), got, sizeof(got));
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("%s %s/%s: \"%s\", want \"%s\"", cases[i].at,
+                     cases[i].category ? cases[i].category : "-",
+                     cases[i].severity ? cases[i].severity : "-", got, cases[i].want);
+    }
+    /* Across a whole year, DST changes included, a critical database alert reaches exactly one
+     * receiver at every moment: chat and pager never both, never neither. */
+    for (tn_time_t t = at("2024-01-01T00:00:00Z"); t < at("2025-01-01T00:00:00Z");
+         t += 7 * 60 * TN_NS_PER_SEC) {
+        receivers_at(c, "database", "critical", t, got, sizeof(got));
+        if (strcmp(got, "chat-database") != 0 && strcmp(got, "oncall-pager") != 0)
+            fail_msg("at %lld: \"%s\"", (long long)(t / TN_NS_PER_SEC), got);
+    }
+    tn_config_unref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_route_muted),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_accepts),
+        cmocka_unit_test(test_business_hours_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
