@@ -118,6 +118,8 @@ void tn_out_request_free(tn_out_request_t *r)
     for (size_t i = 0; i < r->nmail_rcpt; i++)
         free(r->mail_rcpt[i]);
     free(r->mail_rcpt);
+    free(r->mail_login_options);
+    free(r->mail_authzid);
     tn_out_request_init(r);
 }
 
@@ -355,6 +357,9 @@ static void ob_xfer_finish(tn_out_xfer_t *x, CURLcode code, const char *errtext)
         resp.body = tn_buf_cstr(&x->resp);
         resp.body_len = x->resp.len;
         resp.retry_after = x->retry_after;
+        char *ct = NULL;
+        if (x->easy && curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK)
+            resp.content_type = ct;
     }
     if (code != CURLE_OK) {
         if (errtext) {
@@ -707,6 +712,11 @@ static int ob_apply(tn_out_xfer_t *x, const tn_out_request_t *req, char *err, si
         for (size_t i = 0; i < req->nmail_rcpt; i++)
             x->rcpt = ob_slist_add(x->rcpt, req->mail_rcpt[i]);
         OB_SET(CURLOPT_MAIL_RCPT, x->rcpt);
+        if (req->mail_login_options)
+            OB_SET(CURLOPT_LOGIN_OPTIONS, req->mail_login_options);
+        if (req->mail_authzid)
+            OB_SET(CURLOPT_SASL_AUTHZID, req->mail_authzid);
+        OB_SET(CURLOPT_USE_SSL, req->mail_require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
         OB_SET(CURLOPT_UPLOAD, 1L);
         OB_SET(CURLOPT_READFUNCTION, ob_read_cb);
         OB_SET(CURLOPT_READDATA, x);

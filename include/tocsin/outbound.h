@@ -29,6 +29,9 @@ typedef struct tn_out_request {
     char *mail_from;
     char **mail_rcpt;
     size_t nmail_rcpt;
+    char *mail_login_options; /* curl's login options, e.g. "AUTH=PLAIN;AUTH=LOGIN", or NULL */
+    char *mail_authzid;       /* SASL authorisation identity (PLAIN), or NULL */
+    bool mail_require_tls;    /* smtp://: STARTTLS or fail */
 } tn_out_request_t;
 
 typedef struct tn_out_response {
@@ -37,7 +40,8 @@ typedef struct tn_out_response {
     const char *error; /* curl's error text when curl_code != 0 */
     const char *body;  /* first bytes of the response body (capped), NUL-terminated */
     size_t body_len;
-    const char *retry_after; /* Retry-After header value, or NULL */
+    const char *retry_after;  /* Retry-After header value, or NULL */
+    const char *content_type; /* Content-Type of the response, or NULL */
     uint64_t elapsed_ms;
 } tn_out_response_t;
 

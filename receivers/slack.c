@@ -1,0 +1,481 @@
+/* Slack (slack_configs): one legacy attachment per notification, posted to an incoming
+ * webhook (api_url / api_url_file) or, with an app token, to chat.postMessage with a Bearer
+ * token, as Alertmanager does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "rcv.h"
+#include "tocsin/log.h"
+#include "tocsin/version.h"
+
+/* Slack's limit for an attachment title, in runes. */
+#define SLACK_MAX_TITLE_RUNES 1024
+
+typedef struct slack_field {
+    char *title, *value;
+    char *short_text; /* tri-state: NULL = use short_fields */
+} slack_field_t;
+
+typedef struct slack_confirm {
+    char *text, *title, *ok_text, *dismiss_text;
+} slack_confirm_t;
+
+typedef struct slack_action {
+    char *type, *text, *url, *style, *name, *value;
+    slack_confirm_t confirm; /* absent when text is NULL */
+} slack_action_t;
+
+typedef struct slack_conf {
+    char *api_url, *api_url_file; /* the file is read again for every send */
+    char *app_token, *app_token_file, *app_url;
+    char *channel, *username, *color, *title, *title_link, *pretext, *text, *message_text;
+    tn_structlist_t fields; /* slack_field_t */
+    bool short_fields;
+    char *footer, *fallback, *callback_id, *icon_emoji, *icon_url, *image_url, *thumb_url;
+    bool link_names;
+    tn_strlist_t mrkdwn_in;
+    tn_structlist_t actions; /* slack_action_t */
+    bool update_message;
+    tn_duration_t timeout;
+    tn_http_config_t http_config;
+    /* Set by finalize. */
+    bool app_mode; /* post to app_url with the token as Bearer credentials */
+} slack_conf_t;
+
+#define F(k, t, m)                                                                                 \
+    {                                                                                              \
+        .key = k, .type = t, .offset = offsetof(slack_conf_t, m)                                   \
+    }
+#define FD(k, m, d)                                                                                \
+    {                                                                                              \
+        .key = k, .type = TN_F_STRING, .offset = offsetof(slack_conf_t, m), .def = d               \
+    }
+#define TMPL(name) "{{ template \"slack.default." name "\" . }}"
+
+static const tn_field_t slack_field_fields[] = {
+    {.key = "title",
+     .type = TN_F_STRING,
+     .offset = offsetof(slack_field_t, title),
+     .required = true},
+    {.key = "value",
+     .type = TN_F_STRING,
+     .offset = offsetof(slack_field_t, value),
+     .required = true},
+    {.key = "short", .type = TN_F_STRING, .offset = offsetof(slack_field_t, short_text)},
+    {.key = NULL},
+};
+
+static const tn_field_t slack_confirm_fields[] = {
+    {.key = "text",
+     .type = TN_F_STRING,
+     .offset = offsetof(slack_confirm_t, text),
+     .required = true},
+    {.key = "title", .type = TN_F_STRING, .offset = offsetof(slack_confirm_t, title)},
+    {.key = "ok_text", .type = TN_F_STRING, .offset = offsetof(slack_confirm_t, ok_text)},
+    {.key = "dismiss_text", .type = TN_F_STRING, .offset = offsetof(slack_confirm_t, dismiss_text)},
+    {.key = NULL},
+};
+
+static const tn_field_t slack_action_fields[] = {
+    {.key = "type",
+     .type = TN_F_STRING,
+     .offset = offsetof(slack_action_t, type),
+     .required = true},
+    {.key = "text",
+     .type = TN_F_STRING,
+     .offset = offsetof(slack_action_t, text),
+     .required = true},
+    {.key = "url", .type = TN_F_STRING, .offset = offsetof(slack_action_t, url)},
+    {.key = "style", .type = TN_F_STRING, .offset = offsetof(slack_action_t, style)},
+    {.key = "name", .type = TN_F_STRING, .offset = offsetof(slack_action_t, name)},
+    {.key = "value", .type = TN_F_STRING, .offset = offsetof(slack_action_t, value)},
+    {.key = "confirm",
+     .type = TN_F_STRUCT,
+     .offset = offsetof(slack_action_t, confirm),
+     .sub = slack_confirm_fields},
+    {.key = NULL},
+};
+
+static const tn_field_t slack_fields[] = {
+    F("api_url", TN_F_SECRET_URL, api_url),
+    {.key = "api_url_file",
+     .type = TN_F_SECRET_FILE,
+     .offset = offsetof(slack_conf_t, api_url_file),
+     .target = "api_url"},
+    F("app_token", TN_F_SECRET, app_token),
+    {.key = "app_token_file",
+     .type = TN_F_SECRET_FILE,
+     .offset = offsetof(slack_conf_t, app_token_file),
+     .target = "app_token"},
+    F("app_url", TN_F_URL, app_url),
+    F("channel", TN_F_STRING, channel),
+    FD("username", username, TMPL("username")),
+    FD("color", color, TMPL("color")),
+    FD("title", title, TMPL("title")),
+    FD("title_link", title_link, TMPL("titlelink")),
+    FD("pretext", pretext, TMPL("pretext")),
+    FD("text", text, TMPL("text")),
+    F("message_text", TN_F_STRING, message_text),
+    {.key = "fields",
+     .type = TN_F_STRUCT_LIST,
+     .offset = offsetof(slack_conf_t, fields),
+     .sub = slack_field_fields,
+     .elem_size = sizeof(slack_field_t)},
+    F("short_fields", TN_F_BOOL, short_fields),
+    FD("footer", footer, TMPL("footer")),
+    FD("fallback", fallback, TMPL("fallback")),
+    FD("callback_id", callback_id, TMPL("callbackid")),
+    FD("icon_emoji", icon_emoji, TMPL("iconemoji")),
+    FD("icon_url", icon_url, TMPL("iconurl")),
+    F("image_url", TN_F_STRING, image_url),
+    F("thumb_url", TN_F_STRING, thumb_url),
+    F("link_names", TN_F_BOOL, link_names),
+    F("mrkdwn_in", TN_F_STRING_LIST, mrkdwn_in),
+    {.key = "actions",
+     .type = TN_F_STRUCT_LIST,
+     .offset = offsetof(slack_conf_t, actions),
+     .sub = slack_action_fields,
+     .elem_size = sizeof(slack_action_t)},
+    F("update_message", TN_F_BOOL, update_message),
+    F("timeout", TN_F_DURATION, timeout),
+    F("http_config", TN_F_HTTP_CONFIG, http_config),
+    {.key = NULL},
+};
+
+static bool slack_set(const char *s)
+{
+    return s && s[0];
+}
+
+/* YAML 1.1 booleans, as the short key of a field is read. */
+static int slack_parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "y"};
+    static const char *const no[] = {"false", "no", "off", "n"};
+    for (size_t i = 0; i < TN_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return TN_OK;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return TN_OK;
+        }
+    }
+    return TN_ERR_INVAL;
+}
+
+static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, size_t errlen)
+{
+    slack_conf_t *c = conf;
+    bool local_url = slack_set(c->api_url) || slack_set(c->api_url_file);
+    bool local_token = slack_set(c->app_token) || slack_set(c->app_token_file);
+
+    if (local_url && local_token) {
+        snprintf(err, errlen,
+                 "at most one of api_url/api_url_file & app_token/app_token_file must be "
+                 "configured");
+        return TN_ERR_INVAL;
+    }
+    for (size_t i = 0; i < c->fields.n; i++) {
+        slack_field_t *f = &((slack_field_t *)c->fields.v)[i];
+        bool b;
+        if (f->short_text && slack_parse_bool(f->short_text, &b) != TN_OK) {
+            snprintf(err, errlen, "fields: short: cannot parse \"%s\" as a boolean", f->short_text);
+            return TN_ERR_INVAL;
+        }
+    }
+    for (size_t i = 0; i < c->actions.n; i++) {
+        slack_action_t *a = &((slack_action_t *)c->actions.v)[i];
+        /* A URL button carries no message-action keys; a message action no URL. */
+        if (slack_set(a->url)) {
+            free(a->name);
+            free(a->value);
+            a->name = a->value = NULL;
+            free(a->confirm.text);
+            free(a->confirm.title);
+            free(a->confirm.ok_text);
+            free(a->confirm.dismiss_text);
+            memset(&a->confirm, 0, sizeof(a->confirm));
+        } else if (slack_set(a->name)) {
+            free(a->url);
+            a->url = NULL;
+        } else {
+            snprintf(err, errlen, "missing name or url in Slack action configuration");
+            return TN_ERR_INVAL;
+        }
+    }
+    /* update_message is accepted and each notification posts a new message (docs). */
+    if (!c->app_url && g->slack_app_url)
+        c->app_url = tn_xstrdup(g->slack_app_url);
+    if (!c->app_url) {
+        snprintf(err, errlen, "no global Slack App URL set");
+        return TN_ERR_INVAL;
+    }
+    /* The global token only when nothing local says how to authenticate or where to post. */
+    if (!local_token && !c->http_config.authorization_credentials && !slack_set(c->api_url)) {
+        if (slack_set(g->slack_app_token)) {
+            free(c->app_token);
+            c->app_token = tn_xstrdup(g->slack_app_token);
+        }
+        if (slack_set(g->slack_app_token_file)) {
+            free(c->app_token_file);
+            c->app_token_file = tn_xstrdup(g->slack_app_token_file);
+        }
+    }
+    if (!local_url) {
+        if (slack_set(g->slack_api_url)) {
+            free(c->api_url);
+            c->api_url = tn_xstrdup(g->slack_api_url);
+        }
+        if (slack_set(g->slack_api_url_file)) {
+            free(c->api_url_file);
+            c->api_url_file = tn_xstrdup(g->slack_api_url_file);
+        }
+    }
+    if (!slack_set(c->api_url) && !slack_set(c->api_url_file) && !slack_set(c->app_token)) {
+        snprintf(err, errlen, "no Slack API URL nor App token set either inline or in a file");
+        return TN_ERR_INVAL;
+    }
+    if (slack_set(c->app_token)) {
+        if (c->http_config.authorization_credentials) {
+            snprintf(err, errlen, "http authorization can't be set when using Slack App tokens");
+            return TN_ERR_INVAL;
+        }
+        free(c->http_config.authorization_type);
+        c->http_config.authorization_type = tn_xstrdup("Bearer");
+        c->http_config.authorization_credentials = tn_xstrdup(c->app_token);
+        c->app_mode = true;
+    }
+    return TN_OK;
+}
+
+/* ---- the message ---- */
+
+typedef struct slack_msg {
+    tn_buf_t *b;
+    tn_rcv_tmpl_t *t;
+    int rc;
+} slack_msg_t;
+
+/* Renders text and writes it as a member (omitempty when asked). */
+static void slack_put(slack_msg_t *m, bool *first, const char *key, const char *text, bool omit)
+{
+    if (m->rc != TN_OK)
+        return;
+    char *v = tn_rcv_render(m->t, text, 0);
+    m->rc = omit ? tn_rcv_json_str_omit(m->b, first, key, v) : tn_rcv_json_str(m->b, first, key, v);
+    free(v);
+}
+
+static void slack_put_value(slack_msg_t *m, bool *first, const char *key, const char *v, bool omit)
+{
+    if (m->rc == TN_OK)
+        m->rc =
+            omit ? tn_rcv_json_str_omit(m->b, first, key, v) : tn_rcv_json_str(m->b, first, key, v);
+}
+
+static void slack_raw(slack_msg_t *m, const char *s)
+{
+    if (m->rc == TN_OK)
+        m->rc = tn_buf_puts(m->b, s);
+}
+
+static void slack_fields_json(slack_msg_t *m, const slack_conf_t *c, bool *first)
+{
+    if (c->fields.n == 0 || m->rc != TN_OK)
+        return;
+    m->rc = tn_rcv_json_key(m->b, first, "fields");
+    slack_raw(m, "[");
+    for (size_t i = 0; i < c->fields.n; i++) {
+        const slack_field_t *f = &((const slack_field_t *)c->fields.v)[i];
+        bool shrt = c->short_fields, ff = true;
+        if (f->short_text)
+            slack_parse_bool(f->short_text, &shrt);
+        slack_raw(m, i ? ",{" : "{");
+        slack_put(m, &ff, "title", f->title, true);
+        slack_put(m, &ff, "value", f->value, true);
+        if (m->rc == TN_OK)
+            m->rc = tn_rcv_json_key(m->b, &ff, "short");
+        slack_raw(m, shrt ? "true}" : "false}");
+    }
+    slack_raw(m, "]");
+}
+
+static void slack_actions_json(slack_msg_t *m, const slack_conf_t *c, bool *first)
+{
+    if (c->actions.n == 0 || m->rc != TN_OK)
+        return;
+    m->rc = tn_rcv_json_key(m->b, first, "actions");
+    slack_raw(m, "[");
+    for (size_t i = 0; i < c->actions.n; i++) {
+        const slack_action_t *a = &((const slack_action_t *)c->actions.v)[i];
+        bool af = true;
+        slack_raw(m, i ? ",{" : "{");
+        slack_put(m, &af, "type", a->type, true);
+        slack_put(m, &af, "text", a->text, true);
+        slack_put(m, &af, "url", a->url, true);
+        slack_put(m, &af, "style", a->style, true);
+        slack_put(m, &af, "name", a->name, true);
+        slack_put(m, &af, "value", a->value, true);
+        if (a->confirm.text && m->rc == TN_OK) {
+            bool cf = true;
+            m->rc = tn_rcv_json_key(m->b, &af, "confirm");
+            slack_raw(m, "{");
+            slack_put(m, &cf, "text", a->confirm.text, true);
+            slack_put(m, &cf, "title", a->confirm.title, true);
+            slack_put(m, &cf, "ok_text", a->confirm.ok_text, true);
+            slack_put(m, &cf, "dismiss_text", a->confirm.dismiss_text, true);
+            slack_raw(m, "}");
+        }
+        slack_raw(m, "}");
+    }
+    slack_raw(m, "]");
+}
+
+/* Writes the request body: Alertmanager's request and attachment shapes, member for member. */
+static int slack_message(tn_buf_t *b, const slack_conf_t *c, const tn_notification_t *n)
+{
+    tn_rcv_tmpl_t t;
+    tn_rcv_tmpl_init(&t, n, "slack");
+    slack_msg_t m = {.b = b, .t = &t, .rc = TN_OK};
+    bool top = true, att = true;
+
+    slack_raw(&m, "{");
+    slack_put(&m, &top, "channel", c->channel, true);
+    slack_put(&m, &top, "username", c->username, true);
+    slack_put(&m, &top, "icon_emoji", c->icon_emoji, true);
+    slack_put(&m, &top, "icon_url", c->icon_url, true);
+    if (c->link_names && m.rc == TN_OK) {
+        m.rc = tn_rcv_json_key(b, &top, "link_names");
+        slack_raw(&m, "true");
+    }
+    slack_put(&m, &top, "text", c->message_text, true);
+    if (m.rc == TN_OK)
+        m.rc = tn_rcv_json_key(b, &top, "attachments");
+    slack_raw(&m, "[{");
+
+    char *title = tn_rcv_render_main(&t, c->title, 0);
+    if (tn_rcv_truncate_runes(title, SLACK_MAX_TITLE_RUNES))
+        tn_log(TN_LOG_WARN, "Truncated title", "integration", "slack", "aggrGroup", n->group_key,
+               "max_runes", TN_STR(SLACK_MAX_TITLE_RUNES), NULL);
+    slack_put_value(&m, &att, "title", title, true);
+    free(title);
+    slack_put(&m, &att, "title_link", c->title_link, true);
+    slack_put(&m, &att, "pretext", c->pretext, true);
+    slack_put(&m, &att, "text", c->text, false);
+    char *fallback = tn_rcv_render_main(&t, c->fallback, 0);
+    slack_put_value(&m, &att, "fallback", fallback, false);
+    free(fallback);
+    slack_put(&m, &att, "callback_id", c->callback_id, false);
+    slack_fields_json(&m, c, &att);
+    slack_actions_json(&m, c, &att);
+    slack_put(&m, &att, "image_url", c->image_url, true);
+    slack_put(&m, &att, "thumb_url", c->thumb_url, true);
+    slack_put(&m, &att, "footer", c->footer, false);
+    slack_put(&m, &att, "color", c->color, true);
+    if (m.rc == TN_OK)
+        m.rc = tn_rcv_json_key(b, &att, "mrkdwn_in");
+    slack_raw(&m, "[");
+    if (c->mrkdwn_in.n == 0) {
+        slack_raw(&m, "\"fallback\",\"pretext\",\"text\"");
+    } else {
+        for (size_t i = 0; i < c->mrkdwn_in.n && m.rc == TN_OK; i++) {
+            if (i)
+                slack_raw(&m, ",");
+            if (m.rc == TN_OK)
+                m.rc = tn_json_go_string(b, c->mrkdwn_in.v[i], strlen(c->mrkdwn_in.v[i]));
+        }
+    }
+    slack_raw(&m, "]}]}\n");
+    return m.rc;
+}
+
+static int slack_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
+                       tn_out_request_t *req, char *err, size_t errlen)
+{
+    const slack_conf_t *c = ic->conf;
+    char *url = NULL;
+    int rc;
+
+    if (c->app_mode) {
+        url = tn_xstrdup(c->app_url);
+    } else if (slack_set(c->api_url_file)) {
+        /* Read for every send, so that a rotated webhook URL needs no reload. */
+        rc = tn_rcv_read_file(c->api_url_file, &url, err, errlen);
+        if (rc != TN_OK)
+            return rc;
+    } else {
+        url = tn_xstrdup(c->api_url);
+    }
+    tn_buf_reset(&req->body);
+    rc = slack_message(&req->body, c, n);
+    if (rc != TN_OK) {
+        snprintf(err, errlen, "slack message too large");
+        free(url);
+        return rc;
+    }
+    tn_out_request_set_url(req, url);
+    memset(url, 0, strlen(url)); /* a webhook URL is a secret */
+    free(url);
+    tn_out_request_add_header(req, "Content-Type", "application/json");
+    tn_out_request_add_header(req, "User-Agent", "tocsin/" TN_VERSION);
+    req->http = &c->http_config;
+    tn_rcv_set_timeout(req, c->timeout);
+    return TN_OK;
+}
+
+static enum tn_send_result slack_classify(const tn_integration_cfg_t *ic,
+                                          const tn_out_response_t *resp, const char **reason,
+                                          char *err, size_t errlen)
+{
+    TN_UNUSED(ic);
+    /* 5xx may heal; 429 is retried after its Retry-After (a tocsin extension). */
+    enum tn_send_result r = tn_receiver_classify_http(resp, true, reason, err, errlen);
+    if (r != TN_SEND_DONE)
+        return r;
+    /* A 2xx still carries Slack's verdict: "ok" from a webhook, {"ok":...} from the API. */
+    const char *body = resp->body ? resp->body : "";
+    if (resp->content_type && strncasecmp(resp->content_type, "application/json", 16) == 0) {
+        json_error_t jerr;
+        json_t *v = json_loadb(body, resp->body_len, 0, &jerr);
+        if (!v) {
+            *reason = "other";
+            snprintf(err, errlen, "could not unmarshal JSON response %.*s: %s", (int)resp->body_len,
+                     body, jerr.text);
+            return TN_SEND_RETRY;
+        }
+        json_t *ok = json_object_get(v, "ok");
+        if (!json_is_true(ok)) {
+            const char *e = json_string_value(json_object_get(v, "error"));
+            *reason = "clientError";
+            snprintf(err, errlen, "error response from Slack: %s", e ? e : "");
+            json_decref(v);
+            return TN_SEND_FAIL;
+        }
+        json_decref(v);
+        return TN_SEND_DONE;
+    }
+    if (resp->body_len != 2 || memcmp(body, "ok", 2) != 0) {
+        *reason = "clientError";
+        snprintf(err, errlen, "received an error response from Slack: %.*s", (int)resp->body_len,
+                 body);
+        return TN_SEND_FAIL;
+    }
+    return TN_SEND_DONE;
+}
+
+const tn_receiver_type_t tn_receiver_slack = {
+    .name = "slack",
+    .conf_size = sizeof(slack_conf_t),
+    .fields = slack_fields,
+    .send_resolved_default = false,
+    .finalize = slack_finalize, /* globals, app token mode, field/action checks */
+    .conf_free = NULL,          /* the field table frees everything */
+    .build = slack_build,       /* one attachment; the URL file is read per send */
+    .classify = slack_classify, /* retry 5xx and 429; Slack's "ok" verdict on 2xx */
+};
