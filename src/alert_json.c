@@ -48,8 +48,24 @@ static void json_labelset(tn_buf_t *out, tn_labels_t ls)
     tn_buf_putc(out, '}');
 }
 
-void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,
-                      size_t nreceivers, const char *state)
+void api_encode_labels(tn_buf_t *out, tn_labels_t ls)
+{
+    json_labelset(out, ls);
+}
+
+static void json_strings(tn_buf_t *out, const char *const *v, size_t n)
+{
+    tn_buf_putc(out, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            tn_buf_putc(out, ',');
+        tn_json_go_string(out, v[i], strlen(v[i]));
+    }
+    tn_buf_putc(out, ']');
+}
+
+void api_encode_alert_status(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,
+                             size_t nreceivers, const api_alert_status_t *st)
 {
     char fp[17];
     tn_fingerprint_format(a->fp, fp);
@@ -67,9 +83,18 @@ void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *rec
     }
     tn_buf_puts(out, "],\"startsAt\":");
     json_time(out, a->starts_at);
-    tn_buf_puts(out, ",\"status\":{\"inhibitedBy\":[],\"mutedBy\":[],"
-                     "\"silencedBy\":[],\"state\":");
-    tn_json_go_string(out, state, strlen(state));
+    tn_buf_puts(out, ",\"status\":{\"inhibitedBy\":[");
+    for (size_t i = 0; i < st->ninhibited; i++) {
+        char ifp[17];
+        tn_fingerprint_format(st->inhibited_by[i], ifp);
+        tn_buf_printf(out, "%s\"%s\"", i ? "," : "", ifp);
+    }
+    tn_buf_puts(out, "],\"mutedBy\":");
+    json_strings(out, st->muted_by, st->nmuted);
+    tn_buf_puts(out, ",\"silencedBy\":");
+    json_strings(out, st->silenced_by, st->nsilenced);
+    tn_buf_puts(out, ",\"state\":");
+    tn_json_go_string(out, st->state, strlen(st->state));
     tn_buf_puts(out, "},\"updatedAt\":");
     json_time(out, a->updated_at);
     if (a->generator_url && tn_intern_len(a->generator_url)) {
@@ -79,6 +104,13 @@ void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *rec
     tn_buf_puts(out, ",\"labels\":");
     json_labelset(out, tn_alert_labels(a));
     tn_buf_putc(out, '}');
+}
+
+void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,
+                      size_t nreceivers, const char *state)
+{
+    api_alert_status_t st = {.state = state};
+    api_encode_alert_status(out, a, receivers, nreceivers, &st);
 }
 
 /* ---- decoding ----

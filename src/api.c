@@ -13,23 +13,25 @@
 #include "tocsin/json.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
+#include "tocsin/receiver.h"
 #include "tocsin/timefmt.h"
+#include "tocsin/timeinterval.h"
 #include "tocsin/version.h"
 
 #define API_DEFAULT_MAX_ALERTS 10000
 #define API_DEFAULT_RESOLVE    (5 * 60 * TN_NS_PER_SEC)
-#define API_CT_JSON            "application/json"
 #define API_CT_TEXT            "text/plain; charset=utf-8"
 #define API_CT_METRICS         "text/plain; version=0.0.4; charset=utf-8"
 #define API_METRICS_CACHE      32
-#define API_MAX_FILTERS        64
+/* A GET of alerts stops with a 503 past this much loop time (hostile regex filters). */
+#define API_QUERY_BUDGET_MS 2000
 
-enum { API_GET = 1, API_HEAD = 2, API_POST = 4 };
+enum { API_GET = 1, API_HEAD = 2, API_POST = 4, API_DELETE = 8 };
 
 typedef void (*api_handler_fn)(tn_api_t *api, const api_call_t *call, api_reply_t *rep);
 
 typedef struct api_route {
-    const char *path; /* after the route prefix */
+    const char *path; /* after the route prefix; a trailing '*' matches one path segment */
     unsigned methods; /* HEAD is implied by GET */
     bool v2;          /* CORS and Cache-Control of the v2 API */
     api_handler_fn fn;
@@ -86,7 +88,7 @@ static void api_text(api_reply_t *r, int status, const char *ct, const char *tex
 }
 
 /* {"code":N,"message":"..."}, the error shape of the v2 API's own layer */
-static void api_error(api_reply_t *r, int status, const char *msg)
+void api_error(api_reply_t *r, int status, const char *msg)
 {
     r->status = status;
     r->content_type = API_CT_JSON;
@@ -97,7 +99,7 @@ static void api_error(api_reply_t *r, int status, const char *msg)
 }
 
 /* A bare JSON string, the payload Alertmanager's handlers put in their 400s. */
-static void api_error_string(api_reply_t *r, int status, const char *msg, size_t len)
+void api_error_string(api_reply_t *r, int status, const char *msg, size_t len)
 {
     r->status = status;
     r->content_type = API_CT_JSON;
@@ -137,10 +139,7 @@ static void api_urldecode(tn_buf_t *out, const char *s, size_t len)
     tn_buf_cstr(out);
 }
 
-/* Calls fn for every value of parameter `name`, URL-decoded; fn returns false to stop. */
-typedef bool (*api_param_fn)(void *ud, const char *value, size_t len);
-
-static void api_query_each(const char *query, const char *name, api_param_fn fn, void *ud)
+void api_query_each(const char *query, const char *name, api_param_fn fn, void *ud)
 {
     tn_buf_t key, val;
     tn_buf_init(&key, 0);
@@ -188,49 +187,76 @@ static bool api_bool_cb(void *ud, const char *v, size_t len)
     return true;
 }
 
-static bool api_query_bool(const char *query, const char *name, bool def)
+bool api_query_bool(const char *query, const char *name, bool def)
 {
     api_bool_param_t p = {def};
     api_query_each(query, name, api_bool_cb, &p);
     return p.value;
 }
 
-/* ---- GET /api/v2/alerts ---- */
+/* ---- filters shared by GET /api/v2/alerts and /api/v2/alerts/groups ---- */
 
-typedef struct api_filters {
-    tn_matchers_t matchers;
-    tn_matcher_t receiver;
-    bool has_receiver;
+typedef struct api_filter_parse {
+    tn_matchers_t *ms;
     int rc;
     char err[TN_ERRBUF_SIZE];
-} api_filters_t;
+} api_filter_parse_t;
 
 static bool api_filter_cb(void *ud, const char *v, size_t len)
 {
-    TN_UNUSED(len);
-    api_filters_t *f = ud;
-    if (f->matchers.n == API_MAX_FILTERS) {
+    api_filter_parse_t *f = ud;
+    if (f->ms->n == API_MAX_FILTERS) {
         snprintf(f->err, sizeof(f->err), "too many filter matchers (the limit is %d)",
                  API_MAX_FILTERS);
         f->rc = TN_ERR_LIMIT;
         return false;
     }
-    if (!f->matchers.v)
-        f->matchers.v = tn_xcalloc(API_MAX_FILTERS, sizeof(tn_matcher_t));
-    f->rc = tn_matcher_parse(v, &f->matchers.v[f->matchers.n], f->err, sizeof(f->err));
+    if (len > API_MAX_FILTER_LEN) {
+        snprintf(f->err, sizeof(f->err), "filter matcher longer than %d bytes", API_MAX_FILTER_LEN);
+        f->rc = TN_ERR_LIMIT;
+        return false;
+    }
+    if (!f->ms->v)
+        f->ms->v = tn_xcalloc(API_MAX_FILTERS, sizeof(tn_matcher_t));
+    f->rc = tn_matcher_parse(v, &f->ms->v[f->ms->n], f->err, sizeof(f->err));
     if (f->rc)
         return false;
-    f->matchers.n++;
+    f->ms->n++;
     return true;
 }
 
+int api_parse_filters(const char *query, tn_matchers_t *ms, char *err, size_t errlen)
+{
+    api_filter_parse_t p = {.ms = ms};
+    api_query_each(query, "filter", api_filter_cb, &p);
+    if (p.rc) {
+        snprintf(err, errlen, "%s", p.err);
+        tn_matchers_free(ms);
+    }
+    return p.rc;
+}
+
+typedef struct api_filters {
+    tn_matchers_t matchers;
+    tn_matcher_t receiver;
+    bool has_receiver;
+    bool active, silenced, inhibited, muted;
+    int rc;
+    char err[TN_ERRBUF_SIZE];
+} api_filters_t;
+
 static bool api_receiver_cb(void *ud, const char *v, size_t len)
 {
-    TN_UNUSED(len);
     api_filters_t *f = ud;
     if (f->has_receiver) {
         tn_matcher_free(&f->receiver);
         f->has_receiver = false;
+    }
+    if (len > API_MAX_FILTER_LEN) {
+        snprintf(f->err, sizeof(f->err), "failed to parse receiver param: longer than %d bytes",
+                 API_MAX_FILTER_LEN);
+        f->rc = TN_ERR_LIMIT;
+        return false;
     }
     char err[400];
     f->rc = tn_matcher_init(&f->receiver, TN_MATCH_RE, "receiver", v, err, sizeof(err));
@@ -242,10 +268,100 @@ static bool api_receiver_cb(void *ud, const char *v, size_t len)
     return true;
 }
 
+static int api_filters_read(const api_call_t *call, api_filters_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->rc = api_parse_filters(call->query, &f->matchers, f->err, sizeof(f->err));
+    if (!f->rc)
+        api_query_each(call->query, "receiver", api_receiver_cb, f);
+    /* unprocessed is accepted and changes nothing: the status is computed at query time,
+     * so no alert is ever unprocessed */
+    f->active = api_query_bool(call->query, "active", true);
+    f->silenced = api_query_bool(call->query, "silenced", true);
+    f->inhibited = api_query_bool(call->query, "inhibited", true);
+    f->muted = api_query_bool(call->query, "muted", true);
+    return f->rc;
+}
+
+static void api_filters_free(api_filters_t *f)
+{
+    tn_matchers_free(&f->matchers);
+    if (f->has_receiver)
+        tn_matcher_free(&f->receiver);
+    f->has_receiver = false;
+}
+
+/* ---- the status of an alert, as the mute stage would set it now ---- */
+
+#define API_MUTE_SMALL 16
+
+typedef struct api_mute {
+    const tn_silence_t *sil_small[API_MUTE_SMALL], **sil;
+    const char *id_small[API_MUTE_SMALL], **ids;
+    size_t nsil;
+    uint64_t inh[1];
+    api_alert_status_t st;
+} api_mute_t;
+
+/* Inhibition first, then silences, as the mute stage does; the inhibitor reports the first
+ * inhibiting alert, as Alertmanager does. */
+static void api_mute_compute(tn_api_t *api, const tn_alert_t *a, tn_time_t now, api_mute_t *m)
+{
+    memset(&m->st, 0, sizeof(m->st));
+    m->sil = m->sil_small;
+    m->ids = m->id_small;
+    m->nsil = 0;
+    size_t ninh = 0;
+    if (api->deps.inhibitor)
+        ninh = tn_inhibitor_mutes(api->deps.inhibitor, tn_alert_labels(a), a->fp, now, m->inh, 1);
+    if (api->deps.silences) {
+        m->nsil =
+            tn_silences_mutes(api->deps.silences, tn_alert_labels(a), now, m->sil, API_MUTE_SMALL);
+        if (m->nsil > API_MUTE_SMALL) {
+            m->sil = tn_xmalloc(m->nsil * sizeof(*m->sil));
+            m->ids = tn_xmalloc(m->nsil * sizeof(*m->ids));
+            m->nsil = TN_MIN(m->nsil, tn_silences_mutes(api->deps.silences, tn_alert_labels(a), now,
+                                                        m->sil, m->nsil));
+        }
+    }
+    for (size_t i = 0; i < m->nsil; i++)
+        m->ids[i] = m->sil[i]->id;
+    m->st.inhibited_by = m->inh;
+    m->st.ninhibited = ninh ? 1 : 0;
+    m->st.silenced_by = m->ids;
+    m->st.nsilenced = m->nsil;
+    m->st.state = ninh || m->nsil ? "suppressed" : "active";
+}
+
+static void api_mute_free(api_mute_t *m)
+{
+    if (m->sil != m->sil_small)
+        free(m->sil);
+    if (m->ids != m->id_small)
+        free(m->ids);
+    m->sil = m->sil_small;
+    m->ids = m->id_small;
+}
+
+/* The active / silenced / inhibited switches of the query. */
+static bool api_status_passes(const api_filters_t *f, const api_alert_status_t *st)
+{
+    if (!f->active && strcmp(st->state, "active") == 0)
+        return false;
+    if (!f->silenced && st->nsilenced)
+        return false;
+    if (!f->inhibited && st->ninhibited)
+        return false;
+    return true;
+}
+
+/* ---- GET /api/v2/alerts ---- */
+
 typedef struct api_collect {
     tn_alert_t **v;
     size_t n, alloc;
     tn_time_t now;
+    const tn_matchers_t *matchers;
 } api_collect_t;
 
 static bool api_collect_cb(void *ud, tn_alert_t *a)
@@ -282,22 +398,29 @@ static size_t api_receivers(tn_api_t *api, const tn_alert_t *a, const char ***ou
     return n;
 }
 
+/* Checked every few hundred alerts: a filter that makes every match slow (each one is
+ * capped by the matcher's PCRE2 limits) ends the request instead of stalling the loop. */
+static bool api_over_budget(uint64_t start_ms, size_t i)
+{
+    return (i & 255) == 255 && tn_clock_mono_ms() - start_ms > API_QUERY_BUDGET_MS;
+}
+
+static void api_over_budget_reply(api_reply_t *rep)
+{
+    static const char msg[] = "the query took longer than its time budget; narrow the filters";
+    api_error_string(rep, 503, msg, sizeof(msg) - 1);
+}
+
 static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
 {
+    uint64_t start = tn_clock_mono_ms();
     api_filters_t f;
-    memset(&f, 0, sizeof(f));
-    api_query_each(call->query, "filter", api_filter_cb, &f);
-    if (!f.rc)
-        api_query_each(call->query, "receiver", api_receiver_cb, &f);
-    if (f.rc) {
+    api_collect_t c = {.now = tn_clock_now()};
+    if (api_filters_read(call, &f)) {
         api_error_string(rep, 400, f.err, strlen(f.err));
         goto out;
     }
-    /* Without silences and inhibitions every alert is active: active=false shows none, and
-     * the silenced, inhibited and unprocessed switches change nothing yet. */
-    bool active = api_query_bool(call->query, "active", true);
-    api_collect_t c = {.now = tn_clock_now()};
-    if (active && api->deps.store)
+    if (api->deps.store)
         tn_alert_store_foreach(api->deps.store, api_collect_cb, &c);
     if (c.n > 1)
         qsort(c.v, c.n, sizeof(*c.v), api_cmp_fp);
@@ -306,6 +429,10 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
     tn_buf_putc(&rep->body, '[');
     bool first = true;
     for (size_t i = 0; i < c.n; i++) {
+        if (api_over_budget(start, i)) {
+            api_over_budget_reply(rep);
+            goto out;
+        }
         tn_alert_t *a = c.v[i];
         if (f.matchers.n && !tn_matchers_match(&f.matchers, tn_alert_labels(a)))
             continue;
@@ -315,20 +442,210 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
         for (size_t k = 0; !keep && k < nrcv; k++)
             keep = tn_matcher_matches(&f.receiver, rcv[k]);
         if (keep) {
-            if (!first)
-                tn_buf_putc(&rep->body, ',');
-            first = false;
-            api_encode_alert(&rep->body, a, rcv, nrcv, "active");
+            api_mute_t m;
+            api_mute_compute(api, a, c.now, &m);
+            if (api_status_passes(&f, &m.st)) {
+                if (!first)
+                    tn_buf_putc(&rep->body, ',');
+                first = false;
+                api_encode_alert_status(&rep->body, a, rcv, nrcv, &m.st);
+            }
+            api_mute_free(&m);
         }
         if (rcv != small)
             free(rcv);
     }
     tn_buf_puts(&rep->body, "]\n");
-    free(c.v);
 out:
-    tn_matchers_free(&f.matchers);
-    if (f.has_receiver)
-        tn_matcher_free(&f.receiver);
+    free(c.v);
+    api_filters_free(&f);
+}
+
+/* ---- GET /api/v2/alerts/groups ---- */
+
+typedef struct api_group {
+    const tn_route_t *route;
+    tn_labels_t labels;
+    tn_notif_alert_t *alerts; /* sorted as Alertmanager sorts a group's alerts */
+    size_t nalerts;
+    const char *muted_by; /* time interval name, or NULL */
+} api_group_t;
+
+typedef struct api_fp_rcv {
+    uint64_t fp;
+    const char *receiver;
+} api_fp_rcv_t;
+
+typedef struct api_groups_ctx {
+    tn_api_t *api;
+    const api_filters_t *f;
+    const tn_config_t *cfg;
+    tn_time_t now;
+    uint64_t start_ms;
+    size_t seen;
+    bool over_budget;
+    api_group_t *v;
+    size_t n, alloc;
+    api_fp_rcv_t *rcv; /* (alert, receiver of a group holding it) */
+    size_t nrcv, arcv;
+} api_groups_ctx_t;
+
+static bool api_alert_passes(api_groups_ctx_t *x, const tn_alert_t *a)
+{
+    if (a->ends_at != 0 && a->ends_at < x->now)
+        return false;
+    if (x->f->matchers.n && !tn_matchers_match(&x->f->matchers, tn_alert_labels(a)))
+        return false;
+    api_mute_t m;
+    api_mute_compute(x->api, a, x->now, &m);
+    bool ok = api_status_passes(x->f, &m.st);
+    api_mute_free(&m);
+    return ok;
+}
+
+static bool api_group_cb(void *ud, const tn_route_t *route, tn_labels_t labels,
+                         tn_alert_t *const *alerts, size_t nalerts)
+{
+    api_groups_ctx_t *x = ud;
+    const char *receiver = route->receiver ? route->receiver->name : "";
+    if (x->f->has_receiver && !tn_matcher_matches(&x->f->receiver, receiver))
+        return true;
+    api_group_t g = {.route = route, .labels = labels};
+    for (size_t i = 0; i < nalerts; i++) {
+        if (api_over_budget(x->start_ms, x->seen++)) {
+            x->over_budget = true;
+            free(g.alerts);
+            return false;
+        }
+        if (!api_alert_passes(x, alerts[i]))
+            continue;
+        if (!g.alerts)
+            g.alerts = tn_xmalloc(nalerts * sizeof(*g.alerts));
+        g.alerts[g.nalerts++] = (tn_notif_alert_t){.alert = alerts[i]};
+        if (x->nrcv == x->arcv) {
+            x->arcv = x->arcv ? x->arcv * 2 : 64;
+            x->rcv = tn_xrealloc(x->rcv, x->arcv * sizeof(*x->rcv));
+        }
+        x->rcv[x->nrcv++] = (api_fp_rcv_t){alerts[i]->fp, receiver};
+    }
+    if (!g.nalerts)
+        return true;
+    if (x->cfg && tn_route_time_muted(x->cfg, route, x->now, &g.muted_by) && !g.muted_by)
+        g.muted_by = "";
+    if (g.muted_by && !x->f->muted) {
+        free(g.alerts);
+        return true;
+    }
+    tn_notif_alerts_sort(g.alerts, g.nalerts);
+    if (x->n == x->alloc) {
+        x->alloc = x->alloc ? x->alloc * 2 : 16;
+        x->v = tn_xrealloc(x->v, x->alloc * sizeof(*x->v));
+    }
+    x->v[x->n++] = g;
+    return true;
+}
+
+static int api_cmp_group(const void *x, const void *y)
+{
+    const api_group_t *a = x, *b = y;
+    int c = tn_labels_compare(a->labels, b->labels);
+    if (c)
+        return c;
+    const char *ra = a->route->receiver ? a->route->receiver->name : "";
+    const char *rb = b->route->receiver ? b->route->receiver->name : "";
+    return strcmp(ra, rb);
+}
+
+static int api_cmp_fp_rcv(const void *x, const void *y)
+{
+    const api_fp_rcv_t *a = x, *b = y;
+    if (a->fp != b->fp)
+        return a->fp < b->fp ? -1 : 1;
+    return strcmp(a->receiver, b->receiver);
+}
+
+static void api_get_groups(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
+{
+    api_filters_t f;
+    api_groups_ctx_t x = {
+        .api = api,
+        .f = &f,
+        .now = tn_clock_now(),
+        .start_ms = tn_clock_mono_ms(),
+        .cfg = api->deps.config ? api->deps.config(api->deps.ud) : NULL,
+    };
+    if (api_filters_read(call, &f)) {
+        api_error_string(rep, 400, f.err, strlen(f.err));
+        goto out;
+    }
+    if (api->deps.foreach_group)
+        api->deps.foreach_group(api->deps.ud, api_group_cb, &x);
+    if (x.over_budget) {
+        api_over_budget_reply(rep);
+        goto out;
+    }
+    if (x.n > 1)
+        qsort(x.v, x.n, sizeof(*x.v), api_cmp_group);
+    if (x.nrcv > 1)
+        qsort(x.rcv, x.nrcv, sizeof(*x.rcv), api_cmp_fp_rcv);
+    rep->status = 200;
+    rep->content_type = API_CT_JSON;
+    tn_buf_t *b = &rep->body;
+    tn_buf_putc(b, '[');
+    const char *small[16], **names = small;
+    size_t nnames = TN_ARRAY_LEN(small);
+    for (size_t i = 0; i < x.n; i++) {
+        api_group_t *g = &x.v[i];
+        tn_buf_puts(b, i ? ",{\"alerts\":[" : "{\"alerts\":[");
+        for (size_t k = 0; k < g->nalerts; k++) {
+            const tn_alert_t *a = g->alerts[k].alert;
+            /* receivers: every group that holds the alert, names sorted */
+            size_t lo = 0, hi = x.nrcv;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (x.rcv[mid].fp < a->fp)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            size_t nr = 0;
+            for (size_t j = lo; j < x.nrcv && x.rcv[j].fp == a->fp; j++) {
+                if (nr == nnames) {
+                    nnames *= 2;
+                    names = names == small
+                                ? memcpy(tn_xmalloc(nnames * sizeof(*names)), small, sizeof(small))
+                                : tn_xrealloc(names, nnames * sizeof(*names));
+                }
+                names[nr++] = x.rcv[j].receiver;
+            }
+            api_mute_t m;
+            api_mute_compute(api, a, x.now, &m);
+            if (g->muted_by) {
+                m.st.muted_by = &g->muted_by;
+                m.st.nmuted = 1;
+                m.st.state = "suppressed";
+            }
+            if (k)
+                tn_buf_putc(b, ',');
+            api_encode_alert_status(b, a, names, nr, &m.st);
+            api_mute_free(&m);
+        }
+        tn_buf_puts(b, "],\"labels\":");
+        api_encode_labels(b, g->labels);
+        tn_buf_puts(b, ",\"receiver\":{\"name\":");
+        const char *rn = g->route->receiver ? g->route->receiver->name : "";
+        tn_json_go_string(b, rn, strlen(rn));
+        tn_buf_puts(b, "},\"routeLabels\":{}}");
+    }
+    tn_buf_puts(b, "]\n");
+    if (names != small)
+        free(names);
+out:
+    for (size_t i = 0; i < x.n; i++)
+        free(x.v[i].alerts);
+    free(x.v);
+    free(x.rcv);
+    api_filters_free(&f);
 }
 
 /* ---- POST /api/v2/alerts ---- */
@@ -393,26 +710,14 @@ static void api_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
         api_get_alerts(api, call, rep);
 }
 
-/* ---- GET /api/v2/status ---- */
-
-static void api_status(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
+const tn_api_deps_t *api_deps(const tn_api_t *api)
 {
-    TN_UNUSED(call);
-    char up[40];
-    tn_time_format_rfc3339milli(api->started, up);
-    tn_buf_t *b = &rep->body;
-    rep->status = 200;
-    rep->content_type = API_CT_JSON;
-    /* config.original stays empty until the config module can render a copy with its
-     * secrets hidden: the file as read would hand passwords to any API client. */
-    tn_buf_printf(b,
-                  "{\"cluster\":{\"peers\":[],\"status\":\"disabled\"},"
-                  "\"config\":{\"original\":\"\"},\"uptime\":\"%s\",\"versionInfo\":{"
-                  "\"branch\":\"\",\"buildDate\":\"\",\"buildUser\":\"\",\"goVersion\":\"\","
-                  "\"revision\":\"\",\"version\":",
-                  up);
-    tn_json_go_string(b, TN_VERSION, strlen(TN_VERSION));
-    tn_buf_puts(b, "}}\n");
+    return &api->deps;
+}
+
+tn_time_t api_started(const tn_api_t *api)
+{
+    return api->started;
 }
 
 /* ---- /-/ endpoints and /metrics ---- */
@@ -461,7 +766,11 @@ static void api_metrics(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
 
 static const api_route_t api_routes[] = {
     {"/api/v2/alerts", API_GET | API_POST, true, api_alerts},
+    {"/api/v2/alerts/groups", API_GET, true, api_get_groups},
+    {"/api/v2/silences", API_GET | API_POST, true, api_silences},
+    {"/api/v2/silence/*", API_GET | API_DELETE, true, api_silence_id},
     {"/api/v2/status", API_GET, true, api_status},
+    {"/api/v2/receivers", API_GET, true, api_receivers_list},
     {"/-/healthy", API_GET, false, api_healthy},
     {"/-/ready", API_GET, false, api_ready},
     {"/-/reload", API_POST, false, api_reload},
@@ -478,14 +787,28 @@ static unsigned api_method_bit(const char *m)
         return API_GET; /* served as GET; the http layer drops the body */
     if (strcmp(m, "POST") == 0)
         return API_POST;
+    if (strcmp(m, "DELETE") == 0)
+        return API_DELETE;
     return 0;
 }
 
 static void api_allow(char *out, size_t size, unsigned methods)
 {
-    snprintf(out, size, "%s%s%s", methods & API_GET ? "GET, HEAD" : "",
+    snprintf(out, size, "%s%s%s%s%s", methods & API_GET ? "GET, HEAD" : "",
              (methods & API_GET) && (methods & API_POST) ? ", " : "",
-             methods & API_POST ? "POST" : "");
+             methods & API_POST ? "POST" : "",
+             (methods & (API_GET | API_POST)) && (methods & API_DELETE) ? ", " : "",
+             methods & API_DELETE ? "DELETE" : "");
+}
+
+/* An exact path, or a pattern ending in '*' that matches one non-empty segment. */
+static bool api_path_match(const char *pattern, const char *path)
+{
+    size_t n = strlen(pattern);
+    if (n == 0 || pattern[n - 1] != '*')
+        return strcmp(pattern, path) == 0;
+    n--;
+    return strncmp(pattern, path, n) == 0 && path[n] && !strchr(path + n, '/');
 }
 
 /* The v2 API answers any origin, like the permissive CORS defaults Alertmanager uses. */
@@ -498,7 +821,7 @@ static bool api_cors(const api_call_t *call, api_reply_t *rep)
         api_header(rep, "Vary",
                    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
         if (strcmp(call->acr_method, "GET") == 0 || strcmp(call->acr_method, "POST") == 0 ||
-            strcmp(call->acr_method, "HEAD") == 0) {
+            strcmp(call->acr_method, "HEAD") == 0 || strcmp(call->acr_method, "DELETE") == 0) {
             api_header(rep, "Access-Control-Allow-Origin", "*");
             api_header(rep, "Access-Control-Allow-Methods", call->acr_method);
             api_header(rep, "Access-Control-Allow-Headers",
@@ -582,7 +905,7 @@ void api_dispatch(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
     }
     const api_route_t *r = NULL;
     for (size_t i = 0; i < TN_ARRAY_LEN(api_routes); i++)
-        if (strcmp(path, api_routes[i].path) == 0)
+        if (!r && api_path_match(api_routes[i].path, path))
             r = &api_routes[i];
     if (!r) {
         snprintf(msg, sizeof(msg), "path %.200s was not found", call->path);
@@ -596,7 +919,7 @@ void api_dispatch(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
     }
     unsigned bit = api_method_bit(call->method);
     if (!(bit & r->methods)) {
-        char allow[32];
+        char allow[48];
         api_allow(allow, sizeof(allow), r->methods);
         api_header(rep, "Allow", allow);
         snprintf(msg, sizeof(msg), "method %.16s is not allowed, but [%s] are", call->method,
@@ -610,6 +933,35 @@ done:
 }
 
 /* ---- the http glue ---- */
+
+static void api_send(tn_http_req_t *req, api_reply_t *rep)
+{
+    for (size_t i = 0; i < rep->nheaders; i++)
+        tn_http_add_header(req, rep->headers[i].name, rep->headers[i].value);
+    tn_http_respond(req, rep->status, rep->content_type, rep->body.data, rep->body.len);
+}
+
+/* A reply held until the change it reports is durable. */
+typedef struct api_pending {
+    tn_http_req_t *req;
+    api_reply_t rep;
+} api_pending_t;
+
+static void api_synced(void *ud, int rc)
+{
+    api_pending_t *p = ud;
+    if (rc != TN_OK) {
+        /* the change is in memory and its write is retried; the client must not believe it
+         * durable */
+        tn_log(TN_LOG_ERROR, "State write failed before replying", NULL);
+        api_reply_free(&p->rep);
+        api_reply_init(&p->rep);
+        api_error_string(&p->rep, 500, "failed to persist the change", 28);
+    }
+    api_send(p->req, &p->rep);
+    api_reply_free(&p->rep);
+    free(p);
+}
 
 void tn_api_handle(void *ud, tn_http_req_t *req)
 {
@@ -625,9 +977,14 @@ void tn_api_handle(void *ud, tn_http_req_t *req)
     api_reply_t rep;
     api_reply_init(&rep);
     api_dispatch(api, &call, &rep);
-    for (size_t i = 0; i < rep.nheaders; i++)
-        tn_http_add_header(req, rep.headers[i].name, rep.headers[i].value);
-    tn_http_respond(req, rep.status, rep.content_type, rep.body.data, rep.body.len);
+    if ((rep.flags & API_REPLY_SYNC) && api->deps.sync) {
+        api_pending_t *p = tn_xmalloc(sizeof(*p));
+        p->req = req;
+        p->rep = rep;
+        api->deps.sync(api->deps.ud, api_synced, p);
+        return;
+    }
+    api_send(req, &rep);
     api_reply_free(&rep);
 }
 

@@ -37,10 +37,60 @@ typedef struct api_reply {
         const char *name; /* static */
         char *value;      /* owned */
     } headers[API_MAX_HEADERS];
+    unsigned flags; /* API_REPLY_* */
 } api_reply_t;
+
+/* Set by a handler whose change must be durable before the client hears of it (a new or
+ * expired silence): the http glue answers only after deps.sync reports. */
+#define API_REPLY_SYNC 1
 
 void api_reply_init(api_reply_t *r);
 void api_reply_free(api_reply_t *r);
 void api_dispatch(tn_api_t *api, const api_call_t *call, api_reply_t *rep);
+
+/* ---- shared by the handler files (api.c, api_silences.c, api_status.c) ---- */
+
+#define API_CT_JSON        "application/json"
+#define API_MAX_FILTERS    64
+#define API_MAX_FILTER_LEN 4096 /* bytes of one filter or receiver expression */
+
+/* {"code":N,"message":"..."}, the error shape of the API's own layer. */
+void api_error(api_reply_t *r, int status, const char *msg);
+/* A bare JSON string and a newline, the payload of the handlers' own 400s. */
+void api_error_string(api_reply_t *r, int status, const char *msg, size_t len);
+/* Calls fn for every value of query parameter `name`, URL-decoded; fn returns false to stop. */
+typedef bool (*api_param_fn)(void *ud, const char *value, size_t len);
+void api_query_each(const char *query, const char *name, api_param_fn fn, void *ud);
+/* go-openapi's reading of a boolean parameter (last value wins, empty keeps def). */
+bool api_query_bool(const char *query, const char *name, bool def);
+/* Parses every `filter` parameter into ms (capped in count and length). On error returns
+ * a negative code with the message for a 400 in err; ms is freed either way on error. */
+int api_parse_filters(const char *query, tn_matchers_t *ms, char *err, size_t errlen);
+/* Appends a GettableAlert with its status: silencedBy, inhibitedBy (fingerprints), mutedBy. */
+typedef struct api_alert_status {
+    const char *state; /* "active", "suppressed", "unprocessed" */
+    const char *const *silenced_by;
+    size_t nsilenced;
+    const uint64_t *inhibited_by;
+    size_t ninhibited;
+    const char *const *muted_by;
+    size_t nmuted;
+} api_alert_status_t;
+void api_encode_alert_status(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,
+                             size_t nreceivers, const api_alert_status_t *st);
+/* Appends a label set as a JSON object, keys in Go's sorted order. */
+void api_encode_labels(tn_buf_t *out, tn_labels_t ls);
+
+/* Handlers in api_silences.c and api_status.c. */
+void api_silences(tn_api_t *api, const api_call_t *call, api_reply_t *rep);
+void api_silence_id(tn_api_t *api, const api_call_t *call, api_reply_t *rep);
+void api_status(tn_api_t *api, const api_call_t *call, api_reply_t *rep);
+void api_receivers_list(tn_api_t *api, const api_call_t *call, api_reply_t *rep);
+/* The api's dependencies and start time, for the handler files. */
+const tn_api_deps_t *api_deps(const tn_api_t *api);
+tn_time_t api_started(const tn_api_t *api);
+/* config.original: the YAML text with every secret replaced by <secret>. Appends to out;
+ * returns TN_OK or an error (then out holds nothing new). */
+int api_config_redacted(const tn_config_t *cfg, tn_buf_t *out);
 
 #endif

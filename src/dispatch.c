@@ -639,6 +639,28 @@ bool tn_dispatch_holds(void *ud, const tn_alert_t *a)
     return held;
 }
 
+void tn_dispatch_foreach_group(tn_dispatch_t *d, tn_dispatch_group_fn fn, void *ud)
+{
+    tn_alert_t **v = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < d->cap; i++) {
+        group_t *g = d->slots[i];
+        if (!g || g->dead)
+            continue;
+        if (g->alerts.count > cap) {
+            cap = g->alerts.count;
+            v = tn_xrealloc(v, cap * sizeof(*v));
+        }
+        size_t n = 0;
+        for (uint32_t k = 0; k < g->alerts.cap; k++)
+            if (g->alerts.slots[k])
+                v[n++] = g->alerts.slots[k];
+        if (!fn(ud, g->route, (tn_labels_t){g->labels, g->nlabels}, v, n))
+            break;
+    }
+    free(v);
+}
+
 size_t tn_dispatch_group_count(tn_dispatch_t *d)
 {
     return d->count;

@@ -1,4 +1,5 @@
-/* HTTP API: /api/v2/..., /-/healthy, /-/ready, /-/reload, /metrics. JSON in and out;
+/* HTTP API: /api/v2/... (alerts, alerts/groups, silences, silence/{id}, status, receivers),
+ * /-/healthy, /-/ready, /-/reload, /metrics. JSON in and out;
  * errors are 400s whose message names the alert index and the field.
  *
  * The api knows the rest of the daemon only through the callbacks in tn_api_deps_t, so it
@@ -8,7 +9,10 @@
 
 #include "tocsin/alert.h"
 #include "tocsin/config.h"
+#include "tocsin/dispatch.h"
 #include "tocsin/http.h"
+#include "tocsin/inhibit.h"
+#include "tocsin/silence.h"
 
 typedef struct tn_api tn_api_t;
 
@@ -29,6 +33,16 @@ typedef struct tn_api_deps {
     void (*alerts_stored)(void *ud, size_t n);
     const char *external_url; /* --web.external-url */
     const char *route_prefix; /* --web.route-prefix, "" or "/prefix" without trailing slash */
+    /* Silences and the inhibitor (borrowed; either may be NULL: nothing is muted by it). An
+     * alert's status in GET /api/v2/alerts is computed from them at query time. */
+    tn_silences_t *silences;
+    tn_inhibitor_t *inhibitor;
+    /* Iterates the aggregation groups for GET /api/v2/alerts/groups (tn_dispatch_foreach_group);
+     * NULL: no groups. */
+    void (*foreach_group)(void *ud, tn_dispatch_group_fn fn, void *fnud);
+    /* Calls cb(cbud, rc) once every change made so far is durable (tn_store_sync); a new or
+     * expired silence is answered only then. NULL: answered at once. */
+    void (*sync)(void *ud, void (*cb)(void *cbud, int rc), void *cbud);
     /* Caps on incoming alert batches. */
     size_t max_alerts_per_request; /* default 10000 */
 } tn_api_deps_t;

@@ -34,6 +34,15 @@ size_t tn_dispatch_alert_receivers(tn_dispatch_t *d, tn_labels_t ls, const char 
 bool tn_dispatch_holds(void *d, const tn_alert_t *alert);
 size_t tn_dispatch_group_count(tn_dispatch_t *d);
 
+/* One aggregation group, read-only: its route (in the current config), group labels and the
+ * alert versions it holds (resolved ones included). Everything is borrowed and stays valid until
+ * the loop runs again. Return false to stop. */
+typedef bool (*tn_dispatch_group_fn)(void *ud, const tn_route_t *route, tn_labels_t labels,
+                                     tn_alert_t *const *alerts, size_t nalerts);
+/* Calls fn for every live group, in no particular order. fn must not change the dispatcher or
+ * the alert store. */
+void tn_dispatch_foreach_group(tn_dispatch_t *d, tn_dispatch_group_fn fn, void *ud);
+
 /* Shutdown: no new flushes start and no group timer stays armed (tn_notifier_inflight() says
  * how many flushes are still running). */
 void tn_dispatch_stop(tn_dispatch_t *d);
