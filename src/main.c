@@ -189,6 +189,8 @@ typedef struct app {
     tn_sched_t *sched;
     tn_alert_store_t *store;
     tn_nflog_t *nflog;
+    tn_silences_t *silences;
+    tn_inhibitor_t *inhibitor;
     tn_outbound_t *outbound;
     tn_notifier_t *notifier;
     tn_dispatch_t *dispatch;
@@ -233,6 +235,7 @@ static int app_reload(void *ud, char *err, size_t errlen)
     tn_config_unref(app->cfg);
     app->cfg = c;
     tn_dispatch_set_config(app->dispatch, c);
+    tn_inhibitor_set_config(app->inhibitor, c);
     set_config_metrics(app);
     tn_log(TN_LOG_INFO, "Completed loading of configuration file", "file", app->o.config_file,
            NULL);
@@ -584,6 +587,10 @@ static int run(app_t *app)
     tn_dispatch_set_start_time(app->dispatch, tn_clock_now() + start_delay);
     tn_alert_store_set_listener(app->store, tn_dispatch_on_alert, app->dispatch);
     tn_dispatch_set_config(app->dispatch, app->cfg);
+    app->silences = tn_silences_new();
+    app->inhibitor = tn_inhibitor_new(app->store);
+    tn_alert_store_add_listener(app->store, tn_inhibitor_on_alert, app->inhibitor);
+    tn_inhibitor_set_config(app->inhibitor, app->cfg);
 
     tn_api_deps_t deps = {
         .ud = app,
@@ -591,6 +598,8 @@ static int run(app_t *app)
         .config = api_config,
         .alert_receivers = api_receivers,
         .foreach_group = api_foreach_group,
+        .silences = app->silences,
+        .inhibitor = app->inhibitor,
         .reload = app_reload,
         .ready = api_ready,
         .external_url = app->external_url,
@@ -642,6 +651,8 @@ static int run(app_t *app)
     rc = 0;
 out:
     tn_dispatch_free(app->dispatch);
+    tn_inhibitor_free(app->inhibitor);
+    tn_silences_free(app->silences);
     tn_notifier_free(app->notifier);
     tn_api_free(app->api);
     tn_websec_free(app->websec);
