@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include "tocsin/clock.h"
+#include "tocsin/log.h"
+#include "tocsin/metrics.h"
 #include "tocsin/oatab.h"
+#include "tocsin/ratelimit.h"
 
 tn_alert_t *tn_alert_new(const tn_label_t *labels, size_t nlabels, const tn_label_t *annotations,
                          size_t nannotations, const char *generator_url)
@@ -116,6 +119,8 @@ struct tn_alert_store {
     size_t cap; /* power of two */
     size_t count;
     size_t limit;
+    tn_name_limiter_t *names; /* --alerts.per-alertname-limit, or NULL */
+    tn_metric_child_t *m_limited;
     struct {
         tn_alert_listener_fn fn;
         void *ud;
@@ -144,6 +149,7 @@ void tn_alert_store_free(tn_alert_store_t *s)
     for (size_t i = 0; i < s->cap; i++)
         tn_alert_unref(s->slots[i]);
     free(s->slots);
+    tn_name_limiter_free(s->names);
     free(s);
 }
 
@@ -166,6 +172,19 @@ void tn_alert_store_add_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, v
 void tn_alert_store_set_limit(tn_alert_store_t *s, size_t max_alerts)
 {
     s->limit = max_alerts;
+}
+
+void tn_alert_store_set_name_limit(tn_alert_store_t *s, size_t per_alertname)
+{
+    tn_name_limiter_free(s->names);
+    s->names = per_alertname ? tn_name_limiter_new(per_alertname) : NULL;
+    tn_metric_set(
+        tn_metric_plain(tn_metric_gauge("alertmanager_alerts_per_alert_limit",
+                                        "Current limit on number of alerts per alert name", NULL)),
+        (double)per_alertname);
+    s->m_limited = tn_metric_plain(tn_metric_counter(
+        "alertmanager_alerts_limited_total",
+        "Total number of alerts that were dropped due to per alert name limit", NULL));
 }
 
 static size_t slot_of(const tn_alert_store_t *s, uint64_t fp)
@@ -218,9 +237,21 @@ int tn_alert_store_put(tn_alert_store_t *s, tn_alert_t *in)
             a = tn_alert_merge(old, in);
             tn_alert_unref(in);
         }
+        if (s->names &&
+            !tn_name_limiter_admit(s->names, tn_alert_name(a), a->fp, a->ends_at, tn_clock_now())) {
+            tn_metric_add(s->m_limited, 1);
+            tn_alert_unref(a);
+            return TN_ERR_LIMIT;
+        }
         s->slots[i] = a;
     } else {
         if (s->limit && s->count >= s->limit) {
+            tn_alert_unref(in);
+            return TN_ERR_LIMIT;
+        }
+        if (s->names &&
+            !tn_name_limiter_admit(s->names, tn_alert_name(a), a->fp, a->ends_at, tn_clock_now())) {
+            tn_metric_add(s->m_limited, 1);
             tn_alert_unref(in);
             return TN_ERR_LIMIT;
         }
@@ -285,5 +316,7 @@ size_t tn_alert_store_gc(tn_alert_store_t *s, tn_time_t now, tn_alert_keep_fn ke
         }
         i++;
     }
+    if (s->names)
+        tn_name_limiter_gc(s->names, now);
     return removed;
 }

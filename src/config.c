@@ -1772,8 +1772,7 @@ static int cfg_route_rate_limit(cfg_ctx_t *x, tn_ynode_t *v, tn_rate_limit_t *rl
             period_at = pv;
             rc = cfg_want_scalar(x, pv, "rate_limit.period", "a duration");
             if (rc == TN_OK)
-                rc = cfg_parse_duration(x, pv, "rate_limit.period", tn_yaml_scalar(pv),
-                                        &n.period);
+                rc = cfg_parse_duration(x, pv, "rate_limit.period", tn_yaml_scalar(pv), &n.period);
             if (rc == TN_OK && n.period <= 0)
                 rc = tn_yaml_error(&x->y, pv, "rate_limit.period must be positive");
         } else if (strcmp(k, "per") == 0) {

@@ -91,8 +91,9 @@ typedef struct group {
     bool dead;     /* out of the table (empty, or dropped by a reload) */
     bool flushing;
     bool flush_pending;
-    bool retired; /* dropped by a reload with its flush in flight; in the retired table */
-    bool waiting; /* on a retired group's wait list */
+    bool retired;  /* dropped by a reload with its flush in flight; in the retired table */
+    bool waiting;  /* on a retired group's wait list */
+    bool overflow; /* its route's group_limit was reached: the route's one overflow group */
     uint64_t hash;
     uint64_t key_hash;     /* of key, for the retired table */
     struct group *rnext;   /* retired table chain */
@@ -126,6 +127,9 @@ struct tn_dispatch {
     group_t **rtab;
     size_t rcap, rcount;
     tn_metric_child_t *m_groups;
+    uint32_t *route_groups; /* ordinary groups per route (by route idx), for group_limit */
+    const char *overflow_name, *overflow_value; /* interned group label of overflow groups */
+    tn_metric_child_t *m_limit_reached;
 };
 
 static uint64_t group_hash(const tn_route_t *r, uint64_t labels_fp)
@@ -159,6 +163,8 @@ static void gtab_remove(tn_dispatch_t *d, group_t *g)
         i = (i + 1) & mask;
     TN_OA_DELETE(d->slots, d->cap, i, GTAB_HOME);
     d->count--;
+    if (!g->overflow && d->route_groups && g->cfg == d->cfg)
+        d->route_groups[g->route->idx]--;
     tn_metric_set(d->m_groups, (double)d->count);
 }
 
@@ -453,6 +459,8 @@ static group_t *group_new(tn_dispatch_t *d, const tn_route_t *r, tn_labels_t gl,
     }
     d->slots[gtab_find(d, h, r, gl)] = g;
     d->count++;
+    if (d->route_groups)
+        d->route_groups[r->idx]++;
     tn_metric_set(d->m_groups, (double)d->count);
     return g;
 }
@@ -490,6 +498,52 @@ static group_t *group_find(const tn_dispatch_t *d, const tn_route_t *r, tn_label
     return d->cap ? d->slots[gtab_find(d, *h, r, *g_ls)] : NULL;
 }
 
+/* The route's overflow group (group_limit), or NULL; writes its labels and hash. */
+static group_t *overflow_find(const tn_dispatch_t *d, const tn_route_t *r, tn_label_t *ol,
+                              uint64_t *h)
+{
+    ol->name = d->overflow_name;
+    ol->value = d->overflow_value;
+    tn_labels_t ls = {ol, 1};
+    *h = group_hash(r, tn_labels_fingerprint(ls));
+    return d->cap ? d->slots[gtab_find(d, *h, r, ls)] : NULL;
+}
+
+/* The route's overflow group if it holds the alert: an alert stays there once it joined. */
+static group_t *overflow_holding(const tn_dispatch_t *d, const tn_route_t *r, const tn_alert_t *a)
+{
+    tn_label_t ol;
+    uint64_t h;
+    group_t *o = overflow_find(d, r, &ol, &h);
+    return o && amap_get(&o->alerts, a->fp) ? o : NULL;
+}
+
+/* Past the route's group_limit, an alert that would start a new group joins the route's
+ * overflow group instead. Returns NULL to create a group as usual. */
+static group_t *group_limited(tn_dispatch_t *d, const tn_route_t *r, const tn_alert_t *a,
+                              tn_time_t now)
+{
+    tn_label_t ol;
+    uint64_t h;
+    group_t *o = overflow_find(d, r, &ol, &h);
+    if (d->route_groups[r->idx] < r->group_limit)
+        return NULL;
+    tn_metric_add(d->m_limit_reached, 1);
+    if (o)
+        return o;
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%u", r->group_limit);
+    tn_log(TN_LOG_WARN, "Too many aggregation groups; new ones join the route's overflow group",
+           "route", r->key, "limit", limit, "alert", tn_alert_name(a), NULL);
+    o = group_new(d, r, (tn_labels_t){&ol, 1}, h);
+    o->overflow = true;
+    d->route_groups[r->idx]--; /* group_new counted it; the overflow group is not capped */
+    tn_time_t when = TN_MAX(now + r->group_wait, d->start_time);
+    if (!d->stopping)
+        tn_sched_at(d->sched, &o->timer, when);
+    return o;
+}
+
 static void route_alert(tn_dispatch_t *d, tn_alert_t *a, tn_time_t now)
 {
     tn_labels_t ls = tn_alert_labels(a);
@@ -501,7 +555,11 @@ static void route_alert(tn_dispatch_t *d, tn_alert_t *a, tn_time_t now)
         const tn_route_t *r = rs.v[i];
         tn_labels_t g_ls;
         uint64_t h;
-        group_t *g = group_find(d, r, ls, gl, &g_ls, &h);
+        group_t *g = r->group_limit ? overflow_holding(d, r, a) : NULL;
+        if (!g)
+            g = group_find(d, r, ls, gl, &g_ls, &h);
+        if (!g && r->group_limit)
+            g = group_limited(d, r, a, now);
         if (!g) {
             g = group_new(d, r, g_ls, h);
             tn_time_t when = now + r->group_wait;
@@ -538,6 +596,13 @@ tn_dispatch_t *tn_dispatch_new(tn_sched_t *sched, tn_notifier_t *notifier, tn_al
     d->external_url = tn_xstrdup("");
     d->m_groups = tn_metric_plain(tn_metric_gauge("alertmanager_dispatcher_aggregation_groups",
                                                   "Number of active aggregation groups", NULL));
+    d->m_limit_reached = tn_metric_plain(tn_metric_counter(
+        "alertmanager_dispatcher_aggregation_group_limit_reached_total",
+        "Number of times an alert joined a route's overflow group because the route's "
+        "group_limit was reached.",
+        NULL));
+    d->overflow_name = tn_intern_cstr("overflow");
+    d->overflow_value = tn_intern_cstr("true");
     return d;
 }
 
@@ -570,6 +635,9 @@ void tn_dispatch_free(tn_dispatch_t *d)
     free(d->rtab);
     drop_all_groups(d);
     free(d->slots);
+    free(d->route_groups);
+    tn_intern_unref(d->overflow_name);
+    tn_intern_unref(d->overflow_value);
     free(d->external_url);
     tn_config_unref(d->cfg);
     free(d);
@@ -591,6 +659,8 @@ void tn_dispatch_set_config(tn_dispatch_t *d, tn_config_t *cfg)
     drop_all_groups(d);
     tn_config_unref(d->cfg);
     d->cfg = tn_config_ref(cfg);
+    free(d->route_groups);
+    d->route_groups = tn_xcalloc(cfg->nroutes + 1, sizeof(*d->route_groups));
     tn_alert_store_foreach(d->store, reroute, d);
 }
 
@@ -633,6 +703,8 @@ bool tn_dispatch_holds(void *ud, const tn_alert_t *a)
         uint64_t h;
         group_t *g = group_find(d, rs.v[i], ls, gl, &g_ls, &h);
         held = g && amap_get(&g->alerts, a->fp) != NULL;
+        if (!held && rs.v[i]->group_limit)
+            held = overflow_holding(d, rs.v[i], a) != NULL;
     }
     free(gl);
     route_set_free(&rs);

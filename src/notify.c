@@ -5,11 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
 
 #include "tocsin/clock.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
 #include "tocsin/outbound.h"
+#include "tocsin/ratelimit.h"
 
 /* Backoff as Alertmanager's retrier: 500 ms, x1.5, +-50 % jitter, at most 60 s apart. */
 #define BACKOFF_INITIAL_MS 500.0
@@ -65,6 +69,7 @@ struct tn_notifier {
     tn_duration_t retention; /* cap on nflog entry lifetime; 0 = none */
     tn_mute_fn mute;
     void *mute_ud;
+    tn_ratelimit_t *rl; /* routes' rate_limit: held notifications and their summaries */
     tn_metric_t *m_total, *m_failed, *m_requests, *m_requests_failed, *m_latency;
 };
 
@@ -97,6 +102,7 @@ tn_notifier_t *tn_notifier_new(tn_sched_t *sched, tn_nflog_t *nflog, tn_sender_t
     nt->sched = sched;
     nt->nflog = nflog;
     nt->sender = sender;
+    nt->rl = tn_ratelimit_new(sched, nflog, &nt->sender);
     nt->m_total = tn_metric_counter("alertmanager_notifications_total",
                                     "The total number of attempted notifications.", "integration");
     nt->m_failed =
@@ -128,6 +134,7 @@ tn_notifier_t *tn_notifier_new(tn_sched_t *sched, tn_nflog_t *nflog, tn_sender_t
 void tn_notifier_set_retention(tn_notifier_t *nt, tn_duration_t retention)
 {
     nt->retention = retention;
+    tn_ratelimit_set_retention(nt->rl, retention);
 }
 
 size_t tn_notifier_inflight(tn_notifier_t *nt)
@@ -251,6 +258,10 @@ static void job_record(job_t *j)
 
 static void attempt(job_t *j);
 
+/* The Retry-After of the reply that on_attempt_done is about to handle, in ms (0 = none). The
+ * real sender sets it just before calling done on the same loop, and done consumes it. */
+static uint64_t notify_retry_after_ms;
+
 static void on_retry_timer(void *ud, tn_time_t now)
 {
     (void)now;
@@ -261,6 +272,8 @@ static void on_attempt_done(void *ctx, enum tn_send_result r, const char *reason
 {
     job_t *j = ctx;
     tn_notifier_t *nt = j->f->nt;
+    uint64_t wait_ms = notify_retry_after_ms;
+    notify_retry_after_ms = 0;
     j->handle = NULL;
     if (j->in_start)
         j->completed_in_start = true;
@@ -311,6 +324,9 @@ static void on_attempt_done(void *ctx, enum tn_send_result r, const char *reason
     double jitter = 1.0 + BACKOFF_JITTER * (2.0 * ((double)rand() / RAND_MAX) - 1.0);
     double delay = j->backoff_ms * jitter;
     j->backoff_ms = fmin(j->backoff_ms * BACKOFF_FACTOR, BACKOFF_MAX_MS);
+    /* A rate-limited peer said when to come back: not before (the deadline still caps it). */
+    if ((double)wait_ms > delay)
+        delay = (double)wait_ms;
     tn_time_t at = now + (tn_time_t)(delay * (double)TN_NS_PER_MS);
     if (at >= j->f->deadline) {
         job_give_up(j, "contextDeadlineExceeded", "context deadline exceeded");
@@ -362,14 +378,20 @@ static void job_start(job_t *j)
     enum tn_notify_reason why =
         tn_notify_needs_update(e, f->firing, f->nfiring, f->resolved, f->nresolved,
                                j->ic->send_resolved, f->repeat, f->n.now);
+    const tn_rate_limit_t *limit = f->n.route ? &f->n.route->rate_limit : NULL;
     if (why == TN_REASON_NONE) {
+        /* A held notification follows its group's state, so its summary tells the news. */
+        tn_ratelimit_refresh(nt->rl, limit, &f->n, j->ic, j->key, f->firing, f->nfiring,
+                             f->resolved, f->nresolved);
         job_finish(j, true);
         return;
     }
-    tn_metric_add(tn_metric_with(nt->m_total, integration_name(j), NULL), 1);
     j->view.reason = reason_text(why);
     if (!j->ic->send_resolved) {
         if (f->nfiring == 0) {
+            tn_metric_add(tn_metric_with(nt->m_total, integration_name(j), NULL), 1);
+            tn_ratelimit_refresh(nt->rl, limit, &f->n, j->ic, j->key, f->firing, f->nfiring,
+                                 f->resolved, f->nresolved);
             /* Nothing this integration would send; remember the state all the same. */
             job_record(j);
             job_finish(j, true);
@@ -385,6 +407,13 @@ static void job_start(job_t *j)
             j->view.nalerts = k;
         }
     }
+    /* Over the route's rate_limit: held for a summary, and the flush is done with it. */
+    if (!tn_ratelimit_admit(nt->rl, limit, &j->view, j->ic, j->key, f->firing, f->nfiring,
+                            f->resolved, f->nresolved, f->repeat)) {
+        job_finish(j, true);
+        return;
+    }
+    tn_metric_add(tn_metric_with(nt->m_total, integration_name(j), NULL), 1);
     attempt(j);
 }
 
@@ -507,6 +536,7 @@ static void job_cancel(tn_notifier_t *nt, job_t *j)
 void tn_notifier_cancel_all(tn_notifier_t *nt)
 {
     nt->closing = true;
+    tn_ratelimit_cancel_all(nt->rl);
     /* A cancel may complete its flush, whose callback may start (and at once end) others, so
      * look for the next job from the head each time. A flush whose jobs have all finished is
      * still inside its start and completes when that returns. */
@@ -527,6 +557,7 @@ void tn_notifier_free(tn_notifier_t *nt)
     if (!nt)
         return;
     tn_notifier_cancel_all(nt);
+    tn_ratelimit_free(nt->rl);
     free(nt);
 }
 
@@ -540,6 +571,22 @@ typedef struct out_attempt {
     void *ctx;
 } out_attempt_t;
 
+/* Retry-After as delay seconds or an HTTP date, in ms; 0 when absent or unreadable. */
+static uint64_t retry_after_ms(const char *v)
+{
+    if (!v || !*v)
+        return 0;
+    char *end;
+    unsigned long long secs = strtoull(v, &end, 10);
+    if (end != v && *end == 0 && v[0] != '-')
+        return secs > 86400 ? 86400000ULL : (uint64_t)secs * 1000;
+    time_t at = curl_getdate(v, NULL);
+    time_t now = (time_t)(tn_clock_now() / TN_NS_PER_SEC);
+    if (at == (time_t)-1 || at <= now)
+        return 0;
+    return (uint64_t)(at - now > 86400 ? 86400 : at - now) * 1000;
+}
+
 static void out_done(void *ud, const tn_out_response_t *resp)
 {
     out_attempt_t *a = ud;
@@ -549,6 +596,8 @@ static void out_done(void *ud, const tn_out_response_t *resp)
     tn_send_done_fn done = a->done;
     void *ctx = a->ctx;
     free(a);
+    notify_retry_after_ms =
+        r == TN_SEND_RETRY && resp->status == 429 ? retry_after_ms(resp->retry_after) : 0;
     done(ctx, r, reason, err);
 }
 

@@ -71,6 +71,10 @@ void tn_alert_store_set_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, v
 void tn_alert_store_add_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud);
 /* Cap on active alerts; 0 = none. Put of a new fingerprint beyond it fails with TN_ERR_LIMIT. */
 void tn_alert_store_set_limit(tn_alert_store_t *s, size_t max_alerts);
+/* --alerts.per-alertname-limit (0 = none): as Alertmanager, an alertname keeps at most this many
+ * alerts that have not ended; a put beyond it fails with TN_ERR_LIMIT and counts in
+ * alertmanager_alerts_limited_total. */
+void tn_alert_store_set_name_limit(tn_alert_store_t *s, size_t per_alertname);
 
 /* Inserts an incoming alert with Alertmanager's Put rules: merges with the stored version when
  * their activity ranges overlap, else replaces it. Consumes the caller's reference to `in`. */

@@ -67,6 +67,35 @@ typedef struct tn_notif_alert {
     bool resolved; /* resolved at flush time; a firing alert prints endsAt as Go's zero time */
 } tn_notif_alert_t;
 
+/* What a rate limit held back (tocsin extension): a summary notification carries it, and its
+ * alerts are the held ones (firing first, at most TN_SUMMARY_MAX_ALERTS). Lists are cut at
+ * TN_SUMMARY_MAX_LIST entries; the counts are always whole. */
+#define TN_SUMMARY_MAX_ALERTS 1000
+#define TN_SUMMARY_MAX_LIST   100
+
+typedef struct tn_summary_group {
+    const char *group_key;
+    tn_labels_t group_labels;
+    size_t nfiring, nresolved;
+} tn_summary_group_t;
+
+typedef struct tn_summary_name {
+    const char *alertname;
+    size_t count; /* held alerts of this name */
+} tn_summary_name_t;
+
+typedef struct tn_summary {
+    size_t nalerts, nfiring, nresolved; /* held alerts over all groups */
+    size_t ngroups;                     /* held groups */
+    size_t nnotifications;              /* notifications held since the last summary */
+    tn_time_t since;                    /* first one held */
+    const tn_summary_group_t *groups;   /* by group key; nlisted_groups <= ngroups */
+    size_t nlisted_groups;
+    const tn_summary_name_t *names; /* most alerts first */
+    size_t nnames;
+    bool truncated; /* some group, name or alert is not listed */
+} tn_summary_t;
+
 typedef struct tn_notification {
     const char *receiver;  /* receiver name */
     const char *group_key; /* Alertmanager's group key: route key + ":" + group labels */
@@ -81,6 +110,8 @@ typedef struct tn_notification {
     /* Alertmanager's notification reason text ("first notification", "new alerts added", ...),
      * set per integration by notify; NULL is sent as "unknown". */
     const char *reason;
+    /* Set only on a rate-limit summary (tocsin extension); NULL on every other notification. */
+    const tn_summary_t *summary;
 } tn_notification_t;
 
 /* Alertmanager's AlertSlice order: by the job label, then instance, then whole label sets. */
