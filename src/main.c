@@ -15,6 +15,7 @@
 #include "tocsin/http.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
+#include "tocsin/mute.h"
 #include "tocsin/nflog.h"
 #include "tocsin/notify.h"
 #include "tocsin/outbound.h"
@@ -191,6 +192,7 @@ typedef struct app {
     tn_nflog_t *nflog;
     tn_silences_t *silences;
     tn_inhibitor_t *inhibitor;
+    tn_muter_t *muter;
     tn_outbound_t *outbound;
     tn_notifier_t *notifier;
     tn_dispatch_t *dispatch;
@@ -591,6 +593,8 @@ static int run(app_t *app)
     app->inhibitor = tn_inhibitor_new(app->store);
     tn_alert_store_add_listener(app->store, tn_inhibitor_on_alert, app->inhibitor);
     tn_inhibitor_set_config(app->inhibitor, app->cfg);
+    app->muter = tn_muter_new(app->inhibitor, app->silences);
+    tn_notifier_set_muter(app->notifier, tn_muter_mute, app->muter);
 
     tn_api_deps_t deps = {
         .ud = app,
@@ -651,6 +655,7 @@ static int run(app_t *app)
     rc = 0;
 out:
     tn_dispatch_free(app->dispatch);
+    tn_muter_free(app->muter);
     tn_inhibitor_free(app->inhibitor);
     tn_silences_free(app->silences);
     tn_notifier_free(app->notifier);
