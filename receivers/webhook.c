@@ -125,6 +125,54 @@ static int wh_alert(tn_buf_t *b, const tn_notif_alert_t *na)
     return rc;
 }
 
+/* tocsin extension: what a rate limit held back, only in a summary notification. Lists are cut
+ * at max_alerts too when that is set. */
+static int wh_summary(tn_buf_t *b, const tn_summary_t *s, uint64_t max_alerts)
+{
+    size_t ng = s->nlisted_groups, nn = s->nnames;
+    bool cut = s->truncated;
+    if (max_alerts && ng > max_alerts) {
+        ng = (size_t)max_alerts;
+        cut = true;
+    }
+    if (max_alerts && nn > max_alerts) {
+        nn = (size_t)max_alerts;
+        cut = true;
+    }
+    char since[40];
+    tn_time_format_rfc3339nano(s->since, since);
+    int rc =
+        tn_buf_printf(b,
+                      ",\"tocsinSummary\":{\"heldAlerts\":%zu,\"heldFiring\":%zu,"
+                      "\"heldResolved\":%zu,\"heldGroups\":%zu,\"heldNotifications\":%zu,"
+                      "\"since\":\"%s\",\"groups\":[",
+                      s->nalerts, s->nfiring, s->nresolved, s->ngroups, s->nnotifications, since);
+    for (size_t i = 0; i < ng && rc == TN_OK; i++) {
+        const tn_summary_group_t *g = &s->groups[i];
+        rc = tn_buf_puts(b, i ? ",{\"groupKey\":" : "{\"groupKey\":");
+        if (rc == TN_OK)
+            rc = wh_str(b, g->group_key);
+        if (rc == TN_OK)
+            rc = tn_buf_puts(b, ",\"groupLabels\":");
+        if (rc == TN_OK)
+            rc = wh_kv(b, g->group_labels);
+        if (rc == TN_OK)
+            rc = tn_buf_printf(b, ",\"firing\":%zu,\"resolved\":%zu}", g->nfiring, g->nresolved);
+    }
+    if (rc == TN_OK)
+        rc = tn_buf_puts(b, "],\"alertnames\":[");
+    for (size_t i = 0; i < nn && rc == TN_OK; i++) {
+        rc = tn_buf_puts(b, i ? ",{\"alertname\":" : "{\"alertname\":");
+        if (rc == TN_OK)
+            rc = wh_str(b, s->names[i].alertname);
+        if (rc == TN_OK)
+            rc = tn_buf_printf(b, ",\"count\":%zu}", s->names[i].count);
+    }
+    if (rc == TN_OK)
+        rc = tn_buf_printf(b, "],\"truncated\":%s}", cut ? "true" : "false");
+    return rc;
+}
+
 /* Writes the whole message for notification n, keeping its first max_alerts alerts. Status and
  * common labels are those of the alerts sent, as Alertmanager computes them after truncation. */
 static int wh_message(tn_buf_t *b, const tn_notification_t *full, uint64_t max_alerts)
@@ -182,6 +230,8 @@ static int wh_message(tn_buf_t *b, const tn_notification_t *full, uint64_t max_a
         rc = tn_buf_puts(b, ",\"version\":\"4\",\"groupKey\":");
     if (rc == TN_OK)
         rc = wh_str(b, n.group_key);
+    if (rc == TN_OK && n.summary)
+        rc = wh_summary(b, n.summary, max_alerts);
     if (rc == TN_OK)
         rc = tn_buf_printf(b, ",\"truncatedAlerts\":%llu}\n", (unsigned long long)truncated);
     free(receiver);
