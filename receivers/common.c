@@ -252,26 +252,26 @@ size_t tn_rcv_runes(const char *s)
     return n;
 }
 
-bool tn_rcv_truncate_runes(char *s, size_t max)
+bool tn_rcv_truncate_runes(char **sp, size_t max)
 {
+    char *s = *sp;
     if (tn_rcv_runes(s) <= max)
         return false;
     size_t keep = max <= 3 ? max : max - 1;
-    unsigned char *p = (unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < keep; i++)
         p += rcv_rune_len(p);
-    if (max <= 3) {
-        *p = 0;
-    } else {
-        /* The marker (3 bytes) fits where at least one rune (>= 1 byte) and the rest were. */
-        size_t room = strlen((char *)p);
-        if (room >= 3) {
-            memcpy(p, TN_RCV_TRUNC_MARK, 3);
-            p[3] = 0;
-        } else {
-            *p = 0; /* cannot happen: more runes than max means more bytes after keep */
-        }
+    size_t len = (size_t)((const char *)p - s);
+    /* The marker may be longer than what it replaces (one short rune): a new string. */
+    char *out = tn_xmalloc(len + 4);
+    memcpy(out, s, len);
+    if (max > 3) {
+        memcpy(out + len, TN_RCV_TRUNC_MARK, 3);
+        len += 3;
     }
+    out[len] = 0;
+    free(s);
+    *sp = out;
     return true;
 }
 

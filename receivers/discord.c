@@ -64,7 +64,7 @@ static char *discord_text(tn_rcv_tmpl_t *t, const char *text, bool main, size_t 
                           const char *what)
 {
     char *s = main ? tn_rcv_render_main(t, text, 0) : tn_rcv_render(t, text, 0);
-    if (tn_rcv_truncate_runes(s, max)) {
+    if (tn_rcv_truncate_runes(&s, max)) {
         char m[16];
         snprintf(m, sizeof(m), "%zu", max);
         tn_log(TN_LOG_WARN, what, "integration", "discord", "aggrGroup", t->n->group_key,

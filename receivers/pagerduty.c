@@ -223,7 +223,7 @@ static int pd_message(tn_buf_t *b, const pd_conf_t *c, const tn_notification_t *
     for (size_t i = 0; i < c->details.n; i++)
         details[i] = tn_rcv_render(&t, c->details.values[i], 0);
     char *summary = tn_rcv_render_main(&t, c->description, 0);
-    if (tn_rcv_truncate_runes(summary, PD_MAX_SUMMARY_RUNES))
+    if (tn_rcv_truncate_runes(&summary, PD_MAX_SUMMARY_RUNES))
         tn_log(TN_LOG_WARN, c->v1 ? "Truncated description" : "Truncated summary", "integration",
                "pagerduty", "aggrGroup", n->group_key, "max_runes", TN_STR(PD_MAX_SUMMARY_RUNES),
                NULL);

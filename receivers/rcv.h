@@ -33,9 +33,9 @@ const tn_tmpl_t *tn_rcv_templates(const tn_notification_t *n);
 /* "firing" when any alert of n fires, else "resolved" (Alertmanager's Alerts.Status()). */
 bool tn_rcv_firing(const tn_notification_t *n);
 
-/* Truncates s in place to at most max runes (Alertmanager's TruncateInRunes: max-1 runes and
- * the marker). Returns true when it cut. */
-bool tn_rcv_truncate_runes(char *s, size_t max);
+/* Cuts the heap string *s to at most max runes (Alertmanager's TruncateInRunes: max-1 runes
+ * and the marker), replacing *s. Returns true when it cut. */
+bool tn_rcv_truncate_runes(char **s, size_t max);
 /* Number of UTF-8 runes in s (invalid bytes count one each). */
 size_t tn_rcv_runes(const char *s);
 

@@ -11,12 +11,8 @@ extern const tn_receiver_type_t tn_receiver_discord;
 extern const tn_receiver_type_t tn_receiver_email;
 
 const tn_receiver_type_t *const tn_receiver_types[] = {
-    &tn_receiver_webhook,
-    &tn_receiver_slack,
-    &tn_receiver_pagerduty,
-    &tn_receiver_discord,
-    &tn_receiver_email,
-    NULL,
+    &tn_receiver_webhook, &tn_receiver_slack, &tn_receiver_pagerduty,
+    &tn_receiver_discord, &tn_receiver_email, NULL,
 };
 
 const tn_receiver_type_t *tn_receiver_type_find(const char *name)

@@ -360,7 +360,7 @@ static int slack_message(tn_buf_t *b, const slack_conf_t *c, const tn_notificati
     slack_raw(&m, "[{");
 
     char *title = tn_rcv_render_main(&t, c->title, 0);
-    if (tn_rcv_truncate_runes(title, SLACK_MAX_TITLE_RUNES))
+    if (tn_rcv_truncate_runes(&title, SLACK_MAX_TITLE_RUNES))
         tn_log(TN_LOG_WARN, "Truncated title", "integration", "slack", "aggrGroup", n->group_key,
                "max_runes", TN_STR(SLACK_MAX_TITLE_RUNES), NULL);
     slack_put_value(&m, &att, "title", title, true);
