@@ -978,6 +978,14 @@ static int conn_tls_handshake(http_conn_t *c)
 {
     if (tn_tls_conn_ready(c->tls))
         return 1;
+    if (tn_tls_conn_plain_http(c->tls)) { /* answered in plain text, as Go servers do */
+        static const char msg[] = "HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n"
+                                  "Client sent an HTTP request to an HTTPS server.\n";
+        uv_buf_t b = uv_buf_init((char *)msg, sizeof(msg) - 1);
+        if (conn_write_raw(c, &b, 1) == 0)
+            conn_linger(c);
+        return -1;
+    }
     char err[256];
     int rc = tn_tls_conn_handshake(c->tls, err, sizeof(err));
     if (conn_tls_flush(c) < 0)

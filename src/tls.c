@@ -390,6 +390,22 @@ bool tn_tls_conn_ready(const tn_tls_conn_t *t)
     return t->ready;
 }
 
+bool tn_tls_conn_plain_http(const tn_tls_conn_t *t)
+{
+    static const char *const methods[] = {"GET ",    "HEAD ",    "POST ",  "PUT ",
+                                          "DELETE ", "OPTIONS ", "PATCH ", "CONNECT "};
+    if (t->ready)
+        return false;
+    const char *p = t->in + t->in_off;
+    size_t n = t->in_len - t->in_off;
+    for (size_t i = 0; i < TN_ARRAY_LEN(methods); i++) {
+        size_t l = strlen(methods[i]);
+        if (n >= l && memcmp(p, methods[i], l) == 0)
+            return true;
+    }
+    return false;
+}
+
 long tn_tls_conn_read(tn_tls_conn_t *t, char *buf, size_t len)
 {
     if (!t->ready || t->failed)

@@ -33,6 +33,9 @@ void tn_tls_conn_in_commit(tn_tls_conn_t *t, size_t n);
  * in tn_tls_conn_out is sent). */
 int tn_tls_conn_handshake(tn_tls_conn_t *t, char *err, size_t errlen);
 bool tn_tls_conn_ready(const tn_tls_conn_t *t);
+/* True when the first input bytes are a plain HTTP request line rather than a TLS record
+ * (a client speaking http:// to an https:// port). */
+bool tn_tls_conn_plain_http(const tn_tls_conn_t *t);
 /* Decrypts into buf. Returns bytes (> 0), 0 when more input is needed, or TN_ERR_IO when the
  * peer closed (close_notify) or the stream is broken. */
 long tn_tls_conn_read(tn_tls_conn_t *t, char *buf, size_t len);
