@@ -235,6 +235,7 @@ class Sink:
         self.records = []
         self.statuses = {}
         self.delays = {}
+        self.replies = {}
         self.default_status = 200
         sink = self
 
@@ -256,6 +257,11 @@ class Sink:
                 with sink.lock:
                     q = sink.statuses.get(path)
                     status = q.pop(0) if q else sink.default_status
+                    extra = {}
+                    if isinstance(status, tuple):  # (status, {header: value})
+                        status, extra = status
+                    payload, ctype, always = sink.replies.get(
+                        path, (b"{}", "application/json", {}))
                     delay = sink.delays.get(path, 0)
                     sink.records.append({
                         "path": path, "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -264,10 +270,12 @@ class Sink:
                     sink.cond.notify_all()
                 if delay:
                     time.sleep(delay)
-                payload = b"{}"
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    if ctype:
+                        self.send_header("Content-Type", ctype)
+                    for k, v in list(always.items()) + list(extra.items()):
+                        self.send_header(k, v)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)
@@ -285,9 +293,15 @@ class Sink:
         return "http://%s:%d%s" % (HOST, self.port, path)
 
     def respond(self, path, statuses):
-        """Answer the next requests on path with these statuses, in order."""
+        """Answer the next requests on path with these statuses, in order. An entry may be a
+        (status, {header: value}) pair to add headers to that one answer."""
         with self.lock:
             self.statuses[path] = list(statuses)
+
+    def reply(self, path, body=b"{}", content_type="application/json", headers=None):
+        """Answer every request on path with this body, Content-Type and headers."""
+        with self.lock:
+            self.replies[path] = (body, content_type, dict(headers or {}))
 
     def delay(self, path, seconds):
         with self.lock:
