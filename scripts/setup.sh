@@ -8,6 +8,7 @@ pkgs=(
   libuv1-dev node-llhttp libcurl4-openssl-dev libyaml-dev libmbedtls-dev libjansson-dev
   libpcre2-dev libsqlite3-dev libhiredis-dev libcmocka-dev
   python3 curl procps util-linux
+  libcrypt-dev openssl
   clang libclang-rt-14-dev
   tzdata
   prometheus-alertmanager
