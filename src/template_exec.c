@@ -1,0 +1,1964 @@
+/* Template engine, part 2: the executor (Go text/template evaluation rules with
+ * missingkey=zero), value printing as Go's fmt prints, html/template-style contextual escaping,
+ * and the notification data model. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "template_internal.h"
+#include "tocsin/json.h"
+#include "tocsin/timefmt.h"
+
+#define TT_ARENA_CAP (64u * 1024 * 1024) /* memory one render may use */
+
+enum { EX_OK = 0, EX_BREAK = 1, EX_CONTINUE = 2 };
+
+int tt_errorf(tt_ctx_t *c, const char *fmt, ...)
+{
+    if (!c->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err, c->errlen, fmt, ap);
+        va_end(ap);
+        c->failed = true;
+    }
+    return TN_ERR_INVAL;
+}
+
+/* ---- values ---- */
+
+tv_t tv_str(const char *p, size_t n)
+{
+    tv_t v = {.kind = TV_STR};
+    v.s.p = p;
+    v.s.n = n;
+    return v;
+}
+tv_t tv_cstr(const char *p)
+{
+    return tv_str(p, strlen(p));
+}
+tv_t tv_int(int64_t i)
+{
+    tv_t v = {.kind = TV_INT};
+    v.i = i;
+    return v;
+}
+tv_t tv_bool(bool b)
+{
+    tv_t v = {.kind = TV_BOOL};
+    v.b = b;
+    return v;
+}
+tv_t tv_float(double f)
+{
+    tv_t v = {.kind = TV_FLOAT};
+    v.f = f;
+    return v;
+}
+
+static void *ctx_alloc(tt_ctx_t *c, size_t n)
+{
+    if (c->arena.total + n > TT_ARENA_CAP)
+        tt_errorf(c, "template: render uses more than %u MiB of memory", TT_ARENA_CAP >> 20);
+    return tt_alloc(&c->arena, n);
+}
+
+tv_t tv_list(tt_ctx_t *c, size_t cap, uint8_t sub)
+{
+    tv_t v = {.kind = TV_LIST, .sub = sub};
+    v.l = ctx_alloc(c, sizeof(tt_list_t));
+    v.l->cap = cap ? cap : 4;
+    v.l->v = ctx_alloc(c, v.l->cap * sizeof(tv_t));
+    return v;
+}
+
+void tt_list_push(tt_ctx_t *c, tt_list_t *l, tv_t v)
+{
+    if (l->n == l->cap) {
+        tv_t *nv = ctx_alloc(c, l->cap * 2 * sizeof(tv_t));
+        memcpy(nv, l->v, l->n * sizeof(tv_t));
+        l->v = nv;
+        l->cap *= 2;
+    }
+    l->v[l->n++] = v;
+}
+
+tv_t tt_buf_value(tt_ctx_t *c, tn_buf_t *b)
+{
+    char *p = ctx_alloc(c, b->len + 1);
+    if (b->len)
+        memcpy(p, b->data, b->len);
+    p[b->len] = 0;
+    return tv_str(p, b->len);
+}
+
+const char *tv_kind_name(const tv_t *v)
+{
+    switch (v->kind) {
+    case TV_NIL:
+        return "<nil>";
+    case TV_BOOL:
+        return "bool";
+    case TV_INT:
+        return "int";
+    case TV_FLOAT:
+        return "float64";
+    case TV_STR:
+        return v->sub == TS_HTML ? "template.HTML" : v->sub == TS_URL ? "template.URL" : "string";
+    case TV_TIME:
+        return "time.Time";
+    case TV_DUR:
+        return "time.Duration";
+    case TV_LIST:
+        switch (v->sub) {
+        case TL_STRSLICE:
+            return "[]string";
+        case TL_STRINGS:
+            return "template.Strings";
+        case TL_PAIRS:
+            return "template.Pairs";
+        case TL_ALERTS:
+            return "template.Alerts";
+        case TL_ALERTSLICE:
+            return "[]template.Alert";
+        default:
+            return "[]interface {}";
+        }
+    case TV_KV:
+        return "template.KV";
+    case TV_PAIR:
+        return "template.Pair";
+    case TV_ALERT:
+        return "template.Alert";
+    case TV_DATA:
+        return "*template.Data";
+    case TV_DICT:
+        return "map[string]interface {}";
+    }
+    return "?";
+}
+
+bool tv_truth(const tv_t *v)
+{
+    switch (v->kind) {
+    case TV_NIL:
+        return false;
+    case TV_BOOL:
+        return v->b;
+    case TV_INT:
+    case TV_DUR:
+        return v->i != 0;
+    case TV_FLOAT:
+        return v->f != 0;
+    case TV_STR:
+        return v->s.n > 0;
+    case TV_LIST:
+        return v->l->n > 0;
+    case TV_KV:
+        return v->kv.n > 0;
+    case TV_DICT:
+        return v->d->n > 0;
+    default:
+        return true;
+    }
+}
+
+int tv_want_str(tt_ctx_t *c, const char *fn, const tv_t *v, const char **p, size_t *n)
+{
+    if (v->kind != TV_STR)
+        return tt_errorf(c, "%s: expected string; found %s", fn, tv_kind_name(v));
+    *p = v->s.p;
+    *n = v->s.n;
+    return 0;
+}
+
+int tv_want_strlist(tt_ctx_t *c, const char *fn, const tv_t *v, tt_list_t **out)
+{
+    if (v->kind == TV_LIST && (v->sub == TL_STRSLICE || v->sub == TL_STRINGS)) {
+        *out = v->l;
+        return 0;
+    }
+    if (v->kind == TV_LIST && v->sub == TL_ANY) {
+        for (size_t i = 0; i < v->l->n; i++)
+            if (v->l->v[i].kind != TV_STR)
+                break;
+    }
+    return tt_errorf(c, "%s: wrong type for value; expected []string; got %s", fn, tv_kind_name(v));
+}
+
+/* KV pairs in Alertmanager's SortedPairs order: alertname first, the rest by name. */
+tn_labels_t tt_kv_sorted_pairs(tt_ctx_t *c, tn_labels_t kv)
+{
+    size_t at = kv.n;
+    for (size_t i = 0; i < kv.n; i++)
+        if (!strcmp(kv.v[i].name, "alertname"))
+            at = i;
+    if (at == kv.n || at == 0)
+        return kv;
+    tn_label_t *v = ctx_alloc(c, kv.n * sizeof(*v));
+    v[0] = kv.v[at];
+    size_t k = 1;
+    for (size_t i = 0; i < kv.n; i++)
+        if (i != at)
+            v[k++] = kv.v[i];
+    return (tn_labels_t){v, kv.n};
+}
+
+/* ---- printing as Go's fmt %v ---- */
+
+/* Go's shortest float formatting ('g' with the exponent rule of %v). */
+static void fmt_float(tn_buf_t *b, double f, char verb, int prec)
+{
+    if (isnan(f)) {
+        tn_buf_puts(b, "NaN");
+        return;
+    }
+    if (isinf(f)) {
+        tn_buf_puts(b, f > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    char tmp[64];
+    if (prec < 0) {
+        /* shortest digits that round-trip */
+        int p;
+        for (p = 1; p <= 17; p++) {
+            snprintf(tmp, sizeof tmp, "%.*e", p - 1, f);
+            if (strtod(tmp, NULL) == f)
+                break;
+        }
+        char *e = strchr(tmp, 'e');
+        int exp = e ? atoi(e + 1) : 0;
+        if (verb == 'e') {
+            snprintf(tmp, sizeof tmp, "%.*e", p - 1, f);
+        } else if (verb == 'f') {
+            int decimals = p - 1 - exp;
+            snprintf(tmp, sizeof tmp, "%.*f", decimals < 0 ? 0 : decimals, f);
+        } else {
+            int eprec = 6; /* strconv's rule for the shortest form */
+            if (exp < -4 || exp >= eprec) {
+                snprintf(tmp, sizeof tmp, "%.*e", p - 1, f);
+            } else {
+                int decimals = p - 1 - exp;
+                snprintf(tmp, sizeof tmp, "%.*f", decimals < 0 ? 0 : decimals, f);
+            }
+        }
+    } else {
+        char fmt[8];
+        snprintf(fmt, sizeof fmt, "%%.*%c", verb);
+        snprintf(tmp, sizeof tmp, fmt, prec, f);
+    }
+    /* Go writes exponents with at least two digits, as C does; nothing to change */
+    tn_buf_puts(b, tmp);
+}
+
+void tt_duration_string(tn_buf_t *b, int64_t d)
+{
+    if (d == 0) {
+        tn_buf_puts(b, "0s");
+        return;
+    }
+    uint64_t u = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    if (d < 0)
+        tn_buf_putc(b, '-');
+    if (u < 1000000000ULL) {
+        const char *unit;
+        uint64_t div;
+        if (u < 1000ULL)
+            unit = "ns", div = 1;
+        else if (u < 1000000ULL)
+            unit = "µs", div = 1000;
+        else
+            unit = "ms", div = 1000000;
+        tn_buf_printf(b, "%llu", (unsigned long long)(u / div));
+        uint64_t frac = u % div;
+        if (frac) {
+            char fr[16];
+            int w = div == 1000 ? 3 : 6;
+            snprintf(fr, sizeof fr, "%0*llu", w, (unsigned long long)frac);
+            size_t k = strlen(fr);
+            while (k > 0 && fr[k - 1] == '0')
+                k--;
+            tn_buf_putc(b, '.');
+            tn_buf_append(b, fr, k);
+        }
+        tn_buf_puts(b, unit);
+        return;
+    }
+    uint64_t secs = u / 1000000000ULL, ns = u % 1000000000ULL;
+    uint64_t h = secs / 3600, m = (secs / 60) % 60, s = secs % 60;
+    if (h)
+        tn_buf_printf(b, "%lluh", (unsigned long long)h);
+    if (h || m)
+        tn_buf_printf(b, "%llum", (unsigned long long)m);
+    tn_buf_printf(b, "%llu", (unsigned long long)s);
+    if (ns) {
+        char fr[16];
+        snprintf(fr, sizeof fr, "%09llu", (unsigned long long)ns);
+        size_t k = 9;
+        while (k > 0 && fr[k - 1] == '0')
+            k--;
+        tn_buf_putc(b, '.');
+        tn_buf_append(b, fr, k);
+    }
+    tn_buf_putc(b, 's');
+}
+
+/* Go's time.Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST". */
+int tt_time_string(tn_buf_t *b, const tv_t *t)
+{
+    return tt_time_format(NULL, b, "2006-01-02 15:04:05.999999999 -0700 MST", 39, t);
+}
+
+static int print_kv(tt_ctx_t *c, tn_buf_t *b, tn_labels_t kv)
+{
+    kv = tt_kv_sorted_pairs(c, kv);
+    for (size_t i = 0; i < kv.n; i++) {
+        if (i)
+            tn_buf_puts(b, ", ");
+        tn_buf_puts(b, kv.v[i].name);
+        tn_buf_putc(b, '=');
+        tn_buf_puts(b, kv.v[i].value);
+    }
+    return 0;
+}
+
+static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
+{
+    switch (v->kind) {
+    case TV_NIL:
+        return tn_buf_puts(b, "<nil>");
+    case TV_BOOL:
+        return tn_buf_puts(b, v->b ? "true" : "false");
+    case TV_INT:
+        return tn_buf_printf(b, "%lld", (long long)v->i);
+    case TV_FLOAT:
+        fmt_float(b, v->f, 'v', -1);
+        return 0;
+    case TV_STR:
+        return tn_buf_append(b, v->s.p, v->s.n);
+    case TV_TIME:
+        return tt_time_string(b, v);
+    case TV_DUR:
+        tt_duration_string(b, v->i);
+        return 0;
+    case TV_KV:
+        return print_kv(c, b, v->kv);
+    case TV_PAIR:
+        return tn_buf_printf(b, "{%s %s}", v->pair.name, v->pair.value);
+    case TV_LIST:
+        if (v->sub == TL_PAIRS) {
+            tn_labels_t kv = {NULL, v->l->n};
+            tn_label_t *p = ctx_alloc(c, (v->l->n + 1) * sizeof(*p));
+            for (size_t i = 0; i < v->l->n; i++)
+                p[i] = v->l->v[i].pair;
+            kv.v = p;
+            for (size_t i = 0; i < kv.n; i++) {
+                if (i)
+                    tn_buf_puts(b, ", ");
+                tn_buf_printf(b, "%s=%s", kv.v[i].name, kv.v[i].value);
+            }
+            return 0;
+        }
+        tn_buf_putc(b, '[');
+        for (size_t i = 0; i < v->l->n; i++) {
+            if (i)
+                tn_buf_putc(b, ' ');
+            print_depth(c, b, &v->l->v[i], depth + 1);
+        }
+        return tn_buf_putc(b, ']');
+    case TV_DICT:
+        tn_buf_puts(b, "map[");
+        for (size_t i = 0; i < v->d->n; i++) {
+            if (i)
+                tn_buf_putc(b, ' ');
+            tn_buf_puts(b, v->d->keys[i]);
+            tn_buf_putc(b, ':');
+            print_depth(c, b, &v->d->vals[i], depth + 1);
+        }
+        return tn_buf_putc(b, ']');
+    case TV_ALERT: {
+        static const char *const f[] = {"Status", "Labels",       "Annotations", "StartsAt",
+                                        "EndsAt", "GeneratorURL", "Fingerprint"};
+        tn_buf_putc(b, '{');
+        for (size_t i = 0; i < TN_ARRAY_LEN(f); i++) {
+            bool ok;
+            tv_t fv = tt_alert_field(c, v->alert, f[i], &ok);
+            if (i)
+                tn_buf_putc(b, ' ');
+            print_depth(c, b, &fv, depth + 1);
+        }
+        return tn_buf_putc(b, '}');
+    }
+    case TV_DATA:
+        return tn_buf_puts(b, "&{...}");
+    }
+    return 0;
+}
+
+int tv_print(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, bool top)
+{
+    if (top && v->kind == TV_NIL)
+        return tn_buf_puts(b, "<no value>");
+    return print_depth(c, b, v, 0);
+}
+
+int tt_sprint(tt_ctx_t *c, tn_buf_t *b, const tv_t *args, size_t n, bool ln)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool is_str = args[i].kind == TV_STR;
+        if (i > 0 && (ln || (!is_str && args[i - 1].kind != TV_STR)))
+            tn_buf_putc(b, ' ');
+        print_depth(c, b, &args[i], 0);
+    }
+    if (ln)
+        tn_buf_putc(b, '\n');
+    return 0;
+}
+
+/* ---- printf ---- */
+
+static size_t utf8_count(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            k++;
+    return k;
+}
+
+static void pad(tn_buf_t *b, const char *s, size_t n, int width, bool minus, bool zero)
+{
+    size_t len = utf8_count(s, n);
+    if (width > 0 && (size_t)width > len && !minus) {
+        size_t k = (size_t)width - len;
+        if (zero && n > 0 && (s[0] == '-' || s[0] == '+')) {
+            tn_buf_putc(b, s[0]);
+            s++, n--;
+        }
+        for (size_t i = 0; i < k; i++)
+            tn_buf_putc(b, zero ? '0' : ' ');
+    }
+    tn_buf_append(b, s, n);
+    if (width > 0 && (size_t)width > len && minus)
+        for (size_t i = 0; i < (size_t)width - len; i++)
+            tn_buf_putc(b, ' ');
+}
+
+static void bad_verb(tt_ctx_t *c, tn_buf_t *b, char verb, const tv_t *v)
+{
+    tn_buf_printf(b, "%%!%c(", verb);
+    if (v->kind == TV_NIL) {
+        tn_buf_puts(b, "<nil>");
+    } else {
+        tn_buf_puts(b, tv_kind_name(v));
+        tn_buf_putc(b, '=');
+        print_depth(c, b, v, 0);
+    }
+    tn_buf_putc(b, ')');
+}
+
+static int fmt_one(tt_ctx_t *c, tn_buf_t *b, char verb, const tv_t *v, bool plus, bool minus,
+                   bool sharp, bool zero, bool space, int width, int prec)
+{
+    tn_buf_t t;
+    tn_buf_init(&t, 0);
+    bool ok = true;
+    switch (verb) {
+    case 'v':
+    case 's':
+        if (verb == 's' &&
+            (v->kind == TV_INT || v->kind == TV_FLOAT || v->kind == TV_BOOL || v->kind == TV_NIL)) {
+            ok = false;
+            break;
+        }
+        if (verb == 'v' && v->kind == TV_STR && sharp) {
+            tn_go_quote(&t, v->s.p, v->s.n);
+            break;
+        }
+        if (v->kind == TV_FLOAT && verb == 'v') {
+            fmt_float(&t, v->f, 'v', prec);
+            if (plus && v->f >= 0) {
+                tn_buf_putc(b, '+');
+            }
+            break;
+        }
+        if (v->kind == TV_INT && plus && v->i >= 0)
+            tn_buf_putc(&t, '+');
+        print_depth(c, &t, v, 0);
+        if (prec >= 0 && v->kind == TV_STR) {
+            /* precision truncates to that many runes */
+            size_t k = 0, runes = 0;
+            while (k < t.len && runes < (size_t)prec) {
+                k++;
+                while (k < t.len && ((unsigned char)t.data[k] & 0xC0) == 0x80)
+                    k++;
+                runes++;
+            }
+            t.len = k;
+        }
+        break;
+    case 'd':
+        if (v->kind != TV_INT) {
+            ok = false;
+            break;
+        }
+        tn_buf_printf(&t, plus ? "%+lld" : space ? "% lld" : "%lld", (long long)v->i);
+        break;
+    case 'q':
+        if (v->kind == TV_STR) {
+            tn_go_quote(&t, v->s.p, v->s.n);
+        } else if (v->kind == TV_INT) {
+            /* strconv.QuoteRune */
+            int64_t r = v->i;
+            tn_buf_putc(&t, '\'');
+            const char *esc = r == 7      ? "\\a"
+                              : r == 8    ? "\\b"
+                              : r == 12   ? "\\f"
+                              : r == 10   ? "\\n"
+                              : r == 13   ? "\\r"
+                              : r == 9    ? "\\t"
+                              : r == 11   ? "\\v"
+                              : r == '\\' ? "\\\\"
+                              : r == '\'' ? "\\'"
+                                          : NULL;
+            if (esc)
+                tn_buf_puts(&t, esc);
+            else if (r >= 32 && r < 127)
+                tn_buf_putc(&t, (char)r);
+            else if (r < 0x80 && r >= 0)
+                tn_buf_printf(&t, "\\x%02x", (unsigned)r);
+            else if (r > 0x10FFFF || r < 0)
+                tn_buf_puts(&t, "\\ufffd");
+            else if (r < 0x10000)
+                tn_buf_printf(&t, "\\u%04x", (unsigned)r);
+            else
+                tn_buf_printf(&t, "\\U%08x", (unsigned)r);
+            tn_buf_putc(&t, '\'');
+        } else {
+            ok = false;
+        }
+        break;
+    case 'x':
+    case 'X':
+        if (v->kind == TV_STR) {
+            const char *hex = verb == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+            if (sharp)
+                tn_buf_puts(&t, verb == 'x' ? "0x" : "0X");
+            for (size_t i = 0; i < v->s.n; i++) {
+                unsigned char ch = (unsigned char)v->s.p[i];
+                tn_buf_putc(&t, hex[ch >> 4]);
+                tn_buf_putc(&t, hex[ch & 15]);
+            }
+        } else if (v->kind == TV_INT) {
+            uint64_t u = v->i < 0 ? (uint64_t)0 - (uint64_t)v->i : (uint64_t)v->i;
+            tn_buf_printf(&t, verb == 'x' ? "%s%s%llx" : "%s%s%llX", v->i < 0 ? "-" : "",
+                          sharp ? (verb == 'x' ? "0x" : "0X") : "", (unsigned long long)u);
+        } else if (v->kind == TV_FLOAT) {
+            tn_buf_printf(&t, verb == 'x' ? "%a" : "%A", v->f);
+        } else {
+            ok = false;
+        }
+        break;
+    case 'o':
+        if (v->kind != TV_INT) {
+            ok = false;
+            break;
+        }
+        tn_buf_printf(&t, sharp ? "%#llo" : "%llo", (long long)v->i);
+        break;
+    case 'b':
+        if (v->kind != TV_INT) {
+            ok = false;
+            break;
+        }
+        {
+            uint64_t u = v->i < 0 ? (uint64_t)0 - (uint64_t)v->i : (uint64_t)v->i;
+            char bits[65];
+            int k = 64;
+            bits[k] = 0;
+            do {
+                bits[--k] = (char)('0' + (u & 1));
+                u >>= 1;
+            } while (u);
+            if (v->i < 0)
+                tn_buf_putc(&t, '-');
+            tn_buf_puts(&t, bits + k);
+        }
+        break;
+    case 'c':
+        if (v->kind != TV_INT) {
+            ok = false;
+            break;
+        }
+        {
+            char u8[8];
+            tn_buf_t tmp;
+            tn_buf_init(&tmp, 0);
+            uint32_t cp = (uint32_t)v->i;
+            if (cp < 0x80)
+                tn_buf_putc(&tmp, (char)cp);
+            else if (cp < 0x800)
+                tn_buf_putc(&tmp, (char)(0xC0 | (cp >> 6))),
+                    tn_buf_putc(&tmp, (char)(0x80 | (cp & 0x3F)));
+            else if (cp < 0x10000)
+                tn_buf_putc(&tmp, (char)(0xE0 | (cp >> 12))),
+                    tn_buf_putc(&tmp, (char)(0x80 | ((cp >> 6) & 0x3F))),
+                    tn_buf_putc(&tmp, (char)(0x80 | (cp & 0x3F)));
+            else
+                tn_buf_putc(&tmp, (char)(0xF0 | (cp >> 18))),
+                    tn_buf_putc(&tmp, (char)(0x80 | ((cp >> 12) & 0x3F))),
+                    tn_buf_putc(&tmp, (char)(0x80 | ((cp >> 6) & 0x3F))),
+                    tn_buf_putc(&tmp, (char)(0x80 | (cp & 0x3F)));
+            TN_UNUSED(u8);
+            tn_buf_append(&t, tmp.data, tmp.len);
+            tn_buf_free(&tmp);
+        }
+        break;
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'F':
+    case 'g':
+    case 'G':
+        if (v->kind != TV_FLOAT) {
+            ok = false;
+            break;
+        }
+        {
+            char vv = verb == 'F' ? 'f' : verb;
+            if (plus && v->f >= 0)
+                tn_buf_putc(&t, '+');
+            else if (space && v->f >= 0)
+                tn_buf_putc(&t, ' ');
+            if (prec < 0 && (vv == 'f' || vv == 'e' || vv == 'E'))
+                prec = 6;
+            fmt_float(&t, v->f, vv, prec);
+        }
+        break;
+    case 't':
+        if (v->kind != TV_BOOL) {
+            ok = false;
+            break;
+        }
+        tn_buf_puts(&t, v->b ? "true" : "false");
+        break;
+    case 'T':
+        tn_buf_puts(&t, v->kind == TV_NIL ? "<nil>" : tv_kind_name(v));
+        break;
+    default:
+        ok = false;
+        break;
+    }
+    if (!ok) {
+        tn_buf_reset(&t);
+        bad_verb(c, &t, verb, v);
+    }
+    pad(b, t.data ? t.data : "", t.len, width, minus,
+        zero && !minus && (v->kind == TV_INT || v->kind == TV_FLOAT));
+    tn_buf_free(&t);
+    return 0;
+}
+
+int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t *args, size_t n)
+{
+    size_t argi = 0;
+    for (size_t i = 0; i < flen;) {
+        if (f[i] != '%') {
+            tn_buf_putc(b, f[i++]);
+            continue;
+        }
+        i++;
+        if (i >= flen) {
+            tn_buf_puts(b, "%!(NOVERB)");
+            break;
+        }
+        bool plus = false, minus = false, sharp = false, zero = false, space = false;
+        for (; i < flen; i++) {
+            char ch = f[i];
+            if (ch == '+')
+                plus = true;
+            else if (ch == '-')
+                minus = true;
+            else if (ch == '#')
+                sharp = true;
+            else if (ch == '0')
+                zero = true;
+            else if (ch == ' ')
+                space = true;
+            else
+                break;
+        }
+        int width = -1, prec = -1;
+        if (i < flen && f[i] == '*') {
+            i++;
+            if (argi < n && args[argi].kind == TV_INT)
+                width = (int)args[argi].i;
+            else
+                tn_buf_puts(b, "%!(BADWIDTH)");
+            argi++;
+            if (width < 0 && width != -1)
+                minus = true, width = -width;
+        } else {
+            while (i < flen && f[i] >= '0' && f[i] <= '9')
+                width = (width < 0 ? 0 : width) * 10 + (f[i++] - '0');
+        }
+        if (i < flen && f[i] == '.') {
+            i++;
+            prec = 0;
+            if (i < flen && f[i] == '*') {
+                i++;
+                if (argi < n && args[argi].kind == TV_INT)
+                    prec = (int)args[argi].i;
+                else
+                    tn_buf_puts(b, "%!(BADPREC)");
+                argi++;
+            } else {
+                while (i < flen && f[i] >= '0' && f[i] <= '9')
+                    prec = prec * 10 + (f[i++] - '0');
+            }
+        }
+        if (i >= flen) {
+            tn_buf_puts(b, "%!(NOVERB)");
+            break;
+        }
+        char verb = f[i++];
+        if (verb == '%') {
+            tn_buf_putc(b, '%');
+            continue;
+        }
+        if (argi >= n) {
+            tn_buf_printf(b, "%%!%c(MISSING)", verb);
+            continue;
+        }
+        fmt_one(c, b, verb, &args[argi++], plus, minus, sharp, zero, space, width, prec);
+    }
+    if (argi < n) {
+        tn_buf_puts(b, "%!(EXTRA ");
+        for (size_t k = argi; k < n; k++) {
+            if (k > argi)
+                tn_buf_puts(b, ", ");
+            if (args[k].kind == TV_NIL) {
+                tn_buf_puts(b, "<nil>");
+                continue;
+            }
+            tn_buf_printf(b, "%s=", tv_kind_name(&args[k]));
+            print_depth(c, b, &args[k], 0);
+        }
+        tn_buf_putc(b, ')');
+    }
+    return 0;
+}
+
+/* ---- time ---- */
+
+#include "tocsin/timeinterval.h"
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yy + (*m <= 2));
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+static const char *const month_names[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
+static const char *const day_names[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                        "Thursday", "Friday", "Saturday"};
+
+/* Go's zero time is year 1; tocsin's 0 is "unset" and prints as Go's zero time. */
+#define GO_ZERO_UNIX INT64_C(-62135596800)
+
+static int32_t zone_offset(const tv_t *t, int64_t sec, const char **abbr, char *abuf)
+{
+    *abbr = "UTC";
+    if (!t->tm.zone)
+        return 0;
+    char err[128];
+    tn_tz_t *tz = tn_tz_load(t->tm.zone, err, sizeof err);
+    int32_t off = tz ? tn_tz_offset(tz, sec) : 0;
+    tn_tz_free(tz);
+    if (off == 0 && (!strcmp(t->tm.zone, "UTC") || !strcmp(t->tm.zone, "Etc/UTC")))
+        return 0;
+    /* zone abbreviations are not kept: print Go's numeric form (+01, +0530) */
+    int a = off < 0 ? -off : off;
+    if (a % 3600 == 0)
+        snprintf(abuf, 16, "%c%02d", off < 0 ? '-' : '+', a / 3600);
+    else
+        snprintf(abuf, 16, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
+    *abbr = abuf;
+    return off;
+}
+
+static bool has_prefix(const char *s, size_t n, const char *p)
+{
+    size_t k = strlen(p);
+    return n >= k && !memcmp(s, p, k);
+}
+
+int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *l, size_t n, const tv_t *t)
+{
+    TN_UNUSED(c);
+    int64_t sec, nsec;
+    if (t->tm.t == 0) {
+        sec = GO_ZERO_UNIX;
+        nsec = 0;
+    } else {
+        sec = floor_div(t->tm.t, TN_NS_PER_SEC);
+        nsec = t->tm.t - sec * TN_NS_PER_SEC;
+    }
+    const char *abbr;
+    char abuf[16];
+    int32_t off = zone_offset(t, sec, &abbr, abuf);
+    int64_t local = sec + off;
+    int64_t days = floor_div(local, 86400);
+    int64_t sod = local - days * 86400;
+    int y, mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    int wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+    int hh = (int)(sod / 3600), mm = (int)(sod / 60 % 60), ss = (int)(sod % 60);
+    static const int cum[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int yday = cum[mo - 1] + d + (leap && mo > 2);
+    for (size_t i = 0; i < n;) {
+        const char *s = l + i;
+        size_t left = n - i;
+        size_t k = 0;
+#define TOK(str) (has_prefix(s, left, str) && (k = strlen(str)))
+        if (TOK("January")) {
+            tn_buf_puts(b, month_names[mo - 1]);
+        } else if (TOK("Jan")) {
+            tn_buf_append(b, month_names[mo - 1], 3);
+        } else if (TOK("Monday")) {
+            tn_buf_puts(b, day_names[wday]);
+        } else if (TOK("Mon")) {
+            tn_buf_append(b, day_names[wday], 3);
+        } else if (TOK("MST")) {
+            tn_buf_puts(b, abbr);
+        } else if (TOK("2006")) {
+            tn_buf_printf(b, "%04d", y);
+        } else if (TOK("002")) {
+            tn_buf_printf(b, "%03d", yday);
+        } else if (TOK("01")) {
+            tn_buf_printf(b, "%02d", mo);
+        } else if (TOK("02")) {
+            tn_buf_printf(b, "%02d", d);
+        } else if (TOK("03")) {
+            tn_buf_printf(b, "%02d", hh % 12 == 0 ? 12 : hh % 12);
+        } else if (TOK("04")) {
+            tn_buf_printf(b, "%02d", mm);
+        } else if (TOK("05")) {
+            tn_buf_printf(b, "%02d", ss);
+        } else if (TOK("06")) {
+            tn_buf_printf(b, "%02d", y % 100);
+        } else if (TOK("15")) {
+            tn_buf_printf(b, "%02d", hh);
+        } else if (TOK("__2")) {
+            tn_buf_printf(b, "%3d", yday);
+        } else if (TOK("_2")) {
+            tn_buf_printf(b, "%2d", d);
+        } else if (TOK("1")) {
+            tn_buf_printf(b, "%d", mo);
+        } else if (TOK("2")) {
+            tn_buf_printf(b, "%d", d);
+        } else if (TOK("3")) {
+            tn_buf_printf(b, "%d", hh % 12 == 0 ? 12 : hh % 12);
+        } else if (TOK("4")) {
+            tn_buf_printf(b, "%d", mm);
+        } else if (TOK("5")) {
+            tn_buf_printf(b, "%d", ss);
+        } else if (TOK("PM")) {
+            tn_buf_puts(b, hh >= 12 ? "PM" : "AM");
+        } else if (TOK("pm")) {
+            tn_buf_puts(b, hh >= 12 ? "pm" : "am");
+        } else if ((s[0] == '-' || s[0] == 'Z') &&
+                   (TOK("-07:00:00") || TOK("-070000") || TOK("-07:00") || TOK("-0700") ||
+                    TOK("-07") || TOK("Z07:00:00") || TOK("Z070000") || TOK("Z07:00") ||
+                    TOK("Z0700") || TOK("Z07"))) {
+            if (s[0] == 'Z' && off == 0) {
+                tn_buf_putc(b, 'Z');
+            } else {
+                int a = off < 0 ? -off : off;
+                bool colon = memchr(s, ':', k) != NULL;
+                tn_buf_printf(b, "%c%02d", off < 0 ? '-' : '+', a / 3600);
+                if (k > 3 + (s[0] == 'Z' ? 0 : 0) && !(k == 3))
+                    tn_buf_printf(b, colon ? ":%02d" : "%02d", (a / 60) % 60);
+                if (k == 9 || k == 7)
+                    tn_buf_printf(b, colon ? ":%02d" : "%02d", a % 60);
+            }
+        } else if ((s[0] == '.' || s[0] == ',') && left >= 2 && (s[1] == '0' || s[1] == '9')) {
+            char dig = s[1];
+            size_t j = 1;
+            while (j < left && s[j] == dig)
+                j++;
+            if (j < left && s[j] >= '0' && s[j] <= '9') {
+                tn_buf_putc(b, s[0]);
+                i++;
+                continue;
+            }
+            k = j;
+            size_t nd = j - 1 > 9 ? 9 : j - 1;
+            char fr[16];
+            snprintf(fr, sizeof fr, "%09lld", (long long)nsec);
+            if (dig == '0') {
+                tn_buf_putc(b, s[0]);
+                tn_buf_append(b, fr, nd);
+            } else {
+                size_t m = nd;
+                while (m > 0 && fr[m - 1] == '0')
+                    m--;
+                if (m > 0) {
+                    tn_buf_putc(b, s[0]);
+                    tn_buf_append(b, fr, m);
+                }
+            }
+        } else {
+            k = 1;
+            tn_buf_putc(b, s[0]);
+        }
+#undef TOK
+        i += k;
+    }
+    return 0;
+}
+
+/* ---- the notification data model (Alertmanager's template.Data) ----
+ * Fields are computed on access from the notification; add new fields here. */
+
+static void data_common(tt_ctx_t *c)
+{
+    if (c->common_done || !c->n)
+        return;
+    c->common_done = true;
+    for (int k = 0; k < 2; k++) {
+        size_t max = 0;
+        if (c->n->nalerts > 0)
+            max = k ? c->n->alerts[0].alert->nannotations : c->n->alerts[0].alert->nlabels;
+        c->common[k] = tn_xcalloc(max + 1, sizeof(tn_label_t));
+        c->ncommon[k] = tn_notification_common_labels(c->n, k == 1, c->common[k], max);
+    }
+}
+
+static tt_list_t *data_alerts(tt_ctx_t *c)
+{
+    if (!c->alerts) {
+        size_t n = c->n ? c->n->nalerts : 0;
+        tv_t l = tv_list(c, n, TL_ALERTS);
+        for (size_t i = 0; i < n; i++) {
+            tv_t a = {.kind = TV_ALERT};
+            a.alert = &c->n->alerts[i];
+            tt_list_push(c, l.l, a);
+        }
+        c->alerts = l.l;
+    }
+    return c->alerts;
+}
+
+/* Go's regexp.QuoteMeta, which Alertmanager applies to the receiver name. */
+static const char *quote_meta(tt_ctx_t *c, const char *s)
+{
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    for (; *s; s++) {
+        if (strchr("\\.+*?()|[]{}^$", *s))
+            tn_buf_putc(&b, '\\');
+        tn_buf_putc(&b, *s);
+    }
+    tv_t v = tt_buf_value(c, &b);
+    tn_buf_free(&b);
+    return v.s.p;
+}
+
+static tv_t kv_value(tn_labels_t ls)
+{
+    tv_t v = {.kind = TV_KV};
+    v.kv = ls;
+    return v;
+}
+
+static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok)
+{
+    const tn_notification_t *n = c->n;
+    *ok = true;
+    if (!strcmp(name, "Receiver")) {
+        if (!c->receiver)
+            c->receiver = quote_meta(c, n && n->receiver ? n->receiver : "");
+        return tv_cstr(c->receiver);
+    }
+    if (!strcmp(name, "Status"))
+        return tv_cstr(n && n->nfiring > 0 ? "firing" : "resolved");
+    if (!strcmp(name, "Alerts")) {
+        tv_t v = {.kind = TV_LIST, .sub = TL_ALERTS};
+        v.l = data_alerts(c);
+        return v;
+    }
+    if (!strcmp(name, "GroupLabels"))
+        return kv_value(n ? n->group_labels : (tn_labels_t){NULL, 0});
+    if (!strcmp(name, "CommonLabels") || !strcmp(name, "CommonAnnotations")) {
+        data_common(c);
+        int k = name[6] == 'A';
+        return kv_value((tn_labels_t){c->common[k], c->ncommon[k]});
+    }
+    if (!strcmp(name, "RouteLabels"))
+        return kv_value((tn_labels_t){NULL, 0});
+    if (!strcmp(name, "ExternalURL"))
+        return tv_cstr(n && n->external_url ? n->external_url : "");
+    if (!strcmp(name, "NotificationReason"))
+        return tv_cstr(n && n->reason ? n->reason : "unknown");
+    *ok = false;
+    return (tv_t){0};
+}
+
+tv_t tt_alert_field(tt_ctx_t *c, const tn_notif_alert_t *na, const char *name, bool *ok)
+{
+    const tn_alert_t *a = na->alert;
+    *ok = true;
+    if (!strcmp(name, "Status"))
+        return tv_cstr(na->resolved ? "resolved" : "firing");
+    if (!strcmp(name, "Labels"))
+        return kv_value(tn_alert_labels(a));
+    if (!strcmp(name, "Annotations"))
+        return kv_value(tn_alert_annotations(a));
+    if (!strcmp(name, "StartsAt") || !strcmp(name, "EndsAt")) {
+        tv_t v = {.kind = TV_TIME};
+        v.tm.t = name[0] == 'S' ? a->starts_at : (na->resolved ? a->ends_at : 0);
+        return v;
+    }
+    if (!strcmp(name, "GeneratorURL"))
+        return tv_cstr(a->generator_url ? a->generator_url : "");
+    if (!strcmp(name, "Fingerprint")) {
+        char *fp = ctx_alloc(c, 17);
+        tn_fingerprint_format(a->fp, fp);
+        return tv_str(fp, 16);
+    }
+    *ok = false;
+    return (tv_t){0};
+}
+
+/* ---- evaluation ---- */
+
+static int eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out);
+static int exec_list(tt_ctx_t *c, const tt_node_t *list, const tv_t *dot);
+static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out);
+
+static void var_push(tt_ctx_t *c, const char *name, tv_t v)
+{
+    if (c->nvars == c->vcap) {
+        c->vcap = c->vcap ? c->vcap * 2 : 32;
+        c->vnames = tn_xrealloc(c->vnames, c->vcap * sizeof(char *));
+        c->vvals = tn_xrealloc(c->vvals, c->vcap * sizeof(tv_t));
+    }
+    c->vnames[c->nvars] = name;
+    c->vvals[c->nvars++] = v;
+}
+
+static tv_t *var_find(tt_ctx_t *c, const char *name, size_t base)
+{
+    for (size_t i = c->nvars; i-- > base;)
+        if (!strcmp(c->vnames[i], name))
+            return &c->vvals[i];
+    return NULL;
+}
+
+static size_t cur_base(tt_ctx_t *c)
+{
+    return c->vbase;
+}
+
+static int not_a_function(tt_ctx_t *c, const tt_node_t *cmd, bool has_final, const char *what)
+{
+    if ((cmd && cmd->nkids > 1) || has_final)
+        return tt_errorf(c, "template: can't give argument to non-function %s", what);
+    return 0;
+}
+
+static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
+                       tv_t *out, bool *found);
+
+/* Evaluates field `name` on recv, with method arguments from cmd (kids[1..]) and the piped
+ * final value for the last element of a chain. */
+static int eval_field(tt_ctx_t *c, const tv_t *dot, const char *name, const tv_t *recv,
+                      const tt_node_t *cmd, const tv_t *final, bool last, tv_t *out)
+{
+    size_t nargs = 0;
+    tv_t args[8];
+    if (last && cmd) {
+        for (size_t i = 1; i < cmd->nkids; i++) {
+            if (nargs >= 7)
+                return tt_errorf(c, "template: too many arguments for %s", name);
+            int rc = eval_arg(c, cmd->kids[i], dot, &args[nargs++]);
+            if (rc)
+                return rc;
+        }
+    }
+    if (last && final)
+        args[nargs++] = *final;
+    bool found = false;
+    int rc = call_method(c, recv, name, args, nargs, out, &found);
+    if (found || rc)
+        return rc;
+    bool ok = false;
+    switch (recv->kind) {
+    case TV_NIL:
+        *out = (tv_t){0};
+        return 0; /* missingkey=zero on a nil receiver */
+    case TV_DATA:
+        *out = data_field(c, name, &ok);
+        break;
+    case TV_ALERT:
+        *out = tt_alert_field(c, recv->alert, name, &ok);
+        break;
+    case TV_PAIR:
+        if (!strcmp(name, "Name"))
+            *out = tv_cstr(recv->pair.name), ok = true;
+        else if (!strcmp(name, "Value"))
+            *out = tv_cstr(recv->pair.value), ok = true;
+        break;
+    case TV_KV:
+    case TV_DICT:
+        if (nargs > 0)
+            return tt_errorf(c, "template: %s is not a method but has arguments", name);
+        if (recv->kind == TV_KV) {
+            const char *v = tn_labels_get(recv->kv, name);
+            *out = tv_cstr(v ? v : "");
+        } else {
+            *out = (tv_t){0};
+            for (size_t i = 0; i < recv->d->n; i++)
+                if (!strcmp(recv->d->keys[i], name))
+                    *out = recv->d->vals[i];
+        }
+        return 0;
+    default:
+        break;
+    }
+    if (!ok)
+        return tt_errorf(c, "template: can't evaluate field %s in type %s", name,
+                         tv_kind_name(recv));
+    if (nargs > 0)
+        return tt_errorf(c, "template: %s has arguments but cannot be invoked as function", name);
+    return 0;
+}
+
+static int eval_chain(tt_ctx_t *c, const tv_t *dot, tv_t recv, const char *const *idents, size_t n,
+                      const tt_node_t *cmd, const tv_t *final, tv_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        tv_t next;
+        int rc = eval_field(c, dot, idents[i], &recv, cmd, final, i + 1 == n, &next);
+        if (rc)
+            return rc;
+        recv = next;
+    }
+    *out = recv;
+    return 0;
+}
+
+static int call_function(tt_ctx_t *c, const tt_node_t *ident, const tt_node_t *cmd, const tv_t *dot,
+                         const tv_t *final, tv_t *out)
+{
+    const char *name = ident->str;
+    size_t nargnodes = cmd ? cmd->nkids - 1 : 0;
+    /* and / or evaluate lazily and return the deciding argument */
+    if (!strcmp(name, "and") || !strcmp(name, "or")) {
+        bool is_and = name[0] == 'a';
+        size_t total = nargnodes + (final ? 1 : 0);
+        if (total < 1)
+            return tt_errorf(c, "template: wrong number of args for %s: want at least 1 got 0",
+                             name);
+        for (size_t i = 0; i < total; i++) {
+            tv_t v;
+            if (i < nargnodes) {
+                int rc = eval_arg(c, cmd->kids[i + 1], dot, &v);
+                if (rc)
+                    return rc;
+            } else {
+                v = *final;
+            }
+            *out = v;
+            if (tv_truth(&v) != is_and)
+                return 0;
+        }
+        return 0;
+    }
+    const tt_func_t *f = tt_func_find(name);
+    if (!f)
+        return tt_errorf(c, "template: function \"%s\" not defined", name);
+    size_t nargs = nargnodes + (final ? 1 : 0);
+    if ((int)nargs < f->min || (f->max >= 0 && (int)nargs > f->max)) {
+        if (f->max == f->min)
+            return tt_errorf(c, "template: wrong number of args for %s: want %d got %zu", name,
+                             f->min, nargs);
+        return tt_errorf(c, "template: wrong number of args for %s: want at least %d got %zu", name,
+                         f->min, nargs);
+    }
+    tv_t *args = ctx_alloc(c, (nargs + 1) * sizeof(tv_t));
+    for (size_t i = 0; i < nargnodes; i++) {
+        int rc = eval_arg(c, cmd->kids[i + 1], dot, &args[i]);
+        if (rc)
+            return rc;
+    }
+    if (final)
+        args[nargs - 1] = *final;
+    if (c->failed)
+        return TN_ERR_INVAL;
+    *out = (tv_t){0};
+    int rc = f->fn(c, args, nargs, out);
+    if (rc && !c->failed)
+        tt_errorf(c, "template: error calling %s", name);
+    return rc ? TN_ERR_INVAL : 0;
+}
+
+static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out)
+{
+    switch (n->type) {
+    case TN_DOT:
+        *out = *dot;
+        return 0;
+    case TN_NIL:
+        *out = (tv_t){0};
+        return 0;
+    case TN_CONST:
+        *out = n->val;
+        return 0;
+    case TN_FIELD:
+        return eval_chain(c, dot, *dot, n->idents, n->nidents, NULL, NULL, out);
+    case TN_VAR: {
+        tv_t *v = var_find(c, n->idents[0], cur_base(c));
+        if (!v)
+            return tt_errorf(c, "template: undefined variable: %s", n->idents[0]);
+        return eval_chain(c, dot, *v, n->idents + 1, n->nidents - 1, NULL, NULL, out);
+    }
+    case TN_PIPE:
+        return eval_pipeline(c, n, dot, out);
+    case TN_CHAIN: {
+        tv_t recv;
+        int rc = eval_arg(c, n->pipe, dot, &recv);
+        if (rc)
+            return rc;
+        return eval_chain(c, dot, recv, n->idents, n->nidents, NULL, NULL, out);
+    }
+    case TN_IDENT:
+        return call_function(c, n, NULL, dot, NULL, out);
+    default:
+        return tt_errorf(c, "template: can't handle node as argument");
+    }
+}
+
+static int eval_command(tt_ctx_t *c, const tt_node_t *cmd, const tv_t *dot, const tv_t *final,
+                        tv_t *out)
+{
+    const tt_node_t *first = cmd->kids[0];
+    int rc;
+    switch (first->type) {
+    case TN_FIELD:
+        return eval_chain(c, dot, *dot, first->idents, first->nidents, cmd, final, out);
+    case TN_VAR: {
+        tv_t *v = var_find(c, first->idents[0], cur_base(c));
+        if (!v)
+            return tt_errorf(c, "template: undefined variable: %s", first->idents[0]);
+        if (first->nidents == 1) {
+            if ((rc = not_a_function(c, cmd, final != NULL, first->idents[0])))
+                return rc;
+            *out = *v;
+            return 0;
+        }
+        return eval_chain(c, dot, *v, first->idents + 1, first->nidents - 1, cmd, final, out);
+    }
+    case TN_CHAIN: {
+        tv_t recv;
+        if ((rc = eval_arg(c, first->pipe, dot, &recv)))
+            return rc;
+        return eval_chain(c, dot, recv, first->idents, first->nidents, cmd, final, out);
+    }
+    case TN_IDENT:
+        return call_function(c, first, cmd, dot, final, out);
+    default:
+        if ((rc = not_a_function(c, cmd, final != NULL, "value")))
+            return rc;
+        return eval_arg(c, first, dot, out);
+    }
+}
+
+static int eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out)
+{
+    tv_t v = {0};
+    bool have = false;
+    for (size_t i = 0; i < pipe->nkids; i++) {
+        tv_t next;
+        int rc = eval_command(c, pipe->kids[i], dot, have ? &v : NULL, &next);
+        if (rc)
+            return rc;
+        if (c->failed)
+            return TN_ERR_INVAL;
+        v = next;
+        have = true;
+    }
+    for (size_t i = 0; i < pipe->ndecl; i++) {
+        if (pipe->assign) {
+            tv_t *slot = var_find(c, pipe->decl[i], cur_base(c));
+            if (slot)
+                *slot = v;
+        } else {
+            var_push(c, pipe->decl[i], v);
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- methods of the data model types ---- */
+
+static tv_t strings_of(tt_ctx_t *c, tn_labels_t kv, bool names)
+{
+    tv_t l = tv_list(c, kv.n, TL_STRINGS);
+    for (size_t i = 0; i < kv.n; i++)
+        tt_list_push(c, l.l, tv_cstr(names ? kv.v[i].name : kv.v[i].value));
+    return l;
+}
+
+static tn_labels_t pairs_labels(tt_ctx_t *c, const tt_list_t *l)
+{
+    tn_label_t *v = ctx_alloc(c, (l->n + 1) * sizeof(*v));
+    for (size_t i = 0; i < l->n; i++)
+        v[i] = l->v[i].pair;
+    return (tn_labels_t){v, l->n};
+}
+
+static int want_args(tt_ctx_t *c, const char *name, size_t nargs, size_t want)
+{
+    if (nargs != want)
+        return tt_errorf(c, "template: wrong number of args for %s: want %zu got %zu", name, want,
+                         nargs);
+    return 0;
+}
+
+static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
+                       tv_t *out, bool *found)
+{
+    int rc;
+    *found = true;
+    if (recv->kind == TV_KV) {
+        if (!strcmp(name, "SortedPairs") || !strcmp(name, "Names") || !strcmp(name, "Values") ||
+            !strcmp(name, "String")) {
+            if ((rc = want_args(c, name, nargs, 0)))
+                return rc;
+            tn_labels_t sp = tt_kv_sorted_pairs(c, recv->kv);
+            if (name[0] == 'N' || name[0] == 'V') {
+                *out = strings_of(c, sp, name[0] == 'N');
+            } else if (name[1] == 't') {
+                tn_buf_t b;
+                tn_buf_init(&b, 0);
+                print_kv(c, &b, recv->kv);
+                *out = tt_buf_value(c, &b);
+                tn_buf_free(&b);
+            } else {
+                tv_t l = tv_list(c, sp.n, TL_PAIRS);
+                for (size_t i = 0; i < sp.n; i++) {
+                    tv_t p = {.kind = TV_PAIR};
+                    p.pair = sp.v[i];
+                    tt_list_push(c, l.l, p);
+                }
+                *out = l;
+            }
+            return 0;
+        }
+        if (!strcmp(name, "Remove")) {
+            tt_list_t *keys;
+            if ((rc = want_args(c, name, nargs, 1)) ||
+                (rc = tv_want_strlist(c, "Remove", &args[0], &keys)))
+                return rc;
+            tn_label_t *v = ctx_alloc(c, (recv->kv.n + 1) * sizeof(*v));
+            size_t k = 0;
+            for (size_t i = 0; i < recv->kv.n; i++) {
+                bool drop = false;
+                for (size_t j = 0; j < keys->n && !drop; j++)
+                    drop = keys->v[j].s.n == strlen(recv->kv.v[i].name) &&
+                           !memcmp(keys->v[j].s.p, recv->kv.v[i].name, keys->v[j].s.n);
+                if (!drop)
+                    v[k++] = recv->kv.v[i];
+            }
+            *out = kv_value((tn_labels_t){v, k});
+            return 0;
+        }
+    } else if (recv->kind == TV_LIST && recv->sub == TL_PAIRS &&
+               (!strcmp(name, "Names") || !strcmp(name, "Values") || !strcmp(name, "String"))) {
+        if ((rc = want_args(c, name, nargs, 0)))
+            return rc;
+        tn_labels_t kv = pairs_labels(c, recv->l);
+        if (name[0] == 'S') {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            print_depth(c, &b, recv, 0);
+            *out = tt_buf_value(c, &b);
+            tn_buf_free(&b);
+        } else {
+            *out = strings_of(c, kv, name[0] == 'N');
+        }
+        return 0;
+    } else if (recv->kind == TV_LIST && recv->sub == TL_STRINGS && !strcmp(name, "Join")) {
+        const char *sep;
+        size_t seplen;
+        if ((rc = want_args(c, name, nargs, 1)) ||
+            (rc = tv_want_str(c, "Join", &args[0], &sep, &seplen)))
+            return rc;
+        tn_buf_t b;
+        tn_buf_init(&b, 0);
+        for (size_t i = 0; i < recv->l->n; i++) {
+            if (i)
+                tn_buf_append(&b, sep, seplen);
+            tn_buf_append(&b, recv->l->v[i].s.p, recv->l->v[i].s.n);
+        }
+        *out = tt_buf_value(c, &b);
+        tn_buf_free(&b);
+        return 0;
+    } else if (recv->kind == TV_LIST && recv->sub == TL_ALERTS &&
+               (!strcmp(name, "Firing") || !strcmp(name, "Resolved"))) {
+        if ((rc = want_args(c, name, nargs, 0)))
+            return rc;
+        bool want_resolved = name[0] == 'R';
+        tv_t l = tv_list(c, recv->l->n, TL_ALERTSLICE);
+        for (size_t i = 0; i < recv->l->n; i++)
+            if (recv->l->v[i].alert->resolved == want_resolved)
+                tt_list_push(c, l.l, recv->l->v[i]);
+        *out = l;
+        return 0;
+    } else if (recv->kind == TV_TIME) {
+        int64_t t = recv->tm.t;
+        int64_t unix_s = t == 0 ? GO_ZERO_UNIX : floor_div(t, TN_NS_PER_SEC);
+        if (!strcmp(name, "Format")) {
+            const char *lay;
+            size_t llen;
+            if ((rc = want_args(c, name, nargs, 1)) ||
+                (rc = tv_want_str(c, "Format", &args[0], &lay, &llen)))
+                return rc;
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tt_time_format(c, &b, lay, llen, recv);
+            *out = tt_buf_value(c, &b);
+            tn_buf_free(&b);
+            return 0;
+        }
+        if ((rc = want_args(c, name, nargs, 0)) != 0 && strcmp(name, "Format")) {
+            c->failed = false; /* not one of ours: fall through to "can't evaluate" */
+        }
+        if (!strcmp(name, "Unix")) {
+            *out = tv_int(unix_s);
+            return 0;
+        }
+        if (!strcmp(name, "UnixMilli")) {
+            *out = tv_int(t == 0 ? GO_ZERO_UNIX * 1000 : floor_div(t, TN_NS_PER_MS));
+            return 0;
+        }
+        if (!strcmp(name, "UnixNano")) {
+            *out = tv_int(t == 0 ? INT64_MIN : t);
+            return 0;
+        }
+        if (!strcmp(name, "IsZero")) {
+            *out = tv_bool(t == 0);
+            return 0;
+        }
+        if (!strcmp(name, "UTC")) {
+            *out = *recv;
+            out->tm.zone = NULL;
+            return 0;
+        }
+        if (!strcmp(name, "String")) {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tt_time_string(&b, recv);
+            *out = tt_buf_value(c, &b);
+            tn_buf_free(&b);
+            return 0;
+        }
+    } else if (recv->kind == TV_DUR) {
+        if (!strcmp(name, "Seconds") || !strcmp(name, "Minutes") || !strcmp(name, "Hours")) {
+            double div = name[0] == 'S' ? 1e9 : name[0] == 'M' ? 60e9 : 3600e9;
+            *out = tv_float((double)recv->i / div);
+            return 0;
+        }
+        if (!strcmp(name, "String")) {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tt_duration_string(&b, recv->i);
+            *out = tt_buf_value(c, &b);
+            tn_buf_free(&b);
+            return 0;
+        }
+    }
+    *found = false;
+    return 0;
+}
+
+/* ---- output: text as written, values escaped by HTML context in HTML mode ---- */
+
+enum {
+    HS_TEXT,
+    HS_TAGNAME,
+    HS_TAG,
+    HS_ATTRNAME,
+    HS_AFTERNAME,
+    HS_BEFOREVAL,
+    HS_ATTRVAL,
+    HS_COMMENT
+};
+enum { HA_NONE, HA_URL };
+
+static int out_append(tt_ctx_t *c, const char *s, size_t n)
+{
+    if (c->out->len + n > c->out_limit)
+        return tt_errorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
+    if (tn_buf_append(c->out, s, n))
+        return tt_errorf(c, "template: output buffer full");
+    return 0;
+}
+
+static bool url_attr(const char *name)
+{
+    static const char *const urls[] = {"action",   "archive",  "background", "cite",    "classid",
+                                       "codebase", "data",     "formaction", "href",    "icon",
+                                       "longdesc", "manifest", "poster",     "profile", "src",
+                                       "usemap",   "xmlns",    NULL};
+    for (size_t i = 0; urls[i]; i++)
+        if (!strcmp(name, urls[i]))
+            return true;
+    return strstr(name, "url") || strstr(name, "uri") || strstr(name, "src");
+}
+
+/* Feeds literal template text through the HTML context tracker; HTML comments in text are
+ * dropped, as html/template does. */
+static int html_text(tt_ctx_t *c, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        switch (c->hstate) {
+        case HS_TEXT:
+            if (ch == '<' && i + 4 <= n && !memcmp(s + i, "<!--", 4)) {
+                int rc = out_append(c, s + start, i - start);
+                if (rc)
+                    return rc;
+                c->hstate = HS_COMMENT;
+                c->hcomment_dashes = 0;
+                i += 3;
+                start = n; /* nothing pending */
+            } else if (ch == '<' && i + 1 < n &&
+                       (((s[i + 1] | 32) >= 'a' && (s[i + 1] | 32) <= 'z') || s[i + 1] == '/')) {
+                c->hstate = HS_TAGNAME;
+            }
+            break;
+        case HS_COMMENT:
+            if (ch == '>' && c->hcomment_dashes >= 2) {
+                c->hstate = HS_TEXT;
+                start = i + 1;
+            }
+            c->hcomment_dashes = ch == '-' ? c->hcomment_dashes + 1 : 0;
+            continue;
+        case HS_TAGNAME:
+            if (ch == '>')
+                c->hstate = HS_TEXT;
+            else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+                c->hstate = HS_TAG;
+            break;
+        case HS_TAG:
+            if (ch == '>') {
+                c->hstate = HS_TEXT;
+            } else if (ch != '/' && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+                c->hstate = HS_ATTRNAME;
+                c->hattrlen = 0;
+                c->hattrname[c->hattrlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 32 : ch);
+                c->hattrname[c->hattrlen] = 0;
+            }
+            break;
+        case HS_ATTRNAME:
+            if (ch == '=') {
+                c->hstate = HS_BEFOREVAL;
+            } else if (ch == '>') {
+                c->hstate = HS_TEXT;
+            } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+                c->hstate = HS_AFTERNAME;
+            } else if (c->hattrlen + 1 < sizeof c->hattrname) {
+                c->hattrname[c->hattrlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 32 : ch);
+            }
+            c->hattrname[c->hattrlen] = 0;
+            break;
+        case HS_AFTERNAME:
+            if (ch == '=')
+                c->hstate = HS_BEFOREVAL;
+            else if (ch == '>')
+                c->hstate = HS_TEXT;
+            else if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+                c->hstate = HS_ATTRNAME;
+                c->hattrlen = 0;
+                c->hattrname[c->hattrlen++] = (char)(ch | 32);
+                c->hattrname[c->hattrlen] = 0;
+            }
+            break;
+        case HS_BEFOREVAL:
+            if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+                break;
+            c->hstate = HS_ATTRVAL;
+            c->hattr = url_attr(c->hattrname) ? HA_URL : HA_NONE;
+            c->hurlpart = 0;
+            if (ch == '"' || ch == '\'') {
+                c->hquote = ch;
+                break;
+            }
+            c->hquote = 0;
+            if (ch == '>') {
+                c->hstate = HS_TEXT;
+                break;
+            }
+            /* fall through: first byte of an unquoted value */
+            c->hurlpart = (ch == '?' || ch == '#') ? 2 : 1;
+            break;
+        case HS_ATTRVAL:
+            if ((c->hquote && ch == c->hquote) ||
+                (!c->hquote && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '>'))) {
+                c->hstate = ch == '>' ? HS_TEXT : HS_TAG;
+            } else if (c->hurlpart < 2) {
+                c->hurlpart = (ch == '?' || ch == '#') ? 2 : 1;
+            }
+            break;
+        }
+    }
+    if (c->hstate == HS_COMMENT || start >= n)
+        return 0;
+    return out_append(c, s + start, n - start);
+}
+
+static void esc_html(tn_buf_t *b, const char *s, size_t n, bool nospace)
+{
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        switch (ch) {
+        case 0:
+            tn_buf_puts(b, "\xEF\xBF\xBD");
+            break;
+        case '"':
+            tn_buf_puts(b, "&#34;");
+            break;
+        case '&':
+            tn_buf_puts(b, "&amp;");
+            break;
+        case '\'':
+            tn_buf_puts(b, "&#39;");
+            break;
+        case '+':
+            tn_buf_puts(b, "&#43;");
+            break;
+        case '<':
+            tn_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            tn_buf_puts(b, "&gt;");
+            break;
+        default:
+            if (nospace && strchr("\t\n\v\f\r =`", ch))
+                tn_buf_printf(b, "&#%d;", ch);
+            else
+                tn_buf_putc(b, ch);
+        }
+    }
+}
+
+/* html/template's URL normalizer (norm) or escaper (!norm). */
+static void esc_url(tn_buf_t *b, const char *s, size_t n, bool norm)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL;
+        if (!keep && norm && ch && strchr("!#$&*+,/:;=?@[]%", ch))
+            keep = true;
+        if (keep && ch)
+            tn_buf_putc(b, (char)ch);
+        else
+            tn_buf_printf(b, "%%%02X", ch);
+    }
+}
+
+static bool url_scheme_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ':') {
+            if ((i == 4 && !strncasecmp(s, "http", 4)) || (i == 5 && !strncasecmp(s, "https", 5)) ||
+                (i == 6 && !strncasecmp(s, "mailto", 6)))
+                return true;
+            return false;
+        }
+        if (s[i] == '/' || s[i] == '?' || s[i] == '#')
+            return true;
+    }
+    return true;
+}
+
+static int out_value(tt_ctx_t *c, const tv_t *v)
+{
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tv_print(c, &b, v, true);
+    const char *s = b.data ? b.data : "";
+    size_t n = b.len;
+    int rc;
+    if (!(c->flags & TN_TMPL_HTML)) {
+        rc = out_append(c, s, n);
+        tn_buf_free(&b);
+        return rc;
+    }
+    tn_buf_t e;
+    tn_buf_init(&e, 0);
+    if (c->hstate == HS_BEFOREVAL) {
+        /* the value starts an unquoted attribute value */
+        c->hstate = HS_ATTRVAL;
+        c->hquote = 0;
+        c->hattr = url_attr(c->hattrname) ? HA_URL : HA_NONE;
+        c->hurlpart = 0;
+    }
+    if (c->hstate == HS_ATTRVAL) {
+        if (c->hattr == HA_URL) {
+            tn_buf_t u;
+            tn_buf_init(&u, 0);
+            if (c->hurlpart == 0 && v->sub != TS_URL && !url_scheme_ok(s, n))
+                tn_buf_puts(&u, "#ZgotmplZ");
+            else
+                esc_url(&u, s, n, c->hurlpart < 2);
+            esc_html(&e, u.data ? u.data : "", u.len, c->hquote == 0);
+            tn_buf_free(&u);
+            if (c->hurlpart == 0)
+                c->hurlpart = 1;
+        } else {
+            esc_html(&e, s, n, c->hquote == 0);
+        }
+    } else if (c->hstate == HS_TEXT && v->kind == TV_STR && v->sub == TS_HTML) {
+        tn_buf_append(&e, s, n);
+    } else if (c->hstate == HS_COMMENT) {
+        /* dropped with the comment */
+    } else {
+        esc_html(&e, s, n, c->hstate != HS_TEXT);
+    }
+    rc = out_append(c, e.data ? e.data : "", e.len);
+    tn_buf_free(&e);
+    tn_buf_free(&b);
+    return rc;
+}
+
+/* ---- statements ---- */
+
+static int exec_template(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
+{
+    const tt_def_t *d = tt_find(c->defs1, c->ndefs1, n->str);
+    if (!d)
+        d = tt_find(c->defs2, c->ndefs2, n->str);
+    if (!d)
+        return tt_errorf(c, "template: no such template \"%s\"", n->str);
+    tv_t arg = {0};
+    if (n->pipe) {
+        int rc = eval_pipeline(c, n->pipe, dot, &arg);
+        if (rc)
+            return rc;
+    }
+    if (c->depth >= TN_TMPL_MAX_DEPTH)
+        return tt_errorf(c, "template: exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
+    size_t saved_base = c->vbase, saved_n = c->nvars;
+    c->depth++;
+    c->vbase = c->nvars;
+    var_push(c, "$", arg);
+    int rc = d->root ? exec_list(c, d->root, &arg) : 0;
+    c->nvars = saved_n;
+    c->vbase = saved_base;
+    c->depth--;
+    return rc < 0 ? rc : 0;
+}
+
+/* In HTML mode a pipeline ending in the html or urlquery escaper leaves escaping to the
+ * context, as html/template does. */
+static bool html_drop_last(tt_ctx_t *c, const tt_node_t *pipe)
+{
+    if (!(c->flags & TN_TMPL_HTML) || pipe->nkids < 2)
+        return false;
+    const tt_node_t *last = pipe->kids[pipe->nkids - 1];
+    return last->nkids == 1 && last->kids[0]->type == TN_IDENT &&
+           (!strcmp(last->kids[0]->str, "html") || !strcmp(last->kids[0]->str, "urlquery"));
+}
+
+static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
+{
+    int rc = 0;
+    tv_t v;
+    switch (n->type) {
+    case TN_TEXT:
+        if (c->flags & TN_TMPL_HTML)
+            return html_text(c, n->str, n->slen);
+        return out_append(c, n->str, n->slen);
+    case TN_ACTION:
+        if (html_drop_last(c, n->pipe)) {
+            tt_node_t tmp = *n->pipe;
+            tmp.nkids--;
+            rc = eval_pipeline(c, &tmp, dot, &v);
+        } else {
+            rc = eval_pipeline(c, n->pipe, dot, &v);
+        }
+        if (rc)
+            return rc;
+        if (n->pipe->ndecl == 0)
+            return out_value(c, &v);
+        return 0;
+    case TN_IF:
+    case TN_WITH: {
+        size_t mark = c->nvars;
+        rc = eval_pipeline(c, n->pipe, dot, &v);
+        if (rc == 0) {
+            if (tv_truth(&v))
+                rc = exec_list(c, n->list, n->type == TN_WITH ? &v : dot);
+            else if (n->elist)
+                rc = exec_list(c, n->elist, dot);
+        }
+        c->nvars = mark;
+        return rc;
+    }
+    case TN_RANGE: {
+        size_t mark = c->nvars;
+        tt_node_t pipe = *n->pipe;
+        pipe.ndecl = 0; /* range variables are set per element */
+        rc = eval_pipeline(c, &pipe, dot, &v);
+        if (rc)
+            goto range_out;
+        size_t count = 0;
+        if (v.kind == TV_LIST)
+            count = v.l->n;
+        else if (v.kind == TV_KV)
+            count = v.kv.n;
+        else if (v.kind == TV_DICT)
+            count = v.d->n;
+        else if (v.kind == TV_INT)
+            count = v.i > 0 ? (size_t)v.i : 0;
+        else if (v.kind != TV_NIL) {
+            rc = tt_errorf(c, "template: range can't iterate over %s", tv_kind_name(&v));
+            goto range_out;
+        }
+        for (size_t i = 0; i < count; i++) {
+            if (++c->iters > TN_TMPL_MAX_ITERS) {
+                rc = tt_errorf(c, "template: more than %d range iterations", TN_TMPL_MAX_ITERS);
+                goto range_out;
+            }
+            tv_t key, elem;
+            if (v.kind == TV_LIST) {
+                key = tv_int((int64_t)i);
+                elem = v.l->v[i];
+            } else if (v.kind == TV_KV) {
+                key = tv_cstr(v.kv.v[i].name);
+                elem = tv_cstr(v.kv.v[i].value);
+            } else if (v.kind == TV_DICT) {
+                key = tv_cstr(v.d->keys[i]);
+                elem = v.d->vals[i];
+            } else {
+                key = elem = tv_int((int64_t)i);
+            }
+            if (n->pipe->ndecl == 1) {
+                var_push(c, n->pipe->decl[0], elem);
+            } else if (n->pipe->ndecl == 2) {
+                var_push(c, n->pipe->decl[0], key);
+                var_push(c, n->pipe->decl[1], elem);
+            }
+            rc = exec_list(c, n->list, &elem);
+            c->nvars = mark;
+            if (rc == EX_BREAK) {
+                rc = 0;
+                break;
+            }
+            if (rc == EX_CONTINUE)
+                rc = 0;
+            if (rc)
+                goto range_out;
+        }
+        if (count == 0 && n->elist)
+            rc = exec_list(c, n->elist, dot);
+    range_out:
+        c->nvars = mark;
+        return rc;
+    }
+    case TN_TEMPLATE:
+        return exec_template(c, n, dot);
+    case TN_BREAK:
+        return EX_BREAK;
+    case TN_CONTINUE:
+        return EX_CONTINUE;
+    case TN_LIST:
+        return exec_list(c, n, dot);
+    default:
+        return tt_errorf(c, "template: unknown node");
+    }
+}
+
+static int exec_list(tt_ctx_t *c, const tt_node_t *list, const tv_t *dot)
+{
+    for (size_t i = 0; i < list->nkids; i++) {
+        int rc = exec_node(c, list->kids[i], dot);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
+                   unsigned flags, tn_buf_t *out, char *err, size_t errlen)
+{
+    if (!text || !*text)
+        return 0;
+    tt_ctx_t *c = tn_xcalloc(1, sizeof(*c));
+    c->n = n;
+    c->out = out;
+    c->out_limit = out->len + TN_TMPL_MAX_OUTPUT;
+    c->flags = flags;
+    c->err = err;
+    c->errlen = errlen;
+    if (errlen)
+        err[0] = 0;
+    tt_def_t *defs = NULL;
+    size_t ndefs = 0, cap = 0;
+    tt_node_t *top = NULL;
+    int rc = tt_parse(&c->arena, "", text, strlen(text), &defs, &ndefs, &cap, &top, err, errlen);
+    if (rc == 0) {
+        c->defs1 = defs;
+        c->ndefs1 = ndefs;
+        if (t) {
+            c->defs2 = t->defs;
+            c->ndefs2 = t->ndefs;
+        }
+        tv_t data = {.kind = TV_DATA};
+        var_push(c, "$", data);
+        rc = top ? exec_list(c, top, &data) : 0;
+        if (rc > 0)
+            rc = 0;
+        if (c->failed && rc == 0)
+            rc = TN_ERR_INVAL;
+    }
+    free(defs);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < c->ncommon[k]; i++) {
+            tn_intern_unref(c->common[k][i].name);
+            tn_intern_unref(c->common[k][i].value);
+        }
+        free(c->common[k]);
+    }
+    free(c->vnames);
+    free(c->vvals);
+    tt_arena_free(&c->arena);
+    free(c);
+    return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,421 @@
+/* Template engine: a table of template texts against one notification with exact expected
+ * output, parse and execution errors, HTML escaping, the default templates, caps, and golden
+ * renderings captured from Alertmanager 0.25 (fixtures/template/). */
+#include "tn_test.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tocsin/alert.h"
+#include "tocsin/clock.h"
+#include "tocsin/receiver.h"
+#include "tocsin/template.h"
+#include "tocsin/timefmt.h"
+
+/* ---- the notification every case renders against ---- */
+
+static tn_time_t ts(const char *s)
+{
+    tn_time_t t;
+    assert_int_equal(tn_time_parse_rfc3339(s, strlen(s), &t), TN_OK);
+    return t;
+}
+
+static size_t pairs(const char *const *kv, tn_label_t *out)
+{
+    size_t n = 0;
+    for (; kv && kv[0]; kv += 2, n++) {
+        out[n].name = tn_intern_cstr(kv[0]);
+        out[n].value = tn_intern_cstr(kv[1]);
+    }
+    return n;
+}
+
+static tn_alert_t *mk_alert(const char *const *labels, const char *const *annotations,
+                            const char *gen, const char *starts, const char *ends)
+{
+    tn_label_t l[16], a[16];
+    size_t nl = pairs(labels, l), na = pairs(annotations, a);
+    tn_labels_sort(l, nl);
+    tn_labels_sort(a, na);
+    tn_alert_t *al = tn_alert_new(l, nl, a, na, gen ? tn_intern_cstr(gen) : NULL);
+    al->starts_at = ts(starts);
+    al->ends_at = ends ? ts(ends) : 0;
+    return al;
+}
+
+typedef struct fixture {
+    tn_alert_t *a[3];
+    tn_notif_alert_t na[3];
+    tn_label_t group[1];
+    tn_notification_t n;
+    tn_tmpl_t *t;
+} fixture_t;
+
+static fixture_t *fx_new(void)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    f->a[0] = mk_alert((const char *const[]){"alertname", "DiskFull", "job", "node", "instance",
+                                             "a:9100", "severity", "critical", NULL},
+                       (const char *const[]){"summary", "Disk <full> & \"hot\"", "runbook",
+                                             "https://rb/disk", NULL},
+                       "http://prom:9090/graph?g0.expr=up", "2024-01-02T03:04:05Z", NULL);
+    f->a[1] = mk_alert((const char *const[]){"alertname", "DiskFull", "job", "node", "instance",
+                                             "b:9100", "severity", "critical", NULL},
+                       (const char *const[]){"summary", "Disk <full> & \"hot\"", NULL},
+                       "http://prom:9090/graph?g0.expr=up", "2024-01-02T03:04:05.5Z", NULL);
+    f->a[2] = mk_alert((const char *const[]){"alertname", "DiskFull", "job", "node", "instance",
+                                             "c:9100", "severity", "critical", NULL},
+                       (const char *const[]){"summary", "Disk <full> & \"hot\"", NULL}, NULL,
+                       "2024-01-02T03:00:00Z", "2024-01-02T03:30:00.123Z");
+    for (int i = 0; i < 3; i++) {
+        f->na[i].alert = f->a[i];
+        f->na[i].resolved = i == 2;
+    }
+    f->group[0].name = tn_intern_cstr("alertname");
+    f->group[0].value = tn_intern_cstr("DiskFull");
+    f->n.receiver = "team-X.ops";
+    f->n.group_key = "{}:{alertname=\"DiskFull\"}";
+    f->n.group_labels = (tn_labels_t){f->group, 1};
+    f->n.alerts = f->na;
+    f->n.nalerts = 3;
+    f->n.nfiring = 2;
+    f->n.external_url = "http://am.example:9093";
+    f->n.now = ts("2024-01-02T04:00:00Z");
+    char err[TN_ERRBUF_SIZE];
+    f->t = tn_tmpl_load(NULL, 0, err, sizeof err);
+    if (!f->t)
+        fail_msg("defaults: %s", err);
+    return f;
+}
+
+static void fx_free(fixture_t *f)
+{
+    for (int i = 0; i < 3; i++)
+        tn_alert_unref(f->a[i]);
+    tn_intern_unref(f->group[0].name);
+    tn_intern_unref(f->group[0].value);
+    tn_tmpl_free(f->t);
+    free(f);
+}
+
+static int setup(void **state)
+{
+    *state = fx_new();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_free(*state);
+    return 0;
+}
+
+/* Renders text; returns a heap string, or NULL with err filled. */
+static char *render(fixture_t *f, const tn_tmpl_t *t, const char *text, unsigned flags, char *err)
+{
+    tn_buf_t b;
+    tn_buf_init(&b, 4 * 1024 * 1024);
+    int rc = tn_tmpl_render(t, text, &f->n, flags, &b, err, TN_ERRBUF_SIZE);
+    if (rc < 0) {
+        tn_buf_free(&b);
+        return NULL;
+    }
+    char *s = tn_xstrndup(b.data ? b.data : "", b.len);
+    tn_buf_free(&b);
+    return s;
+}
+
+typedef struct tcase {
+    const char *in;
+    const char *want; /* NULL: an error containing `err` */
+    const char *err;
+} tcase_t;
+
+static const tcase_t cases[] = {
+    /* text, actions, trimming, comments */
+    {"plain", "plain", NULL},
+    {"a {{- \" b \" -}} c", "a b c", NULL},
+    {"a  {{- /* note */ -}}  b", "ab", NULL},
+    {"{{/* only a comment */}}x", "x", NULL},
+    {"{{ -3 }} {{ 0x1F }} {{ 1.5 }} {{ 1e6 }} {{ 'a' }} {{ true }} {{ \"q\\t\" }}{{ `r\\n` }}",
+     "-3 31 1.5 1e+06 97 true q\tr\\n", NULL},
+    /* data model */
+    {"{{ .Receiver }}|{{ .Status }}|{{ .ExternalURL }}",
+     "team-X\\.ops|firing|http://am.example:9093", NULL},
+    {"{{ len .Alerts }} {{ len .Alerts.Firing }} {{ len .Alerts.Resolved }}", "3 2 1", NULL},
+    {"{{ .GroupLabels }} / {{ .CommonLabels }}",
+     "alertname=DiskFull / alertname=DiskFull, job=node, severity=critical", NULL},
+    {"{{ .CommonAnnotations.summary }}", "Disk <full> & \"hot\"", NULL},
+    {"{{ .CommonLabels.Remove .GroupLabels.Names }}", "job=node, severity=critical", NULL},
+    {"{{ range .CommonLabels.SortedPairs }}{{ .Name }}={{ .Value }};{{ end }}",
+     "alertname=DiskFull;job=node;severity=critical;", NULL},
+    {"{{ .CommonLabels.Names }} {{ .CommonLabels.Values.Join \",\" }}",
+     "[alertname job severity] DiskFull,node,critical", NULL},
+    {"{{ .CommonLabels.SortedPairs }}", "alertname=DiskFull, job=node, severity=critical", NULL},
+    {"{{ range .Alerts }}{{ .Status }} {{ .StartsAt }} {{ .EndsAt }}\n{{ end }}",
+     "firing 2024-01-02 03:04:05 +0000 UTC 0001-01-01 00:00:00 +0000 UTC\n"
+     "firing 2024-01-02 03:04:05.5 +0000 UTC 0001-01-01 00:00:00 +0000 UTC\n"
+     "resolved 2024-01-02 03:00:00 +0000 UTC 2024-01-02 03:30:00.123 +0000 UTC\n",
+     NULL},
+    {"{{ (index .Alerts 0).Fingerprint | len }} {{ (index .Alerts 2).GeneratorURL }}|", "16 |",
+     NULL},
+    {"{{ .Missing }}", NULL, "can't evaluate field Missing"},
+    {"{{ .CommonLabels.nothere }}|{{ index .CommonLabels \"nothere\" }}|", "||", NULL},
+    {"{{ $d := dict \"a\" 1 }}{{ $d.b }}|{{ $d.a }}", "<no value>|1", NULL},
+    /* variables, control flow */
+    {"{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2", NULL},
+    {"{{ if eq .Status \"x\" }}a{{ else if eq .Status \"firing\" }}b{{ else }}c{{ end }}", "b",
+     NULL},
+    {"{{ range $i, $a := .Alerts }}{{ $i }}:{{ $a.Labels.instance }} {{ end }}",
+     "0:a:9100 1:b:9100 2:c:9100 ", NULL},
+    {"{{ range .Alerts.Resolved }}{{ .Labels.instance }}{{ else }}none{{ end }}", "c:9100", NULL},
+    {"{{ range (list) }}x{{ else }}empty{{ end }}", "empty", NULL},
+    {"{{ range $i, $e := list 1 2 3 4 }}{{ if eq $e 2 }}{{ continue }}{{ end }}"
+     "{{ if eq $e 4 }}{{ break }}{{ end }}{{ $e }}{{ end }}",
+     "13", NULL},
+    {"{{ with .CommonAnnotations.runbook }}rb={{ . }}{{ else }}no runbook{{ end }}", "no runbook",
+     NULL},
+    {"{{ with $x := .Status }}{{ $x }}{{ end }}", "firing", NULL},
+    {"{{ define \"t1\" }}[{{ . }}]{{ end }}{{ define \"t2\" }}{{ template \"t1\" .Status }}{{ end "
+     "}}"
+     "{{ template \"t2\" . }}",
+     "[firing]", NULL},
+    {"{{ block \"blk\" .Receiver }}<{{ . }}>{{ end }}", "<team-X\\.ops>", NULL},
+    /* built-ins */
+    {"{{ and 1 0 2 }} {{ or 0 \"\" \"x\" }} {{ not 0 }} {{ and .Status (eq 1 1) }}",
+     "0 x true true", NULL},
+    {"{{ eq 1 2 3 1 }} {{ ne \"a\" \"b\" }} {{ lt 1 2 }} {{ le 2 2 }} {{ gt \"b\" \"a\" }} "
+     "{{ ge 1.5 2.5 }}",
+     "true true true true true false", NULL},
+    {"{{ eq 1 1.0 }}", NULL, "incompatible types for comparison"},
+    {"{{ index (list 1 2 3) 1 }} {{ slice \"abcdef\" 1 3 }} {{ slice (list 1 2 3) 1 }}",
+     "2 bc [2 3]", NULL},
+    {"{{ index (list 1) 5 }}", NULL, "index out of range: 5"},
+    {"{{ print 1 2 \"a\" \"b\" 3 }}|{{ println \"x\" 1 }}|", "1 2ab3|x 1\n|", NULL},
+    {"{{ printf \"%s|%d|%5.2f|%q|%x|%t|%%|%-4s|%04d|%v|%X\" \"s\" 42 3.14159 \"q\" \"hi\" true "
+     "\"ab\" 7 .Status 255 }}",
+     "s|42| 3.14|\"q\"|6869|true|%|ab  |0007|firing|FF", NULL},
+    {"{{ printf \"%d %s\" \"x\" }}", "%!d(string=x) %!s(MISSING)", NULL},
+    {"{{ printf \"%v\" (list 1 \"a\" nil) }} {{ printf \"%.2s\" \"héllo\" }}", "[1 a <nil>] hé",
+     NULL},
+    {"{{ \"a b&c\" | urlquery }} {{ html \"<a href='x'>\" }} {{ js \"it's <b>\" }}",
+     "a+b%26c &lt;a href=&#39;x&#39;&gt; it\\'s \\u003Cb\\u003E", NULL},
+    {"{{ call .Status }}", NULL, "call"},
+    /* Alertmanager functions */
+    {"{{ toUpper \"abc\" }} {{ toLower \"ÄBC\" }} {{ title \"hello wORLD it's\" }} "
+     "[{{ trimSpace \"  x \\n\" }}]",
+     "ABC äbc Hello World It's [x]", NULL},
+    {"{{ join \", \" (stringSlice \"a\" \"b\") }} {{ match \"^Disk\" \"DiskFull\" }} "
+     "{{ match \"x\" \"y\" }}",
+     "a, b true false", NULL},
+    {"{{ reReplaceAll \"(\\\\w+)@(\\\\w+)\" \"$2 at ${1}\" \"joe@host, ann@box\" }}|"
+     "{{ reReplaceAll \"a(?P<x>b)\" \"[$x]$1x$$\" \"ab\" }}|{{ reReplaceAll \"x*\" \"-\" \"abc\" "
+     "}}",
+     "host at joe, box at ann|[b]$|-a-b-c-", NULL},
+    {"{{ urlUnescape \"a%20b+c\" }} {{ base64encode \"hi?>\" }} {{ base64decode \"aGk_Pg==\" }}",
+     "a b c aGk_Pg== hi?>", NULL},
+    {"{{ urlUnescape \"%zz\" }}", NULL, "invalid URL escape"},
+    {"{{ date \"2006-01-02T15:04:05Z07:00 Mon Jan _2 3PM .000\" (index .Alerts 1).StartsAt }}",
+     "2024-01-02T03:04:05Z Tue Jan  2 3AM .500", NULL},
+    {"{{ (index .Alerts 0).StartsAt.Format \"15:04\" }} {{ (index .Alerts 0).StartsAt.Unix }}",
+     "03:04 1704164645", NULL},
+    {"{{ humanizeDuration 3661 }} {{ humanizeDuration 0.0015 }} {{ humanizeDuration 90061 }} "
+     "{{ humanizeDuration 1.5 }} {{ humanizeDuration 0 }}",
+     "1h 1m 1s 1.5ms 1d 1h 1m 1s 1.5s 0s", NULL},
+    {"{{ since (index .Alerts 0).StartsAt }}", "55m55s", NULL},
+    {"{{ toJson .CommonLabels }} {{ toJson (list 1 \"<\" true nil 1.5) }} {{ toJson (dict \"b\" 1 "
+     "\"a\" .GroupLabels) }}",
+     "{\"alertname\":\"DiskFull\",\"job\":\"node\",\"severity\":\"critical\"} "
+     "[1,\"\\u003c\",true,null,1.5] {\"a\":{\"alertname\":\"DiskFull\"},\"b\":1}",
+     NULL},
+    {"{{ $l := list 1 }}{{ $l = append $l 2 3 }}{{ $l }} {{ len $l }}", "[1 2 3] 3", NULL},
+    {"{{ dict \"a\" }}", NULL, "even number"},
+    {"{{ safeHtml \"<b>\" }} {{ routeLabels \"x\" }}|", "<b> |", NULL},
+    /* the default templates */
+    {"{{ template \"__subject\" . }}", "[FIRING:2] DiskFull (node critical)", NULL},
+    {"{{ template \"slack.default.fallback\" . }}",
+     "[FIRING:2] DiskFull (node critical) | "
+     "http://am.example:9093/#/alerts?receiver=team-X%5C.ops",
+     NULL},
+    {"{{ template \"slack.default.color\" . }} {{ template \"jira.default.priority\" . }}",
+     "danger High", NULL},
+    {"{{ template \"__text_alert_list\" .Alerts.Resolved }}",
+     "Labels:\n - alertname = DiskFull\n - instance = c:9100\n - job = node\n - severity = "
+     "critical\nAnnotations:\n - summary = Disk <full> & \"hot\"\nSource: \n",
+     NULL},
+    {"{{ template \"nope\" . }}", NULL, "no such template \"nope\""},
+    /* parse errors name the line */
+    {"line1\n{{ if .Status }}\n", NULL, "template: :3: unexpected EOF"},
+    {"a\nb\n{{ nofunc 1 }}", NULL, "template: :3: function \"nofunc\" not defined"},
+    {"{{ $y }}", NULL, "undefined variable \"$y\""},
+    {"x\n{{ end }}", NULL, "template: :2: unexpected {{end}}"},
+    {"{{ .A", NULL, "unclosed action"},
+    {"{{ break }}", NULL, "{{break}} outside {{range}}"},
+    {"{{ \"a\" | \"b\" }}", NULL, "non executable command in pipeline stage 2"},
+    {"{{ printf \"%s\" \"x\" | len | printf \"%d\" }}", "1", NULL},
+    {"{{ 1 2 }}", NULL, "can't give argument to non-function"},
+};
+
+static void test_cases(void **state)
+{
+    fixture_t *f = *state;
+    tn_time_t now = ts("2024-01-02T04:00:00Z");
+    tn_clock_set_fake(&now);
+    for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
+        char err[TN_ERRBUF_SIZE] = "";
+        char *got = render(f, f->t, cases[i].in, 0, err);
+        if (cases[i].want) {
+            if (!got)
+                fail_msg("case %zu %s: error %s", i, cases[i].in, err);
+            if (strcmp(got, cases[i].want))
+                fail_msg("case %zu %s:\n got: [%s]\nwant: [%s]", i, cases[i].in, got,
+                         cases[i].want);
+        } else {
+            if (got)
+                fail_msg("case %zu %s: want error %s, got [%s]", i, cases[i].in, cases[i].err, got);
+            if (!strstr(err, cases[i].err))
+                fail_msg("case %zu %s: error [%s] lacks [%s]", i, cases[i].in, err, cases[i].err);
+        }
+        free(got);
+    }
+    tn_clock_set_fake(NULL);
+}
+
+static void test_html(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        const char *in, *want;
+    } h[] = {
+        {"<p>{{ .CommonAnnotations.summary }}</p>", "<p>Disk &lt;full&gt; &amp; &#34;hot&#34;</p>"},
+        {"<p title=\"{{ \"a'b+c\" }}\">{{ safeHtml \"<i>ok</i>\" }}</p>",
+         "<p title=\"a&#39;b&#43;c\"><i>ok</i></p>"},
+        {"<!-- gone {{ .Status }} -->kept", "kept"},
+        {"<a href=\"{{ .ExternalURL }}/x?r={{ .Receiver | urlquery }}&a=1\">l</a>",
+         "<a href=\"http://am.example:9093/x?r=team-X%5c.ops&a=1\">l</a>"},
+        {"<a href=\"{{ \"javascript:alert(1)\" }}\">x</a>", "<a href=\"#ZgotmplZ\">x</a>"},
+        {"<a href=\"{{ \"http://h/a b\" }}\">x</a>", "<a href=\"http://h/a%20b\">x</a>"},
+        {"<a href={{ \"x y\" }}>", "<a href=x%20y>"},
+    };
+    for (size_t i = 0; i < TN_ARRAY_LEN(h); i++) {
+        char err[TN_ERRBUF_SIZE] = "";
+        char *got = render(f, f->t, h[i].in, TN_TMPL_HTML, err);
+        if (!got)
+            fail_msg("html %zu: %s", i, err);
+        if (strcasecmp(got, h[i].want))
+            fail_msg("html %zu:\n got: [%s]\nwant: [%s]", i, got, h[i].want);
+        free(got);
+    }
+    /* the default HTML body renders and escapes */
+    char err[TN_ERRBUF_SIZE] = "";
+    char *got = render(f, f->t, "{{ template \"email.default.html\" . }}", TN_TMPL_HTML, err);
+    assert_non_null(got);
+    assert_non_null(strstr(got, "summary = Disk &lt;full&gt; &amp; &#34;hot&#34;<br>"));
+    assert_non_null(strstr(got, "[2] Firing"));
+    assert_non_null(strstr(got, "[1] Resolved"));
+    assert_non_null(strstr(got, "href=\"http://prom:9090/graph?g0.expr=up\""));
+    free(got);
+}
+
+static void test_limits(void **state)
+{
+    fixture_t *f = *state;
+    char err[TN_ERRBUF_SIZE];
+    tn_tmpl_t *t = tn_tmpl_new();
+    const char *rec = "{{ define \"loop\" }}{{ template \"loop\" . }}{{ end }}";
+    assert_int_equal(tn_tmpl_add(t, "rec.tmpl", rec, strlen(rec), err, sizeof err), 0);
+    assert_null(render(f, t, "{{ template \"loop\" . }}", 0, err));
+    assert_non_null(strstr(err, "maximum template depth"));
+    /* output cap */
+    const char *big = "{{ define \"x\" }}{{ range $i := 2000 }}{{ range $j := 1000 }}"
+                      "0123456789{{ end }}{{ end }}{{ end }}";
+    assert_int_equal(tn_tmpl_add(t, "big.tmpl", big, strlen(big), err, sizeof err), 0);
+    assert_null(render(f, t, "{{ template \"x\" . }}", 0, err));
+    assert_non_null(strstr(err, "output exceeds"));
+    /* iteration cap without output */
+    assert_null(render(f, t, "{{ range 2000 }}{{ range 1000 }}{{ end }}{{ end }}", 0, err));
+    assert_non_null(strstr(err, "range iterations"));
+    /* a failed add leaves the set as it was */
+    const char *bad = "{{ define \"x\" }}changed{{ end }}\n{{ if }}";
+    assert_int_equal(tn_tmpl_add(t, "bad.tmpl", bad, strlen(bad), err, sizeof err), TN_ERR_INVAL);
+    assert_string_equal(err, "template: bad.tmpl:2: missing value for if");
+    assert_null(render(f, t, "{{ template \"x\" . }}", 0, err));
+    /* redefinition replaces; an empty body does not */
+    const char *r1 = "{{ define \"y\" }}one{{ end }}", *r2 = "{{ define \"y\" }}two{{ end }}",
+               *r3 = "{{ define \"y\" }}  {{ end }}";
+    assert_int_equal(tn_tmpl_add(t, "r1", r1, strlen(r1), err, sizeof err), 0);
+    assert_int_equal(tn_tmpl_add(t, "r2", r2, strlen(r2), err, sizeof err), 0);
+    assert_int_equal(tn_tmpl_add(t, "r3", r3, strlen(r3), err, sizeof err), 0);
+    char *got = render(f, t, "{{ template \"y\" }}", 0, err);
+    assert_string_equal(got, "two");
+    free(got);
+    tn_tmpl_free(t);
+}
+
+/* ---- golden output from Alertmanager 0.25 ---- */
+
+static const char *fixture_dir(void)
+{
+    static char dir[1024];
+    const char *file = __FILE__;
+    const char *slash = strrchr(file, '/');
+    snprintf(dir, sizeof dir, "%.*s/fixtures/template", slash ? (int)(slash - file) : 1,
+             slash ? file : ".");
+    return dir;
+}
+
+static void test_golden(void **state)
+{
+    fixture_t *f = *state;
+    char path[1200], err[TN_ERRBUF_SIZE];
+    snprintf(path, sizeof path, "%s/golden.tmpl", fixture_dir());
+    char *globs[] = {path};
+    tn_tmpl_t *t = tn_tmpl_load(globs, 1, err, sizeof err);
+    if (!t)
+        fail_msg("load: %s", err);
+    snprintf(path, sizeof path, "%s/golden.json", fixture_dir());
+    json_error_t je;
+    json_t *want = json_load_file(path, 0, &je);
+    assert_non_null(want);
+    static const char *const keys[] = {"title", "text"};
+    for (size_t i = 0; i < TN_ARRAY_LEN(keys); i++) {
+        char text[128];
+        snprintf(text, sizeof text, "{{ template \"golden.%s\" . }}", keys[i]);
+        char *got = render(f, t, text, 0, err);
+        if (!got)
+            fail_msg("%s: %s", keys[i], err);
+        const char *exp = json_string_value(json_object_get(want, keys[i]));
+        assert_non_null(exp);
+        if (strcmp(got, exp)) {
+            size_t k = 0;
+            while (got[k] && got[k] == exp[k])
+                k++;
+            fail_msg("%s differs at byte %zu:\n got: [%.80s]\nwant: [%.80s]", keys[i], k, got + k,
+                     exp + k);
+        }
+        free(got);
+    }
+    json_decref(want);
+    /* the file's own top-level text is a template named after the file */
+    char *got = render(f, t, "{{ template \"golden.tmpl\" . }}", 0, err);
+    assert_non_null(got);
+    free(got);
+    tn_tmpl_free(t);
+    tn_tmpl_t *ok = tn_tmpl_load((char *[]){"/nonexistent/*.tmpl"}, 1, err, sizeof err);
+    assert_non_null(ok); /* an empty glob match is allowed */
+    tn_tmpl_free(ok);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_html, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_golden, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
