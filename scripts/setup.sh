@@ -7,7 +7,7 @@ pkgs=(
   build-essential cmake pkg-config clang-format
   libuv1-dev node-llhttp libcurl4-openssl-dev libyaml-dev libmbedtls-dev libjansson-dev
   libpcre2-dev libsqlite3-dev libhiredis-dev libcmocka-dev
-  python3 python3-aiosmtpd openssl curl procps util-linux
+  python3 python3-aiosmtpd curl procps util-linux
   libcrypt-dev openssl
   clang libclang-rt-14-dev
   tzdata
