@@ -6,6 +6,7 @@
  * receiver's struct from its table and frees it by the same table. The global section is read
  * by a table too, so a new global key is one row. */
 #include "tocsin/config.h"
+#include "tocsin/template.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -30,6 +31,8 @@ typedef struct cfg_ctx {
     tn_config_t *c;
     bool in_global; /* reading the global section: http_config defaults are the built-in ones */
     unsigned route_counter;
+    struct tn_tz **zones; /* loaded so far, a reference each: one read per zone per config */
+    size_t nzones;
 } cfg_ctx_t;
 
 static const tn_receiver_type_t *const *cfg_test_types;
@@ -1493,9 +1496,17 @@ static int cfg_location(cfg_ctx_t *x, tn_ynode_t *n, tn_time_interval_spec_t *s)
         return rc;
     name = tn_yaml_scalar(n);
     tn_tz_free(s->tz);
-    s->tz = tn_tz_load(name, err, sizeof(err));
-    if (!s->tz)
-        return tn_yaml_error(&x->y, n, "%s", err);
+    s->tz = NULL;
+    for (size_t i = 0; i < x->nzones && !s->tz; i++)
+        if (strcmp(tn_tz_name(x->zones[i]), name[0] ? name : "UTC") == 0)
+            s->tz = tn_tz_ref(x->zones[i]);
+    if (!s->tz) {
+        s->tz = tn_tz_load(name, err, sizeof(err));
+        if (!s->tz)
+            return tn_yaml_error(&x->y, n, "%s", err);
+        x->zones = tn_xrealloc(x->zones, (x->nzones + 1) * sizeof(*x->zones));
+        x->zones[x->nzones++] = tn_tz_ref(s->tz);
+    }
     free(s->location);
     s->location = tn_xstrdup(name[0] ? name : "UTC");
     return TN_OK;
@@ -2075,6 +2086,7 @@ static void cfg_free(tn_config_t *c)
         cfg_time_interval_free(&c->time_intervals[i]);
     free(c->time_intervals);
     cfg_strv_free(c->templates, c->ntemplates);
+    tn_tmpl_free(c->tmpl);
     cfg_global_free(&c->global);
     free(c->path);
     free(c->original);
@@ -2205,7 +2217,16 @@ tn_config_t *tn_config_load_string(const char *name, const char *text, size_t le
         goto out;
     rc = cfg_load(&x, tn_yaml_root(&x.y));
     tn_yaml_free(&x.y);
+    if (rc == TN_OK) {
+        /* templates last: a file that fails to parse fails the load with file:line */
+        c->tmpl = tn_tmpl_load(c->templates, c->ntemplates, err, errlen);
+        if (!c->tmpl)
+            rc = TN_ERR_INVAL;
+    }
 out:
+    for (size_t i = 0; i < x.nzones; i++)
+        tn_tz_free(x.zones[i]);
+    free(x.zones);
     free(dir);
     if (rc != TN_OK) {
         cfg_free(c);

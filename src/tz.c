@@ -27,6 +27,7 @@ typedef struct tz_rule {
 } tz_rule_t;
 
 struct tn_tz {
+    uint32_t refs;
     char *name;
     int64_t *trans; /* ascending, unix seconds */
     int32_t *trans_off;
@@ -271,6 +272,7 @@ static size_t tz_block_len(const tz_hdr_t *h, size_t tsize)
 static tn_tz_t *tz_new(const char *name)
 {
     tn_tz_t *tz = tn_xcalloc(1, sizeof(*tz));
+    tz->refs = 1;
     tz->name = tn_xstrdup(name);
     return tz;
 }
@@ -417,9 +419,15 @@ tn_tz_t *tn_tz_load(const char *name, char *err, size_t errlen)
     return tz;
 }
 
+tn_tz_t *tn_tz_ref(tn_tz_t *tz)
+{
+    tz->refs++;
+    return tz;
+}
+
 void tn_tz_free(tn_tz_t *tz)
 {
-    if (!tz)
+    if (!tz || --tz->refs > 0)
         return;
     free(tz->trans);
     free(tz->trans_off);

@@ -29,6 +29,8 @@ tn_tz_t *tn_tz_load(const char *name, char *err, size_t errlen);
 tn_tz_t *tn_tz_from_tzif(const char *name, const void *data, size_t len, char *err, size_t errlen);
 /* From a POSIX TZ rule such as "CET-1CEST,M3.5.0,M10.5.0/3" alone. */
 tn_tz_t *tn_tz_from_rule(const char *name, const char *rule, char *err, size_t errlen);
+/* Zones are refcounted: a config shares one per name among its specs. free drops a reference. */
+tn_tz_t *tn_tz_ref(tn_tz_t *tz);
 void tn_tz_free(tn_tz_t *tz);
 const char *tn_tz_name(const tn_tz_t *tz);
 /* Offset from UTC in seconds at the instant unix_sec (east positive). NULL tz is UTC. */

@@ -389,6 +389,8 @@ static void test_config_errors(void **state)
         {"location: europe/berlin", "unknown time zone europe/berlin"},
         {"location: ../../../etc/passwd", "../../../etc/passwd"},
         {"hours: ['1']", "unknown field \"hours\""},
+        /* an error after a zone was loaded frees it */
+        {"location: Europe/Berlin\n    weekdays: ['x']", "x is not a valid weekday"},
     };
     for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++)
         expect_spec_error(cases[i].spec, cases[i].err);
@@ -443,6 +445,15 @@ static void test_config_accepts(void **state)
     tn_config_unref(c);
     c = one("weekdays: [monday]");
     assert_null(c->time_intervals[0].specs[0].tz);
+    tn_config_unref(c);
+    /* A zone is read once per config: specs naming it share it. */
+    c = load(CFG_HEAD "time_intervals:\n- name: a\n  time_intervals:\n"
+                      "  - location: Europe/Berlin\n  - location: Europe/Berlin\n"
+                      "- name: b\n  time_intervals:\n  - location: Europe/Berlin\n"
+                      "  - location: America/New_York\n");
+    assert_ptr_equal(c->time_intervals[0].specs[0].tz, c->time_intervals[0].specs[1].tz);
+    assert_ptr_equal(c->time_intervals[0].specs[0].tz, c->time_intervals[1].specs[0].tz);
+    assert_ptr_not_equal(c->time_intervals[1].specs[0].tz, c->time_intervals[1].specs[1].tz);
     tn_config_unref(c);
 }
 
