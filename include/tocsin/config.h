@@ -232,6 +232,7 @@ typedef struct tn_config {
     size_t ntime_intervals;
     char **templates; /* globs, relative paths resolved against the file's directory */
     size_t ntemplates;
+    struct tn_tmpl *tmpl; /* tocsin's default templates + the files the globs match */
 } tn_config_t;
 
 /* Reads and validates a config file. On error returns NULL and writes
