@@ -991,6 +991,63 @@ static tv_t kv_value(tn_labels_t ls)
     return v;
 }
 
+/* tocsin extension: a rate-limit summary as maps (keys added in sorted order), nil otherwise. */
+static tv_t summary_dict(tt_ctx_t *c, size_t cap)
+{
+    tv_t v = {.kind = TV_DICT};
+    v.d = ctx_alloc(c, sizeof(*v.d));
+    v.d->keys = ctx_alloc(c, cap * sizeof(*v.d->keys));
+    v.d->vals = ctx_alloc(c, cap * sizeof(*v.d->vals));
+    v.d->cap = cap;
+    return v;
+}
+
+static void summary_put(tv_t *d, const char *k, tv_t val)
+{
+    d->d->keys[d->d->n] = k;
+    d->d->vals[d->d->n++] = val;
+}
+
+static tv_t summary_int(size_t n)
+{
+    return (tv_t){.kind = TV_INT, .i = (int64_t)n};
+}
+
+static tv_t kv_value(tn_labels_t ls);
+
+static tv_t summary_value(tt_ctx_t *c, const tn_summary_t *s)
+{
+    if (!s)
+        return (tv_t){0};
+    tv_t groups = tv_list(c, s->nlisted_groups, TL_ANY);
+    for (size_t i = 0; i < s->nlisted_groups; i++) {
+        tv_t g = summary_dict(c, 4);
+        summary_put(&g, "Firing", summary_int(s->groups[i].nfiring));
+        summary_put(&g, "GroupKey", tv_cstr(s->groups[i].group_key));
+        summary_put(&g, "GroupLabels", kv_value(s->groups[i].group_labels));
+        summary_put(&g, "Resolved", summary_int(s->groups[i].nresolved));
+        tt_list_push(c, groups.l, g);
+    }
+    tv_t names = tv_list(c, s->nnames, TL_ANY);
+    for (size_t i = 0; i < s->nnames; i++) {
+        tv_t x = summary_dict(c, 2);
+        summary_put(&x, "Alertname", tv_cstr(s->names[i].alertname));
+        summary_put(&x, "Count", summary_int(s->names[i].count));
+        tt_list_push(c, names.l, x);
+    }
+    tv_t d = summary_dict(c, 9);
+    summary_put(&d, "Alertnames", names);
+    summary_put(&d, "Groups", groups);
+    summary_put(&d, "HeldAlerts", summary_int(s->nalerts));
+    summary_put(&d, "HeldFiring", summary_int(s->nfiring));
+    summary_put(&d, "HeldGroups", summary_int(s->ngroups));
+    summary_put(&d, "HeldNotifications", summary_int(s->nnotifications));
+    summary_put(&d, "HeldResolved", summary_int(s->nresolved));
+    summary_put(&d, "Since", (tv_t){.kind = TV_TIME, .tm = {s->since, NULL}});
+    summary_put(&d, "Truncated", (tv_t){.kind = TV_BOOL, .b = s->truncated});
+    return d;
+}
+
 static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok)
 {
     const tn_notification_t *n = c->n;
@@ -1020,6 +1077,8 @@ static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok)
         return tv_cstr(n && n->external_url ? n->external_url : "");
     if (!strcmp(name, "NotificationReason"))
         return tv_cstr(n && n->reason ? n->reason : "unknown");
+    if (!strcmp(name, "Summary"))
+        return summary_value(c, n ? n->summary : NULL);
     *ok = false;
     return (tv_t){0};
 }

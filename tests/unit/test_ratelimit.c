@@ -8,6 +8,7 @@
 #include "tocsin/dispatch.h"
 #include "tocsin/metrics.h"
 #include "tocsin/ratelimit.h"
+#include "tocsin/template.h"
 
 #define S   TN_NS_PER_SEC
 #define MIN (60 * S)
@@ -21,6 +22,7 @@ typedef struct call {
     char first_name[32];
     size_t first_name_count;
     char reason[32];
+    char rendered[160]; /* a template over the notification's .Summary */
 } call_t;
 
 typedef struct env {
@@ -55,6 +57,17 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
     if (n->group_labels.n)
         snprintf(c->first_group_label, sizeof(c->first_group_label), "%s=%s",
                  n->group_labels.v[0].name, n->group_labels.v[0].value);
+    tn_buf_t out;
+    tn_buf_init(&out, 4096);
+    char terr[TN_ERRBUF_SIZE];
+    const char *text = "{{ if .Summary }}{{ .Summary.HeldAlerts }} in {{ .Summary.HeldGroups }}:"
+                       "{{ range .Summary.Groups }} {{ .GroupLabels.alertname }}={{ .Firing }}"
+                       "{{ end }};{{ range .Summary.Alertnames }} {{ .Alertname }}x{{ .Count }}"
+                       "{{ end }}{{ else }}plain{{ end }}";
+    if (tn_tmpl_render(NULL, text, n, 0, &out, terr, sizeof(terr)) != TN_OK)
+        fail_msg("render: %s", terr);
+    snprintf(c->rendered, sizeof(c->rendered), "%s", tn_buf_cstr(&out));
+    tn_buf_free(&out);
     if (n->summary) {
         c->is_summary = true;
         c->sum = *n->summary;
@@ -217,6 +230,8 @@ static void test_hold_then_summary(void **state)
     call_t *c = &e->calls[1];
     assert_true(c->is_summary);
     assert_string_equal(c->reason, "rate limit summary");
+    assert_string_equal(e->calls[0].rendered, "plain");
+    assert_string_equal(c->rendered, "3 in 2: B=2 C=1; Bx2 Cx1");
     assert_int_equal(c->sum.ngroups, 2);
     assert_int_equal(c->sum.nalerts, 3);
     assert_int_equal(c->sum.nfiring, 3);
