@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TOCSIN="$ROOT/build/tocsin"
+TOCSIN="$ROOT/build-inhib-rel/tocsin" # cmake -B build-inhib-rel -DCMAKE_BUILD_TYPE=Release -DTN_BUILD_TESTS=OFF
 AM_BIN=/usr/bin/prometheus-alertmanager
 ALERTS=100000
 SILENCES=10000
