@@ -615,7 +615,8 @@ static int run(app_t *app)
     tn_http_limits_default(&limits);
     int rc = 1;
     if (o->web_config_file && *o->web_config_file) {
-        app->websec = tn_websec_new(o->web_config_file, tn_api_handle, app->api, err, sizeof(err));
+        app->websec =
+            tn_websec_new(app->loop, o->web_config_file, tn_api_handle, app->api, err, sizeof(err));
         if (!app->websec) {
             tn_log(TN_LOG_ERROR, "Loading the web config failed", "file", o->web_config_file, "err",
                    err, NULL);

@@ -589,6 +589,8 @@ struct tn_websec {
     uint64_t last_check_ms;
     double tokens; /* rate_limit bucket */
     uint64_t tokens_ms;
+    size_t checking; /* requests waiting for bcrypt */
+    bool freed;      /* tn_websec_free called while some were */
 };
 
 static void wc_stat(const char *path, struct wc_sig *s)
@@ -630,8 +632,8 @@ static int wc_build(const char *path, tn_webconfig_t **cfg, tn_tls_ctx_t **tls, 
     return 0;
 }
 
-tn_websec_t *tn_websec_new(const char *path, tn_http_handler_fn next, void *next_ud, char *err,
-                           size_t errlen)
+tn_websec_t *tn_websec_new(uv_loop_t *loop, const char *path, tn_http_handler_fn next,
+                           void *next_ud, char *err, size_t errlen)
 {
     tn_webconfig_t *cfg;
     tn_tls_ctx_t *tls;
@@ -641,7 +643,7 @@ tn_websec_t *tn_websec_new(const char *path, tn_http_handler_fn next, void *next
     w->path = tn_xstrdup(path);
     w->cfg = cfg;
     w->tls = tls;
-    w->auth = tn_auth_new();
+    w->auth = tn_auth_new(loop);
     w->next = next;
     w->next_ud = next_ud;
     w->last_check_ms = tn_clock_mono_ms();
@@ -733,6 +735,41 @@ static bool wc_rate_allow(tn_websec_t *w)
     return true;
 }
 
+static void wc_destroy(tn_websec_t *w)
+{
+    tn_webconfig_free(w->cfg);
+    tn_tls_ctx_unref(w->tls);
+    tn_auth_free(w->auth);
+    free(w->path);
+    free(w);
+}
+
+static void wc_answer(tn_websec_t *w, tn_http_req_t *req, enum tn_auth_result r)
+{
+    if (r == TN_AUTH_OK) {
+        w->next(w->next_ud, req);
+    } else if (r == TN_AUTH_LIMITED) {
+        tn_http_respond(req, 429, "text/plain; charset=utf-8", "Too Many Requests\n", 18);
+    } else {
+        tn_http_add_header(req, "WWW-Authenticate", "Basic");
+        tn_http_respond(req, 401, "text/plain; charset=utf-8", "Unauthorized\n", 13);
+    }
+}
+
+static void wc_checked(void *ud1, void *ud2, enum tn_auth_result r)
+{
+    tn_websec_t *w = ud1;
+    tn_http_req_t *req = ud2;
+    w->checking--;
+    if (w->freed) {
+        tn_http_respond(req, 503, "text/plain; charset=utf-8", "Shutting down\n", 14);
+        if (!w->checking)
+            wc_destroy(w);
+        return;
+    }
+    wc_answer(w, req, r);
+}
+
 void tn_websec_handle(void *ud, tn_http_req_t *req)
 {
     tn_websec_t *w = ud;
@@ -744,30 +781,27 @@ void tn_websec_handle(void *ud, tn_http_req_t *req)
         tn_http_respond(req, 429, "text/plain; charset=utf-8", "Too Many Requests\n", 18);
         return;
     }
-    if (c->nusers) {
-        enum tn_auth_result r =
-            tn_auth_check(w->auth, c->users, c->nusers, tn_http_req_header(req, "Authorization"),
-                          tn_http_req_peer(req), tn_clock_mono_ms());
-        if (r == TN_AUTH_LIMITED) {
-            tn_http_respond(req, 429, "text/plain; charset=utf-8", "Too Many Requests\n", 18);
-            return;
-        }
-        if (r != TN_AUTH_OK) {
-            tn_http_add_header(req, "WWW-Authenticate", "Basic");
-            tn_http_respond(req, 401, "text/plain; charset=utf-8", "Unauthorized\n", 13);
-            return;
-        }
+    if (!c->nusers) {
+        w->next(w->next_ud, req);
+        return;
     }
-    w->next(w->next_ud, req);
+    w->checking++;
+    enum tn_auth_result r =
+        tn_auth_check_async(w->auth, c->users, c->nusers, tn_http_req_header(req, "Authorization"),
+                            tn_http_req_peer(req), tn_clock_mono_ms(), wc_checked, w, req);
+    if (r == TN_AUTH_PENDING)
+        return;
+    w->checking--;
+    wc_answer(w, req, r);
 }
 
 void tn_websec_free(tn_websec_t *w)
 {
     if (!w)
         return;
-    tn_webconfig_free(w->cfg);
-    tn_tls_ctx_unref(w->tls);
-    tn_auth_free(w->auth);
-    free(w->path);
-    free(w);
+    if (w->checking) {
+        w->freed = true;
+        return;
+    }
+    wc_destroy(w);
 }

@@ -66,9 +66,10 @@ void tn_webconfig_free(tn_webconfig_t *c);
 typedef struct tn_websec tn_websec_t;
 
 /* Loads path (config and certificates); NULL with a message when either is bad. Requests that
- * pass the gate go to next(next_ud, req). */
-tn_websec_t *tn_websec_new(const char *path, tn_http_handler_fn next, void *next_ud, char *err,
-                           size_t errlen);
+ * pass the gate go to next(next_ud, req). bcrypt runs on loop's thread pool. */
+typedef struct uv_loop_s uv_loop_t;
+tn_websec_t *tn_websec_new(uv_loop_t *loop, const char *path, tn_http_handler_fn next,
+                           void *next_ud, char *err, size_t errlen);
 /* Plugs TLS (when configured) into s: new connections take the current certificates. Call
  * before tn_http_server_listen. */
 void tn_websec_attach(tn_websec_t *w, tn_http_server_t *s);
@@ -80,6 +81,8 @@ void tn_websec_handle(void *ud, tn_http_req_t *req);
 int tn_websec_reload(tn_websec_t *w, bool force, char *err, size_t errlen);
 /* The config in force (borrowed). */
 const tn_webconfig_t *tn_websec_config(const tn_websec_t *w);
+/* Requests whose password check is still running are answered 503 when it ends (next is not
+ * called any more); the memory goes then. */
 void tn_websec_free(tn_websec_t *w);
 
 #endif

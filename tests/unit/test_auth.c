@@ -5,6 +5,7 @@
 #include <mbedtls/base64.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "tocsin/auth.h"
 
@@ -77,7 +78,7 @@ static void test_hash_valid(void **state)
 static void test_check_and_cache(void **state)
 {
     (void)state;
-    tn_auth_t *a = tn_auth_new();
+    tn_auth_t *a = tn_auth_new(NULL);
     const char *peer = "127.0.0.1:5000";
     assert_int_equal(tn_auth_check(a, users, 2, basic("alice", "wonderland", 10), peer, 1000),
                      TN_AUTH_OK);
@@ -121,7 +122,7 @@ static void test_check_and_cache(void **state)
 static void test_failure_rate_limit(void **state)
 {
     (void)state;
-    tn_auth_t *a = tn_auth_new();
+    tn_auth_t *a = tn_auth_new(NULL);
     const char *peer = "10.0.0.1:1234";
     uint64_t t = 5000;
     for (int i = 0; i < TN_AUTH_FAIL_BURST; i++)
@@ -156,7 +157,7 @@ static void test_failure_rate_limit(void **state)
 static void test_address_table_bounded(void **state)
 {
     (void)state;
-    tn_auth_t *a = tn_auth_new();
+    tn_auth_t *a = tn_auth_new(NULL);
     char peer[64];
     /* malformed headers cost nothing and are not tracked; a failure is */
     for (int i = 0; i < 3000; i++) {
@@ -173,6 +174,67 @@ static void test_address_table_bounded(void **state)
     tn_auth_free(a);
 }
 
+struct async_result {
+    int calls;
+    enum tn_auth_result r;
+};
+
+static void on_done(void *ud1, void *ud2, enum tn_auth_result r)
+{
+    struct async_result *res = ud2;
+    assert_ptr_equal(ud1, &users);
+    res->calls++;
+    res->r = r;
+}
+
+static void test_async(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    tn_auth_t *a = tn_auth_new(&loop);
+    enum { N = 4 + TN_AUTH_MAX_JOBS + TN_AUTH_MAX_WAITING };
+    static struct async_result res[N];
+    memset(res, 0, sizeof(res));
+    int pending = 0, limited = 0;
+    char peer[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(peer, sizeof(peer), "10.9.0.%d:1", i);
+        /* every fourth one is right; the header buffer is reused at once (copied inside) */
+        char *h = i % 4 == 0 ? basic("alice", "wonderland", 10) : basic("alice", "nope", 4);
+        enum tn_auth_result r =
+            tn_auth_check_async(a, users, 2, h, peer, 1, on_done, &users, &res[i]);
+        memset(h, 'x', 10);
+        if (r == TN_AUTH_PENDING)
+            pending++;
+        else if (r == TN_AUTH_LIMITED)
+            limited++;
+        else
+            fail_msg("check %d: immediate result %d", i, (int)r);
+    }
+    assert_int_equal(pending, TN_AUTH_MAX_JOBS + TN_AUTH_MAX_WAITING);
+    assert_int_equal(limited, N - pending);
+    assert_int_equal(tn_auth_pending(a), (size_t)pending);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(tn_auth_pending(a), 0);
+    for (int i = 0; i < pending; i++) {
+        assert_int_equal(res[i].calls, 1);
+        assert_int_equal(res[i].r, i % 4 == 0 ? TN_AUTH_OK : TN_AUTH_DENIED);
+    }
+    for (int i = pending; i < N; i++)
+        assert_int_equal(res[i].calls, 0);
+    /* now cached: answered at once, no callback */
+    struct async_result again = {0};
+    assert_int_equal(tn_auth_check_async(a, users, 2, basic("alice", "wonderland", 10), "x:1", 1,
+                                         on_done, &users, &again),
+                     TN_AUTH_OK);
+    assert_int_equal(again.calls, 0);
+    assert_int_equal(tn_auth_check_async(a, users, 2, NULL, "x:1", 1, on_done, &users, &again),
+                     TN_AUTH_DENIED);
+    tn_auth_free(a);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_check_and_cache),
         cmocka_unit_test(test_failure_rate_limit),
         cmocka_unit_test(test_address_table_bounded),
+        cmocka_unit_test(test_async),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
