@@ -2,14 +2,23 @@
  * certificates, context errors. Certificates are made at test time with the openssl CLI. */
 #include "tn_test.h"
 
+#include <arpa/inet.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
+#include "tocsin/http.h"
 #include "tocsin/tls.h"
 
 static char dir[] = "/tmp/tn-tls-XXXXXX";
@@ -358,13 +367,236 @@ static void test_garbage_input(void **state)
     tn_tls_ctx_unref(ctx);
 }
 
+/* ---- the HTTP server over TLS, on a real loop ---- */
+
+typedef struct srv_harness {
+    uv_loop_t loop;
+    tn_http_server_t *srv;
+    tn_tls_ctx_t *ctx;
+    uv_async_t done;
+    pthread_t th;
+    int port;
+    int accepts;
+    /* client results */
+    tn_buf_t pipelined, big, plain;
+    long idle_close_ms, partial_close_ms;
+    bool client_failed;
+} srv_harness_t;
+
+static void srv_handler(void *ud, tn_http_req_t *r)
+{
+    TN_UNUSED(ud);
+    size_t blen;
+    const char *body = tn_http_req_body(r, &blen);
+    unsigned sum = 0;
+    for (size_t i = 0; i < blen; i++)
+        sum = sum * 31 + (unsigned char)body[i];
+    if (strcmp(tn_http_req_path(r), "/big") == 0) {
+        size_t n = 200000;
+        char *b = malloc(n);
+        memset(b, 'z', n);
+        tn_http_respond(r, 200, "text/plain", b, n);
+        free(b);
+        return;
+    }
+    char out[128];
+    int n = snprintf(out, sizeof(out), "path=%s len=%zu sum=%u", tn_http_req_path(r), blen, sum);
+    tn_http_respond(r, 200, "text/plain", out, (size_t)n);
+}
+
+static struct tn_tls_ctx *srv_tls(void *ud)
+{
+    srv_harness_t *h = ud;
+    h->accepts++;
+    return h->ctx;
+}
+
+static long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int fd_send(void *ud, const unsigned char *p, size_t n)
+{
+    ssize_t w = send(*(int *)ud, p, n, MSG_NOSIGNAL);
+    return w < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)w;
+}
+
+static int fd_recv(void *ud, unsigned char *p, size_t n)
+{
+    ssize_t r = recv(*(int *)ud, p, n, 0);
+    return r < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)r;
+}
+
+/* One TLS exchange: sends req, reads until the server closes. false on a TLS failure. */
+static bool tls_exchange(client_t *c, int port, const char *req, size_t len, tn_buf_t *out)
+{
+    int fd = tcp_connect(port);
+    if (fd < 0)
+        return false;
+    mbedtls_ssl_set_bio(&c->ssl, &fd, fd_send, fd_recv, NULL);
+    bool ok = false;
+    int rc;
+    while ((rc = mbedtls_ssl_handshake(&c->ssl)) != 0)
+        if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
+            goto out;
+    for (size_t off = 0; off < len;) {
+        rc = mbedtls_ssl_write(&c->ssl, (const unsigned char *)req + off, len - off);
+        if (rc <= 0)
+            goto out;
+        off += (size_t)rc;
+    }
+    for (;;) {
+        char b[4096];
+        rc = mbedtls_ssl_read(&c->ssl, (unsigned char *)b, sizeof(b));
+        if (rc > 0) {
+            tn_buf_append(out, b, (size_t)rc);
+            continue;
+        }
+        ok = rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY;
+        break;
+    }
+out:
+    close(fd);
+    mbedtls_ssl_session_reset(&c->ssl);
+    return ok;
+}
+
+/* Milliseconds until the server closes a connection that sent `first` (maybe nothing). */
+static long time_to_close(int port, const char *first, size_t n)
+{
+    int fd = tcp_connect(port);
+    if (fd < 0)
+        return -1;
+    long t0 = mono_ms();
+    if (n)
+        send(fd, first, n, MSG_NOSIGNAL);
+    char b[256];
+    while (recv(fd, b, sizeof(b), 0) > 0)
+        ;
+    long dt = mono_ms() - t0;
+    close(fd);
+    return dt;
+}
+
+static void *srv_client(void *arg)
+{
+    srv_harness_t *h = arg;
+    client_t c;
+    /* cmocka asserts are not for this thread: client_init's would be, but they hold here */
+    client_init(&c, "ca.crt", NULL, 0);
+    size_t blen = 100000;
+    tn_buf_t req;
+    tn_buf_init(&req, 0);
+    tn_buf_puts(&req, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    tn_buf_printf(&req,
+                  "POST /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  "Content-Length: %zu\r\n\r\n",
+                  blen);
+    for (size_t i = 0; i < blen; i++)
+        tn_buf_putc(&req, (char)('a' + i % 7));
+    if (!tls_exchange(&c, h->port, req.data, req.len, &h->pipelined))
+        h->client_failed = true;
+    tn_buf_free(&req);
+    static const char big[] = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (!tls_exchange(&c, h->port, big, sizeof(big) - 1, &h->big))
+        h->client_failed = true;
+    client_free(&c);
+    h->idle_close_ms = time_to_close(h->port, NULL, 0);
+    static const char hello_start[] = "\x16\x03\x01\x00\xff\x01"; /* a ClientHello, cut short */
+    h->partial_close_ms = time_to_close(h->port, hello_start, sizeof(hello_start) - 1);
+    int fd = tcp_connect(h->port);
+    if (fd >= 0) {
+        static const char get[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        send(fd, get, sizeof(get) - 1, MSG_NOSIGNAL);
+        char b[512];
+        ssize_t r;
+        while ((r = recv(fd, b, sizeof(b), 0)) > 0)
+            tn_buf_append(&h->plain, b, (size_t)r);
+        close(fd);
+    }
+    uv_async_send(&h->done);
+    return NULL;
+}
+
+static void srv_done(uv_async_t *a)
+{
+    srv_harness_t *h = a->data;
+    tn_http_server_free(h->srv);
+    uv_close((uv_handle_t *)&h->done, NULL);
+}
+
+static void test_http_over_tls(void **state)
+{
+    (void)state;
+    srv_harness_t h;
+    memset(&h, 0, sizeof(h));
+    tn_buf_init(&h.pipelined, 0);
+    tn_buf_init(&h.big, 0);
+    tn_buf_init(&h.plain, 0);
+    h.ctx = ctx_with(TN_CLIENT_AUTH_NONE, NULL);
+    assert_int_equal(uv_loop_init(&h.loop), 0);
+    tn_http_limits_t lim;
+    tn_http_limits_default(&lim);
+    lim.tls_handshake_timeout_ms = 300;
+    h.srv = tn_http_server_new(&h.loop, &lim, srv_handler, &h);
+    tn_http_server_set_tls(h.srv, srv_tls, &h);
+    char err[256];
+    assert_int_equal(tn_http_server_listen(h.srv, "127.0.0.1:0", err, sizeof(err)), 0);
+    h.port = tn_http_server_port(h.srv);
+    h.done.data = &h;
+    assert_int_equal(uv_async_init(&h.loop, &h.done, srv_done), 0);
+    assert_int_equal(pthread_create(&h.th, NULL, srv_client, &h), 0);
+    uv_run(&h.loop, UV_RUN_DEFAULT);
+    pthread_join(h.th, NULL);
+    assert_int_equal(uv_loop_close(&h.loop), 0);
+    tn_tls_ctx_unref(h.ctx);
+
+    assert_false(h.client_failed);
+    const char *p = tn_buf_cstr(&h.pipelined);
+    assert_non_null(strstr(p, "path=/a len=0"));
+    char want[64];
+    unsigned sum = 0;
+    for (size_t i = 0; i < 100000; i++)
+        sum = sum * 31 + (unsigned char)('a' + i % 7);
+    snprintf(want, sizeof(want), "path=/b len=100000 sum=%u", sum);
+    assert_non_null(strstr(p, want));
+    assert_true(strstr(p, "path=/a") < strstr(p, "path=/b")); /* in order */
+    assert_true(h.big.len > 200000);
+    assert_non_null(strstr(tn_buf_cstr(&h.big), "Content-Length: 200000\r\n"));
+    /* silent and half-done handshakes are cut at the handshake timeout */
+    assert_true(h.idle_close_ms >= 250 && h.idle_close_ms < 3000);
+    assert_true(h.partial_close_ms >= 250 && h.partial_close_ms < 3000);
+    assert_non_null(strstr(tn_buf_cstr(&h.plain), "HTTP/1.0 400 Bad Request"));
+    assert_non_null(strstr(tn_buf_cstr(&h.plain), "HTTP request to an HTTPS server"));
+    assert_int_equal(h.accepts, 5);
+    tn_buf_free(&h.pipelined);
+    tn_buf_free(&h.big);
+    tn_buf_free(&h.plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_handshake_and_data),
-        cmocka_unit_test(test_client_certificates),
-        cmocka_unit_test(test_ctx_errors),
-        cmocka_unit_test(test_garbage_input),
+        cmocka_unit_test(test_handshake_and_data), cmocka_unit_test(test_client_certificates),
+        cmocka_unit_test(test_ctx_errors),         cmocka_unit_test(test_garbage_input),
+        cmocka_unit_test(test_http_over_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
