@@ -184,7 +184,7 @@ typedef struct sil_body_err {
 static int sil_parse_fail(sil_body_err_t *e, const char *fmt, const char *a, const char *b)
 {
     char why[TN_ERRBUF_SIZE / 2];
-    snprintf(why, sizeof(why), fmt, a, b ? b : "");
+    snprintf(why, sizeof(why), fmt, a ? a : "", b ? b : "");
     e->status = 400;
     snprintf(e->msg, sizeof(e->msg), "parsing silence body from \"\" failed, because %s", why);
     return TN_ERR_INVAL;

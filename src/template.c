@@ -721,7 +721,7 @@ static int parse_command(parser_t *p, int end, tt_node_t **out)
             return p_fail(p, t->line, "unexpected %s in operand", tok_desc(p, t));
         if (cmd->nkids > 0 && !t->space && t->type != T_LPAREN)
             return p_fail(p, t->line, "unexpected %s in operand", tok_desc(p, t));
-        tt_node_t *arg;
+        tt_node_t *arg = NULL;
         int rc = parse_term(p, &arg);
         if (rc)
             return rc;
@@ -771,7 +771,7 @@ static int parse_pipeline(parser_t *p, const char *ctx, int end, bool decl_ok, t
         pipe->ndecl = nn;
     }
     for (;;) {
-        tt_node_t *cmd;
+        tt_node_t *cmd = NULL;
         if (peek(p)->type == end && pipe->nkids == 0)
             return p_fail(p, peek(p)->line, "missing value for %s", ctx);
         int rc = parse_command(p, end, &cmd);

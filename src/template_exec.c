@@ -1470,8 +1470,8 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
         }
         return 0;
     } else if (recv->kind == TV_LIST && recv->sub == TL_STRINGS && !strcmp(name, "Join")) {
-        const char *sep;
-        size_t seplen;
+        const char *sep = "";
+        size_t seplen = 0;
         if ((rc = want_args(c, name, nargs, 1)) ||
             (rc = tv_want_str(c, "Join", &args[0], &sep, &seplen)))
             return rc;
@@ -1500,8 +1500,8 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
         int64_t t = recv->tm.t;
         int64_t unix_s = t == 0 ? GO_ZERO_UNIX : floor_div(t, TN_NS_PER_SEC);
         if (!strcmp(name, "Format")) {
-            const char *lay;
-            size_t llen;
+            const char *lay = "";
+            size_t llen = 0;
             if ((rc = want_args(c, name, nargs, 1)) ||
                 (rc = tv_want_str(c, "Format", &args[0], &lay, &llen)))
                 return rc;

@@ -113,7 +113,7 @@ static int compare(tt_ctx_t *c, const tv_t *a, const tv_t *b, bool ordered, bool
 static int f_eq(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     for (size_t i = 1; i < n; i++) {
-        bool eq, lt;
+        bool eq = false, lt = false;
         int rc = compare(c, &a[0], &a[i], false, &eq, &lt);
         if (rc)
             return rc;
@@ -129,7 +129,7 @@ static int f_eq(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 static int f_ne(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    bool eq, lt;
+    bool eq = false, lt = false;
     int rc = compare(c, &a[0], &a[1], false, &eq, &lt);
     *out = tv_bool(!eq);
     return rc;
@@ -137,7 +137,7 @@ static int f_ne(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 
 static int f_ord(tt_ctx_t *c, tv_t *a, int which, tv_t *out)
 {
-    bool eq, lt;
+    bool eq = false, lt = false;
     int rc = compare(c, &a[0], &a[1], true, &eq, &lt);
     if (rc)
         return rc;
@@ -224,7 +224,7 @@ static int f_index(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     tv_t item = a[0];
     for (size_t k = 1; k < n; k++) {
-        int64_t i;
+        int64_t i = 0;
         int rc;
         switch (item.kind) {
         case TV_LIST:
