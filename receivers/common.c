@@ -155,8 +155,7 @@ void tn_rcv_tmpl_init(tn_rcv_tmpl_t *t, const tn_notification_t *n, const char *
 
 const tn_tmpl_t *tn_rcv_templates(const tn_notification_t *n)
 {
-    TN_UNUSED(n);
-    return NULL;
+    return n->config ? n->config->tmpl : NULL;
 }
 
 static char *rcv_render(tn_rcv_tmpl_t *t, const char *text, unsigned flags, bool *failed)
