@@ -205,8 +205,12 @@ tn_tls_ctx_t *tn_tls_ctx_new(const tn_webconfig_tls_t *cfg, char *err, size_t er
     }
     if (c->have_ca)
         mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
-    else if (cfg->client_auth != TN_CLIENT_AUTH_NONE)
-        mbedtls_ssl_conf_ca_chain(&c->conf, &c->cert, NULL); /* any chain; never trusted */
+    else if (cfg->client_auth != TN_CLIENT_AUTH_NONE) {
+        /* mbedtls wants a chain to ask for certificates; this one is never trusted. The
+         * request names no CA: clients (Go's) send only certificates from the CAs named. */
+        mbedtls_ssl_conf_ca_chain(&c->conf, &c->cert, NULL);
+        mbedtls_ssl_conf_cert_req_ca_list(&c->conf, MBEDTLS_SSL_CERT_REQ_CA_LIST_DISABLED);
+    }
     return c;
 fail:
     tn_tls_ctx_unref(c);

@@ -315,6 +315,38 @@ def test_amtool_over_tls_with_basic_auth(ctx):
     assert p.returncode != 0 and "401" in (p.stdout + p.stderr), (p.stdout, p.stderr)
 
 
+def test_amtool_client_certificates(ctx):
+    """amtool (a Go client) with and without client certificates, verified or not."""
+    tocsin_only("tocsin's test wiring")
+    amtool = shutil.which("amtool")
+    if not amtool:
+        raise Skip("amtool not installed")
+    pki = Pki(os.path.join(ctx.tmp, "pki"))
+    other = Pki(os.path.join(ctx.tmp, "other"), "other")
+    crt, key = pki.issue("srv", "localhost")
+    mine = pki.issue("cli", "client")
+    theirs = other.issue("stranger", "stranger")
+    for mode, ca, cert, ok in (("RequireAnyClientCert", False, theirs, True),
+                               ("RequireAnyClientCert", False, None, False),
+                               ("RequireAndVerifyClientCert", True, mine, True),
+                               ("RequireAndVerifyClientCert", True, theirs, False)):
+        extra = "  client_auth_type: %s\n" % mode
+        if ca:
+            extra += "  client_ca_file: %s\n" % pki.ca
+        srv = tls_server(ctx, basic_web(pki, crt, key, extra),
+                         client_ctx(ca=pki.ca, cert=mine))
+        hc = os.path.join(ctx.tmp, "http.yml")
+        text = "tls_config:\n  ca_file: %s\n" % pki.ca
+        if cert:
+            text += "  cert_file: %s\n  key_file: %s\n" % cert
+        write_atomic(hc, text)
+        p = subprocess.run([amtool, "--alertmanager.url=https://127.0.0.1:%d" % srv.port,
+                            "--http.config.file=" + hc, "alert", "query"],
+                           capture_output=True, text=True, timeout=scaled(30))
+        assert (p.returncode == 0) == ok, (mode, cert, p.stdout, p.stderr)
+        srv.stop()
+
+
 def test_reload_certificate_and_web_config(ctx):
     tocsin_only("tocsin's test wiring")
     pki = Pki(os.path.join(ctx.tmp, "pki"))
@@ -415,6 +447,7 @@ if __name__ == "__main__":
         test_client_certificates,
         test_tls_versions,
         test_amtool_over_tls_with_basic_auth,
+        test_amtool_client_certificates,
         test_reload_certificate_and_web_config,
         test_auth_failures_rate_limited,
         test_bad_web_config_at_start,
