@@ -707,6 +707,10 @@ static struct tn_tls_ctx *wc_tls_for_conn(void *ud)
 
 void tn_websec_attach(tn_websec_t *w, tn_http_server_t *s)
 {
+    char users[24];
+    snprintf(users, sizeof(users), "%zu", w->cfg->nusers);
+    tn_log(TN_LOG_INFO, w->tls ? "TLS is enabled" : "TLS is disabled", "web_config", w->path,
+           "basic_auth_users", users, NULL);
     if (w->tls)
         tn_http_server_set_tls(s, wc_tls_for_conn, w);
 }
