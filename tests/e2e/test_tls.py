@@ -92,7 +92,10 @@ def client_ctx(ca=None, cert=None, max_version=None, min_version=None):
 
 def https(port, ctx, method="GET", path="/-/healthy", auth=None, body=None, headers=None,
           timeout=10):
-    conn = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=scaled(timeout))
+    if ctx is None:  # a web config without TLS
+        conn = http.client.HTTPConnection(HOST, port, timeout=scaled(timeout))
+    else:
+        conn = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=scaled(timeout))
     try:
         h = dict(headers or {})
         if auth:
@@ -417,6 +420,22 @@ def test_auth_failures_rate_limited(ctx):
     assert https(srv.port, c, auth=("alice", "pw")).status == 200
 
 
+def test_plain_http_with_auth_headers_and_rate_limit(ctx):
+    tocsin_only("tocsin's test wiring")
+    web = ("basic_auth_users:\n  alice: %s\nhttp_server_config:\n  headers:\n"
+           "    Strict-Transport-Security: max-age=60\n"
+           "rate_limit:\n  interval: 10s\n  burst: 4\n" % bcrypt("pw"))
+    srv = tls_server(ctx, web, None, ("alice", "pw"))
+    # readiness used some of the burst; then the bucket runs dry within a few requests
+    statuses = [https(srv.port, None, auth=("alice", "pw")) for _ in range(5)]
+    codes = [r.status for r in statuses]
+    assert 429 in codes and codes[0] in (200, 429), codes
+    assert all(r.headers.get("strict-transport-security") == "max-age=60" for r in statuses)
+    assert "TLS is disabled" in srv.log()
+    # no credentials over plain HTTP: 401 or 429, never the API
+    assert https(srv.port, None).status in (401, 429)
+
+
 def test_bad_web_config_at_start(ctx):
     tocsin_only("tocsin's flags")
     d = ctx.tmp
@@ -451,4 +470,5 @@ if __name__ == "__main__":
         test_reload_certificate_and_web_config,
         test_auth_failures_rate_limited,
         test_bad_web_config_at_start,
+        test_plain_http_with_auth_headers_and_rate_limit,
     ])
