@@ -181,7 +181,7 @@ static inline const char *fx_header(fx_t *f, const char *name)
 }
 
 static inline enum tn_send_result fx_classify(fx_t *f, size_t i, long status, const char *body,
-                                       const char *content_type, const char **reason)
+                                              const char *content_type, const char **reason)
 {
     tn_out_response_t resp = {.status = status,
                               .body = body ? body : "",
