@@ -381,6 +381,14 @@ static void store_work_cb(uv_work_t *w)
 
 /* ---- loop side: batches ---- */
 
+static void store_update_ref(tn_store_t *st)
+{
+    if (st->nwaiters)
+        uv_ref((uv_handle_t *)&st->flush);
+    else
+        uv_unref((uv_handle_t *)&st->flush);
+}
+
 static void store_complete_waiters(tn_store_t *st, uint64_t upto, int rc)
 {
     size_t keep = 0, n = st->nwaiters;
@@ -394,6 +402,7 @@ static void store_complete_waiters(tn_store_t *st, uint64_t upto, int rc)
             st->waiters[keep++] = st->waiters[i];
     }
     st->nwaiters = keep;
+    store_update_ref(st);
     for (size_t i = 0; i < ndone; i++)
         done[i].cb(done[i].ud, rc);
     free(done);
@@ -516,6 +525,7 @@ void tn_store_sync(tn_store_t *st, void (*cb)(void *ud, int rc), void *ud)
         st->waiters = tn_xrealloc(st->waiters, st->waiters_cap * sizeof(*st->waiters));
     }
     st->waiters[st->nwaiters++] = (store_waiter_t){cb, ud, st->queued_seq};
+    store_update_ref(st);
     /* Alert changes queued so far are part of what the caller waits for: write them now. */
     store_kick(st);
 }
@@ -687,8 +697,8 @@ tn_store_t *tn_store_open(uv_loop_t *loop, const char *dir, bool move_damaged, c
     uv_timer_init(loop, &st->kick);
     uv_timer_init(loop, &st->flush);
     st->kick.data = st->flush.data = st;
-    /* The timers never keep the loop alive: at exit the loop ends, tn_store_close writes. */
-    uv_unref((uv_handle_t *)&st->kick);
+    /* The flush timer keeps the loop alive only while someone waits for durability: at exit
+     * the loop may end with alerts queued, and tn_store_close writes them. */
     uv_unref((uv_handle_t *)&st->flush);
     st->open_handles = 2;
     st->m_errors = tn_metric_plain(
