@@ -20,6 +20,7 @@
 #include "tocsin/notify.h"
 #include "tocsin/outbound.h"
 #include "tocsin/sched.h"
+#include "tocsin/store.h"
 #include "tocsin/version.h"
 #include "tocsin/webconfig.h"
 
@@ -45,9 +46,12 @@ typedef struct opts {
     const char *features;
     const char *max_alerts;
     const char *per_alertname_limit;
+    const char *max_silences;
+    const char *max_silence_bytes;
+    const char *move_damaged;
 } opts_t;
 
-enum flag_kind { F_STRING, F_IGNORED, F_IGNORED_BOOL };
+enum flag_kind { F_STRING, F_BOOL, F_IGNORED, F_IGNORED_BOOL };
 
 typedef struct flag {
     const char *name;
@@ -87,6 +91,13 @@ static const flag_t flags[] = {
      "Alertmanager's are accepted and have no effect)."},
     {"alerts.per-alertname-limit", F_STRING, OPT(per_alertname_limit), "0",
      "Maximum number of alerts per alertname. If negative or zero, no limit is set."},
+    {"silences.max-silences", F_STRING, OPT(max_silences), "0",
+     "Maximum number of silences, including expired ones; 0 means no limit."},
+    {"silences.max-silence-size-bytes", F_STRING, OPT(max_silence_bytes), "0",
+     "Maximum size of one silence in bytes; 0 means no limit."},
+    {"storage.move-damaged", F_BOOL, OPT(move_damaged), "false",
+     "If the state database under --storage.path is damaged, rename it to "
+     "tocsin.db.damaged-<time> and start with empty state instead of refusing to start."},
     {"alerts.max", F_STRING, OPT(max_alerts), "0",
      "Maximum number of active alerts; 0 means no limit. New alerts beyond it are rejected."},
     /* Alertmanager flags that have no meaning here: accepted so command lines keep working. */
@@ -127,7 +138,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_flags(int argc, char **argv, opts_t *o, bool *cluster_flags)
 {
     for (size_t i = 0; i < TN_ARRAY_LEN(flags); i++)
-        if (flags[i].kind == F_STRING)
+        if (flags[i].kind == F_STRING || flags[i].kind == F_BOOL)
             *(const char **)((char *)o + flags[i].offset) = flags[i].def;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -170,6 +181,11 @@ static int parse_flags(int argc, char **argv, opts_t *o, bool *cluster_flags)
             return usage_error("unknown long flag '%s'", a);
         if (f->kind == F_IGNORED_BOOL)
             continue;
+        if (f->kind == F_BOOL) {
+            /* --flag or --flag=true|false, never a separate argument. */
+            *(const char **)((char *)o + f->offset) = value ? value : "true";
+            continue;
+        }
         if (!value) {
             if (i + 1 >= argc)
                 return usage_error("expected argument for flag '%s'", a);
@@ -190,6 +206,7 @@ typedef struct app {
     tn_sched_t *sched;
     tn_alert_store_t *store;
     tn_nflog_t *nflog;
+    tn_store_t *db;
     tn_silences_t *silences;
     tn_inhibitor_t *inhibitor;
     tn_muter_t *muter;
@@ -210,7 +227,6 @@ typedef struct app {
     bool stopping;
     bool ready;
     bool cluster_flags;
-    char *nflog_path;
     tn_metric_child_t *m_reload_ok, *m_reload_ts, *m_config_hash;
     tn_metric_t *m_alerts;
 } app_t;
@@ -287,18 +303,18 @@ static void on_gc(void *ud, tn_time_t now)
     tn_sched_at(app->sched, &app->gc_timer, now + app->gc_interval);
 }
 
-static void save_nflog(app_t *app)
+static void app_sync(void *ud, void (*cb)(void *cbud, int rc), void *cbud)
 {
-    char err[TN_ERRBUF_SIZE];
-    if (tn_nflog_save(app->nflog, app->nflog_path, err, sizeof(err)) != TN_OK)
-        tn_log(TN_LOG_ERROR, "Writing the notification log snapshot failed", "err", err, NULL);
+    tn_store_sync(((app_t *)ud)->db, cb, cbud);
 }
 
+/* Maintenance of the notification log and silences; the store deletes their rows. */
 static void on_nflog_gc(void *ud, tn_time_t now)
 {
     app_t *app = ud;
     tn_nflog_gc(app->nflog, now);
-    save_nflog(app);
+    tn_store_nflog_gc(app->db, now);
+    tn_silences_gc(app->silences, now);
     tn_sched_at(app->sched, &app->nflog_timer, now + NFLOG_GC_INTERVAL);
 }
 
@@ -378,6 +394,19 @@ static int parse_duration_flag(const char *name, const char *v, tn_duration_t *o
     char err[TN_ERRBUF_SIZE];
     if (tn_duration_parse(v, out, err, sizeof(err)) != TN_OK) {
         fprintf(stderr, "tocsin: error: --%s: %s\n", name, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* A non-negative integer flag. */
+static int parse_count_flag(const char *name, const char *v, unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    *out = strtoull(v, &end, 10);
+    if (errno || !end || *end || end == v || v[0] == '-') {
+        fprintf(stderr, "tocsin: error: --%s: not a non-negative number: '%s'\n", name, v);
         return -1;
     }
     return 0;
@@ -532,6 +561,11 @@ static int run(app_t *app)
                 o->per_alertname_limit);
         return 1;
     }
+    unsigned long long max_silences = 0, max_silence_bytes = 0;
+    if (parse_count_flag("silences.max-silences", o->max_silences, &max_silences) ||
+        parse_count_flag("silences.max-silence-size-bytes", o->max_silence_bytes,
+                         &max_silence_bytes))
+        return 1;
     if (setup_urls(app))
         return 1;
 
@@ -549,18 +583,13 @@ static int run(app_t *app)
         return 1;
     }
 
-    /* The notification log comes back before anything can notify: no re-page after restart. */
-    app->nflog = tn_nflog_new();
-    app->nflog_path = tn_xasprintf("%s/nflog", o->storage_path);
-    if (tn_nflog_load(app->nflog, app->nflog_path, tn_clock_now(), err, sizeof(err)) != TN_OK) {
-        tn_log(TN_LOG_ERROR,
-               "Cannot read the notification log snapshot; move the file aside to start without it",
-               "err", err, NULL);
-        tn_nflog_free(app->nflog);
-        free(app->nflog_path);
+    bool move_damaged = strcmp(o->move_damaged, "true") == 0;
+    if (!move_damaged && strcmp(o->move_damaged, "false") != 0) {
+        fprintf(stderr, "tocsin: error: --storage.move-damaged: expected true or false\n");
         tn_config_unref(app->cfg);
         return 1;
     }
+    app->nflog = tn_nflog_new();
 
     register_metrics(app);
     set_config_metrics(app);
@@ -590,11 +619,36 @@ static int run(app_t *app)
     tn_alert_store_set_listener(app->store, tn_dispatch_on_alert, app->dispatch);
     tn_dispatch_set_config(app->dispatch, app->cfg);
     app->silences = tn_silences_new();
+    tn_silences_set_limits(app->silences, (size_t)max_silences, (size_t)max_silence_bytes);
+    tn_silences_set_retention(app->silences, retention);
+    tn_silences_register_metrics(app->silences);
     app->inhibitor = tn_inhibitor_new(app->store);
     tn_alert_store_add_listener(app->store, tn_inhibitor_on_alert, app->inhibitor);
     tn_inhibitor_set_config(app->inhibitor, app->cfg);
     app->muter = tn_muter_new(app->inhibitor, app->silences);
     tn_notifier_set_muter(app->notifier, tn_muter_mute, app->muter);
+
+    /* State comes back before anything is served or notified: silences, the notification log
+     * (no re-page after a restart) and alerts, which flow into the dispatcher as they load. */
+    int rc = 1;
+    app->db = tn_store_open(app->loop, o->storage_path, move_damaged, err, sizeof(err));
+    if (app->db) {
+        tn_store_set_retention(app->db, retention);
+        if (tn_store_load(app->db, app->silences, app->nflog, app->store, tn_clock_now(), err,
+                          sizeof(err)) == TN_OK) {
+            tn_store_attach(app->db, app->silences, app->nflog, app->store);
+        } else {
+            tn_store_close(app->db);
+            app->db = NULL;
+        }
+    }
+    if (!app->db) {
+        tn_log(TN_LOG_ERROR, "Cannot open the state database", "err", err, NULL);
+        fprintf(stderr, "tocsin: error: %s\n", err);
+        finish_shutdown(app);
+        uv_run(app->loop, UV_RUN_DEFAULT);
+        goto out;
+    }
 
     tn_api_deps_t deps = {
         .ud = app,
@@ -604,6 +658,7 @@ static int run(app_t *app)
         .foreach_group = api_foreach_group,
         .silences = app->silences,
         .inhibitor = app->inhibitor,
+        .sync = app_sync,
         .reload = app_reload,
         .ready = api_ready,
         .external_url = app->external_url,
@@ -613,7 +668,6 @@ static int run(app_t *app)
     app->api = tn_api_new(&deps);
     tn_http_limits_t limits;
     tn_http_limits_default(&limits);
-    int rc = 1;
     if (o->web_config_file && *o->web_config_file) {
         app->websec =
             tn_websec_new(app->loop, o->web_config_file, tn_api_handle, app->api, err, sizeof(err));
@@ -651,10 +705,10 @@ static int run(app_t *app)
            app->external_url, NULL);
     app->ready = true;
     uv_run(app->loop, UV_RUN_DEFAULT);
-    save_nflog(app);
     tn_log(TN_LOG_INFO, "Stopped", NULL);
     rc = 0;
 out:
+    tn_store_close(app->db); /* writes what is still queued */
     tn_dispatch_free(app->dispatch);
     tn_muter_free(app->muter);
     tn_inhibitor_free(app->inhibitor);
@@ -664,7 +718,6 @@ out:
     tn_websec_free(app->websec);
     tn_alert_store_free(app->store);
     tn_nflog_free(app->nflog);
-    free(app->nflog_path);
     tn_config_unref(app->cfg);
     uv_walk(app->loop, close_walk, NULL);
     uv_run(app->loop, UV_RUN_DEFAULT);
