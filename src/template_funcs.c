@@ -946,7 +946,8 @@ static int f_humanizeDuration(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     } else if (fabs(v) >= 1) {
         const char *sign = v < 0 ? "-" : "";
         v = fabs(v);
-        int64_t d = (int64_t)v;
+        /* Beyond int64 the conversion is undefined in C: clamp (such durations are nonsense). */
+        int64_t d = v >= 9.2e18 ? INT64_MAX : (int64_t)v;
         int64_t s = d % 60, m = d / 60 % 60, h = d / 3600 % 24, days = d / 86400;
         if (days)
             tn_buf_printf(&b, "%s%lldd %lldh %lldm %llds", sign, (long long)days, (long long)h,
