@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TOCSIN="$ROOT/build-inhib-rel/tocsin" # cmake -B build-inhib-rel -DCMAKE_BUILD_TYPE=Release -DTN_BUILD_TESTS=OFF
+TOCSIN="" # default: build-release/tocsin, built (Release) when missing, as bench/run.sh does
 AM_BIN=/usr/bin/prometheus-alertmanager
 ALERTS=100000
 SILENCES=10000
@@ -26,6 +26,11 @@ while [ $# -gt 0 ]; do
     *) echo "query.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+if [ -z "$TOCSIN" ]; then
+  TOCSIN="$ROOT/build-release/tocsin"
+  cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release -DTN_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$ROOT/build-release" -j2 --target tocsin >/dev/null
+fi
 [ -x "$TOCSIN" ] || { echo "query.sh: no tocsin binary at $TOCSIN (use --tocsin)" >&2; exit 1; }
 
 exec python3 - "$TOCSIN" "$AM_BIN" "$ALERTS" "$SILENCES" "$REPEAT" "$ONLY" <<'PY'
