@@ -134,12 +134,15 @@ typedef struct decode_ctx {
     size_t nsemantic; /* messages already in err */
     bool err_full;    /* DECODE_ERR_MAX reached */
     bool classic;
+    bool bad_utf8;       /* a string had raw bytes that are not UTF-8 (replaced by U+FFFD) */
     tn_buf_t kbuf, vbuf; /* unescaped keys and values */
 } decode_ctx_t;
 
 typedef struct pairvec {
     tn_label_t *v;
     size_t n, cap;
+    bool bad_utf8; /* a name or value was not UTF-8 */
+    bool dup;      /* a name was repeated */
     tn_label_t small[DECODE_STACK_LABELS];
 } pairvec_t;
 
@@ -148,6 +151,8 @@ static void pairvec_init(pairvec_t *pv)
     pv->v = pv->small;
     pv->n = 0;
     pv->cap = DECODE_STACK_LABELS;
+    pv->bad_utf8 = false;
+    pv->dup = false;
 }
 
 static void pairvec_push(pairvec_t *pv, const char *name, const char *value)
@@ -188,7 +193,8 @@ static int pair_pos_cmp(const void *x, const void *y)
     return a->pos < b->pos ? -1 : 1;
 }
 
-/* A repeated name keeps its last value (interned strings compare by pointer);
+/* A repeated name keeps its last value (interned strings compare by pointer) and marks the
+ * set, which validation then refuses;
  * with drop_empty, pairs whose final value is empty go too. Order is not kept:
  * tn_alert_new sorts. */
 static void pairvec_settle(pairvec_t *pv, bool drop_empty)
@@ -201,6 +207,7 @@ static void pairvec_settle(pairvec_t *pv, bool drop_empty)
             while (j < out && pv->v[j].name != cur.name)
                 j++;
             if (j < out) {
+                pv->dup = true;
                 tn_intern_unref(pv->v[j].value);
                 tn_intern_unref(cur.name);
                 pv->v[j].value = cur.value;
@@ -217,6 +224,7 @@ static void pairvec_settle(pairvec_t *pv, bool drop_empty)
         qsort(t, pv->n, sizeof(*t), pair_pos_cmp);
         for (size_t i = 0; i < pv->n; i++) {
             if (i + 1 < pv->n && t[i + 1].l.name == t[i].l.name) {
+                pv->dup = true;
                 tn_intern_unref(t[i].l.name);
                 tn_intern_unref(t[i].l.value);
                 continue;
@@ -426,6 +434,7 @@ static int jp_string(decode_ctx_t *d, tn_buf_t *buf, const char **out, size_t *o
                 d->p += n;
             } else {
                 jp_put_utf8(buf, 0xfffd);
+                d->bad_utf8 = true;
                 d->p++;
             }
             s = d->p;
@@ -708,6 +717,7 @@ static int decode_set(decode_ctx_t *d, size_t idx, const char *field, pairvec_t 
     const char *k, *v;
     size_t klen, vlen;
     int rc;
+    d->bad_utf8 = false;
     while ((rc = jp_next_key(d, &first, &k, &klen)) == 1) {
         const char *name = tn_intern(k, klen);
         if (jp_null(d)) {
@@ -730,20 +740,56 @@ static int decode_set(decode_ctx_t *d, size_t idx, const char *field, pairvec_t 
             return TN_ERR_INVAL;
         }
         pairvec_push(pv, name, tn_intern(v, vlen));
+        pv->bad_utf8 |= d->bad_utf8;
     }
     return rc;
 }
 
 /* Semantic checks of a settled set. Returns false after recording a message. */
+static size_t decode_name_max = 1024, decode_label_max = 64 * 1024,
+              decode_annotation_max = 1024 * 1024;
+
+void tn_api_set_value_limits(size_t name_max, size_t label_value_max, size_t annotation_value_max)
+{
+    decode_name_max = name_max;
+    decode_label_max = label_value_max;
+    decode_annotation_max = annotation_value_max;
+}
+
 static bool decode_validate_set(decode_ctx_t *d, size_t idx, const char *field, const pairvec_t *pv,
                                 bool labels)
 {
+    /* JSON text is UTF-8; Go would quietly turn bad bytes into U+FFFD, tocsin refuses. */
+    if (pv->bad_utf8) {
+        decode_semantic(d, idx, field, "invalid UTF-8 in a name or value", NULL, 0);
+        return false;
+    }
+    /* Go keeps the last of repeated keys without a word; a repeat is almost always a bug. */
+    if (pv->dup) {
+        decode_semantic(d, idx, field, "a name appears more than once", NULL, 0);
+        return false;
+    }
     for (size_t i = 0; i < pv->n; i++) {
         const char *name = pv->v[i].name;
         size_t nlen = tn_intern_len(name);
         if (!tn_label_name_valid(name, nlen, d->classic)) {
             decode_semantic(d, idx, field,
                             labels ? "invalid label name" : "invalid annotation name", name, nlen);
+            return false;
+        }
+        if (decode_name_max && nlen > decode_name_max) {
+            char why[96];
+            snprintf(why, sizeof(why),
+                     "%s name longer than %zu bytes:", labels ? "label" : "annotation",
+                     decode_name_max);
+            decode_semantic(d, idx, field, why, name, nlen);
+            return false;
+        }
+        size_t vmax = labels ? decode_label_max : decode_annotation_max;
+        if (vmax && tn_intern_len(pv->v[i].value) > vmax) {
+            char why[96];
+            snprintf(why, sizeof(why), "value longer than %zu bytes for", vmax);
+            decode_semantic(d, idx, field, why, name, nlen);
             return false;
         }
         /* strings are C strings from here on; a NUL would silently cut them */

@@ -45,6 +45,8 @@ typedef struct opts {
     const char *start_delay;
     const char *features;
     const char *max_alerts;
+    const char *max_conns, *max_header, *max_body, *max_per_request;
+    const char *max_name, *max_value, *max_annotation;
     const char *per_alertname_limit;
     const char *max_silences;
     const char *max_silence_bytes;
@@ -98,6 +100,20 @@ static const flag_t flags[] = {
     {"storage.move-damaged", F_BOOL, OPT(move_damaged), "false",
      "If the state database under --storage.path is damaged, rename it to "
      "tocsin.db.damaged-<time> and start with empty state instead of refusing to start."},
+    {"web.max-connections", F_STRING, OPT(max_conns), "4096",
+     "Most open client connections; beyond it new ones get a 503 and are closed."},
+    {"web.max-header-bytes", F_STRING, OPT(max_header), "65536",
+     "Most bytes of request line and headers; beyond it a 431."},
+    {"web.max-body-bytes", F_STRING, OPT(max_body), "67108864",
+     "Most bytes of a request body; beyond it a 413."},
+    {"api.max-alerts-per-request", F_STRING, OPT(max_per_request), "10000",
+     "Most alerts in one POST /api/v2/alerts; beyond it a 400."},
+    {"alerts.max-label-name-bytes", F_STRING, OPT(max_name), "1024",
+     "Longest label or annotation name accepted; longer ones make that alert invalid (400)."},
+    {"alerts.max-label-value-bytes", F_STRING, OPT(max_value), "65536",
+     "Longest label value accepted; longer ones make that alert invalid (400)."},
+    {"alerts.max-annotation-value-bytes", F_STRING, OPT(max_annotation), "1048576",
+     "Longest annotation value accepted; longer ones make that alert invalid (400)."},
     {"alerts.max", F_STRING, OPT(max_alerts), "0",
      "Maximum number of active alerts; 0 means no limit. New alerts beyond it are rejected."},
     /* Alertmanager flags that have no meaning here: accepted so command lines keep working. */
@@ -547,6 +563,22 @@ static int run(app_t *app)
         fprintf(stderr, "tocsin: error: --alerts.gc-interval must be positive\n");
         return 1;
     }
+    unsigned long long max_conns, max_header, max_body, max_per_request, max_name, max_value,
+        max_annotation;
+    if (parse_count_flag("web.max-connections", o->max_conns, &max_conns) ||
+        parse_count_flag("web.max-header-bytes", o->max_header, &max_header) ||
+        parse_count_flag("web.max-body-bytes", o->max_body, &max_body) ||
+        parse_count_flag("api.max-alerts-per-request", o->max_per_request, &max_per_request) ||
+        parse_count_flag("alerts.max-label-name-bytes", o->max_name, &max_name) ||
+        parse_count_flag("alerts.max-label-value-bytes", o->max_value, &max_value) ||
+        parse_count_flag("alerts.max-annotation-value-bytes", o->max_annotation, &max_annotation))
+        return 1;
+    if (max_conns == 0 || max_header < 1024 || max_body < 1024) {
+        fprintf(stderr, "tocsin: error: --web.max-connections must be positive, "
+                        "--web.max-header-bytes and --web.max-body-bytes at least 1024\n");
+        return 1;
+    }
+    tn_api_set_value_limits((size_t)max_name, (size_t)max_value, (size_t)max_annotation);
     char *end = NULL;
     errno = 0;
     unsigned long long max_alerts = strtoull(o->max_alerts, &end, 10);
@@ -663,11 +695,14 @@ static int run(app_t *app)
         .ready = api_ready,
         .external_url = app->external_url,
         .route_prefix = app->route_prefix,
-        .max_alerts_per_request = 10000,
+        .max_alerts_per_request = (size_t)max_per_request,
     };
     app->api = tn_api_new(&deps);
     tn_http_limits_t limits;
     tn_http_limits_default(&limits);
+    limits.max_conns = (size_t)max_conns;
+    limits.max_header = (size_t)max_header;
+    limits.max_body = (size_t)max_body;
     if (o->web_config_file && *o->web_config_file) {
         app->websec =
             tn_websec_new(app->loop, o->web_config_file, tn_api_handle, app->api, err, sizeof(err));

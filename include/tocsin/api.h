@@ -62,4 +62,8 @@ int tn_api_decode_alerts(const char *body, size_t len, tn_time_t now, tn_duratio
                          size_t max_alerts, tn_alert_t ***out, size_t *nout, size_t *ninvalid,
                          tn_buf_t *err);
 
+/* Caps on names and values in incoming alerts, bytes (0 = none): an alert beyond one is
+ * invalid, with a 400 naming the field. Defaults 1 KiB, 64 KiB and 1 MiB. */
+void tn_api_set_value_limits(size_t name_max, size_t label_value_max, size_t annotation_value_max);
+
 #endif

@@ -394,6 +394,35 @@ receivers:
     for secret in ("PROXYSECRET", "URLSECRET", "user:"):
         assert secret not in log, "%s in the log:\n%s" % (secret, log[-2000:])
 
+def test_hostile_values(ctx):
+    # Each gets a 400 naming the problem; the valid alerts of a batch are kept; the server
+    # keeps serving. Caps are tocsin's (--alerts.max-label-*-bytes); Alertmanager has none.
+    tocsin_only("label size caps are tocsin flags")
+    srv = ctx.server(CONFIG, extra_args=["--alerts.max-label-value-bytes=1000"])
+    big = "x" * (10 * 1024 * 1024)
+    r = srv.post_alerts('[{"labels":{"alertname":"big","v":"%s"}}]' % big)
+    check_error(r, "alerts[0].labels", "longer than 1000", '"v"')
+    r = srv.post_alerts([alert({"alertname": "ok"}), alert({"alertname": "long", "v": "y" * 1001})])
+    check_error(r, "alerts[1].labels", "longer than 1000")
+    r = srv.post_alerts([alert({"alertname": "n", "n" * 2000: "x"})])
+    check_error(r, "alerts[0].labels", "name longer than 1024")
+    r = srv.post_alerts(r'[{"labels":{"alertname":"nul","v":"a\u0000b"}}]')
+    check_error(r, "alerts[0].labels", "NUL")
+    r = srv.post_alerts(b'[{"labels":{"alertname":"bad\xff\xfe"}}]')
+    check_error(r)
+    r = srv.post_alerts("[" * 100000 + "]" * 100000)
+    check_error(r)
+    r = srv.post_alerts('[{"labels":{"alertname":"a","alertname":"b"}}]')
+    check_error(r, "alerts[0].labels", "more than once")
+    check_error(srv.post_alerts('[{"labels":{"alertname":7}}]'), "alerts[0].labels")
+    # A pathological filter regex is bounded: an answer (any), then the server still serves.
+    r = srv.request("GET", "/api/v2/alerts?filter=" +
+                    "alertname%3D~%22(a%2Ba%2B)%2Bb%22")
+    assert r.status in (200, 400, 503), r
+    assert [a["labels"]["alertname"] for a in srv.get_alerts()] == ["ok"]
+    assert_healthy(srv)
+
+
 if __name__ == "__main__":
     run_cases([
         test_slow_client,  # first: it runs long, the others overlap it
@@ -412,4 +441,5 @@ if __name__ == "__main__":
         test_pipelined_and_keepalive,
         test_wrong_method_and_path,
         test_secrets_stay_out_of_logs,
+        test_hostile_values,
     ])
