@@ -378,10 +378,28 @@ static bool api_collect_cb(void *ud, tn_alert_t *a)
     return true;
 }
 
-static int api_cmp_fp(const void *x, const void *y)
+/* Sorts alerts by fingerprint through (fp, alert) pairs, so the comparisons read no alert
+ * memory: sorting dominated large GET /api/v2/alerts answers. */
+typedef struct api_fp_alert {
+    uint64_t fp;
+    tn_alert_t *a;
+} api_fp_alert_t;
+
+static int api_cmp_fp_pair(const void *x, const void *y)
 {
-    const tn_alert_t *a = *(tn_alert_t *const *)x, *b = *(tn_alert_t *const *)y;
-    return a->fp < b->fp ? -1 : a->fp > b->fp;
+    uint64_t a = ((const api_fp_alert_t *)x)->fp, b = ((const api_fp_alert_t *)y)->fp;
+    return a < b ? -1 : a > b;
+}
+
+static void api_sort_by_fp(tn_alert_t **v, size_t n)
+{
+    api_fp_alert_t *t = tn_xmalloc(n * sizeof(*t));
+    for (size_t i = 0; i < n; i++)
+        t[i] = (api_fp_alert_t){v[i]->fp, v[i]};
+    qsort(t, n, sizeof(*t), api_cmp_fp_pair);
+    for (size_t i = 0; i < n; i++)
+        v[i] = t[i].a;
+    free(t);
 }
 
 static size_t api_receivers(tn_api_t *api, const tn_alert_t *a, const char ***out,
@@ -423,7 +441,7 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
     if (api->deps.store)
         tn_alert_store_foreach(api->deps.store, api_collect_cb, &c);
     if (c.n > 1)
-        qsort(c.v, c.n, sizeof(*c.v), api_cmp_fp);
+        api_sort_by_fp(c.v, c.n);
     rep->status = 200;
     rep->content_type = API_CT_JSON;
     tn_buf_putc(&rep->body, '[');

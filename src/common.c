@@ -117,6 +117,11 @@ int tn_buf_puts(tn_buf_t *b, const char *s)
 
 int tn_buf_putc(tn_buf_t *b, char c)
 {
+    /* The common case inline: room for c and the NUL, and under the cap. */
+    if (b->len + 2 <= b->alloc && (!b->cap || b->len < b->cap)) {
+        b->data[b->len++] = c;
+        return TN_OK;
+    }
     return tn_buf_append(b, &c, 1);
 }
 
