@@ -716,7 +716,8 @@ static int ob_apply(tn_out_xfer_t *x, const tn_out_request_t *req, char *err, si
             OB_SET(CURLOPT_LOGIN_OPTIONS, req->mail_login_options);
         if (req->mail_authzid)
             OB_SET(CURLOPT_SASL_AUTHZID, req->mail_authzid);
-        OB_SET(CURLOPT_USE_SSL, req->mail_require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+        OB_SET(CURLOPT_USE_SSL,
+               req->mail_require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
         OB_SET(CURLOPT_UPLOAD, 1L);
         OB_SET(CURLOPT_READFUNCTION, ob_read_cb);
         OB_SET(CURLOPT_READDATA, x);
