@@ -340,32 +340,6 @@ static int jp_hex4(const char *s)
     return v;
 }
 
-static void jp_put_utf8(tn_buf_t *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | cp >> 6);
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | cp >> 12);
-        u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | cp >> 18);
-        u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    tn_buf_append(b, u, n);
-}
-
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
 static size_t jp_utf8_len(const unsigned char *s, size_t n)
 {
@@ -433,7 +407,7 @@ static int jp_string(decode_ctx_t *d, tn_buf_t *buf, const char **out, size_t *o
                 tn_buf_append(buf, d->p, n);
                 d->p += n;
             } else {
-                jp_put_utf8(buf, 0xfffd);
+                tn_utf8_put(buf, 0xfffd);
                 d->bad_utf8 = true;
                 d->p++;
             }
@@ -479,7 +453,7 @@ static int jp_string(decode_ctx_t *d, tn_buf_t *buf, const char **out, size_t *o
                     d->p += 6;
                 }
             }
-            jp_put_utf8(buf, cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : (uint32_t)cp);
+            tn_utf8_put(buf, cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : (uint32_t)cp);
             break;
         }
         default:

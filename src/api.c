@@ -11,6 +11,7 @@
 #include "api_internal.h"
 #include "tocsin/clock.h"
 #include "tocsin/json.h"
+#include "tocsin/labels.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
 #include "tocsin/receiver.h"
@@ -110,17 +111,6 @@ void api_error_string(api_reply_t *r, int status, const char *msg, size_t len)
 
 /* ---- query strings ---- */
 
-static int api_unhex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void api_urldecode(tn_buf_t *out, const char *s, size_t len)
 {
     tn_buf_reset(out);
@@ -128,8 +118,8 @@ static void api_urldecode(tn_buf_t *out, const char *s, size_t len)
         int h, l;
         if (s[i] == '+') {
             tn_buf_putc(out, ' ');
-        } else if (s[i] == '%' && i + 2 < len && (h = api_unhex(s[i + 1])) >= 0 &&
-                   (l = api_unhex(s[i + 2])) >= 0) {
+        } else if (s[i] == '%' && i + 2 < len && (h = tn_hexval(s[i + 1])) >= 0 &&
+                   (l = tn_hexval(s[i + 2])) >= 0) {
             tn_buf_putc(out, (char)(h << 4 | l));
             i += 2;
         } else {

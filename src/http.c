@@ -1,6 +1,7 @@
 /* The HTTP/1.1 server: libuv TCP + llhttp. See docs/internals/HTTP.md for the connection state
  * machine, the limits and how pipelining is handled. */
 #include "tocsin/http.h"
+#include "tocsin/labels.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -247,17 +248,6 @@ static const char *http_date(tn_http_server_t *s)
     return s->date;
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..len) into out (which may be s: decoding only shrinks); plus_space turns
  * '+' into ' ' (query strings). Returns the decoded length, or -1 on a bad escape or a NUL. */
 static long url_decode(const char *s, size_t len, char *out, bool plus_space)
@@ -266,8 +256,8 @@ static long url_decode(const char *s, size_t len, char *out, bool plus_space)
     for (size_t i = 0; i < len; i++) {
         char ch = s[i];
         if (ch == '%') {
-            int hi = i + 2 < len ? hexval((unsigned char)s[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
+            int hi = i + 2 < len ? tn_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? tn_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -1;
             ch = (char)(hi * 16 + lo);

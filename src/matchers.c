@@ -5,6 +5,7 @@
  * construction; PCRE2 is not). A regex that hits the limit does not match. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "tocsin/config.h"
+#include "tocsin/labels.h"
 #include "tocsin/log.h"
 
 #include <pcre2.h>
@@ -364,33 +365,6 @@ static bool matchers_reserved(uint32_t c)
     return matchers_unicode_space(c) || (c < 0x80 && c && strchr("{}!=~,\\\"'`", (int)c));
 }
 
-static void matchers_put_rune(tn_buf_t *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    tn_buf_append(b, u, n);
-}
-
 /* -- the UTF-8 matcher syntax: a lexer of runes with rune columns, and a parser that follows
  * Alertmanager's state machine so that the same inputs fail with the same messages -- */
 
@@ -572,17 +546,6 @@ static int mlex_peek(mlex_t *l, mtok_t *t)
     return rc;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Go's strconv.Unquote of a double-quoted token, then the UTF-8 check the matcher syntax
  * adds. s[0] and s[len-1] are the quotes. */
 static int matchers_go_unquote(const char *s, size_t len, tn_buf_t *out)
@@ -595,7 +558,7 @@ static int matchers_go_unquote(const char *s, size_t len, tn_buf_t *out)
             return TN_ERR_INVAL;
         if (c >= 0x80) {
             size_t w;
-            matchers_put_rune(out, matchers_rune(s + i, end - i, &w));
+            tn_utf8_put(out, matchers_rune(s + i, end - i, &w));
             i += w;
             continue;
         }
@@ -642,7 +605,7 @@ static int matchers_go_unquote(const char *s, size_t len, tn_buf_t *out)
             if (end - i < n)
                 return TN_ERR_INVAL;
             for (size_t k = 0; k < n; k++) {
-                int h = hexval(s[i + k]);
+                int h = tn_hexval(s[i + k]);
                 if (h < 0)
                     return TN_ERR_INVAL;
                 v = (v << 4) | (uint32_t)h;
@@ -654,7 +617,7 @@ static int matchers_go_unquote(const char *s, size_t len, tn_buf_t *out)
             }
             if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
                 return TN_ERR_INVAL;
-            matchers_put_rune(out, v);
+            tn_utf8_put(out, v);
             break;
         }
         case '0':
@@ -1045,7 +1008,7 @@ static int matchers_parse_classic(const char *s, tn_matchers_t *out, char *err, 
                     esc = false;
                 }
                 /* Go's range loop hands U+FFFD for a bad byte, and that is what is kept. */
-                matchers_put_rune(&tok, r);
+                tn_utf8_put(&tok, r);
                 continue;
             }
         } else {

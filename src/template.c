@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "template_internal.h"
+#include "tocsin/labels.h"
 
 /* ---- arena ---- */
 
@@ -153,45 +154,6 @@ static bool is_alnum(unsigned char c)
            c >= 0x80;
 }
 
-static void put_utf8(tn_buf_t *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        cp = 0xFFFD;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    tn_buf_append(b, u, n);
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes a Go quoted string or char body s[0..n) (without quotes) into b. */
 static int unquote(tn_buf_t *b, const char *s, size_t n)
 {
@@ -237,15 +199,15 @@ static int unquote(tn_buf_t *b, const char *s, size_t n)
             size_t k = c == 'x' ? 2 : c == 'u' ? 4 : 8;
             uint32_t v = 0;
             for (size_t j = 1; j <= k; j++) {
-                if (i + j >= n || hexval(s[i + j]) < 0)
+                if (i + j >= n || tn_hexval(s[i + j]) < 0)
                     return -1;
-                v = v * 16 + (uint32_t)hexval(s[i + j]);
+                v = v * 16 + (uint32_t)tn_hexval(s[i + j]);
             }
             i += k;
             if (c == 'x')
                 tn_buf_putc(b, (char)v);
             else
-                put_utf8(b, v);
+                tn_utf8_put(b, v);
             break;
         }
         default:

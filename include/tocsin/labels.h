@@ -55,6 +55,10 @@ int tn_go_quote(tn_buf_t *out, const char *s, size_t len);
  * UTF-8. Classic mode: [a-zA-Z_][a-zA-Z0-9_]*. */
 bool tn_label_name_valid(const char *s, size_t len, bool classic);
 bool tn_utf8_valid(const char *s, size_t len);
+/* Appends the UTF-8 encoding of cp (surrogates and values past U+10FFFF as U+FFFD). */
+void tn_utf8_put(tn_buf_t *b, uint32_t cp);
+/* Value of a hexadecimal digit, or -1. */
+int tn_hexval(int c);
 /* Decodes one UTF-8 sequence at s (len > 0 bytes available): returns its length and sets *cp,
  * or returns 0 for an invalid sequence (overlong, surrogate, truncated, > U+10FFFF). */
 size_t tn_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
