@@ -434,3 +434,20 @@ int tn_rcv_json_inline(tn_buf_t *b, const char *text)
     json_decref(v);
     return rc;
 }
+
+int tn_receiver_parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "y"};
+    static const char *const no[] = {"false", "no", "off", "n"};
+    for (size_t i = 0; i < TN_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return TN_OK;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return TN_OK;
+        }
+    }
+    return TN_ERR_INVAL;
+}

@@ -88,28 +88,6 @@ static const tn_field_t email_fields[] = {
     {.key = NULL},
 };
 
-static bool email_set(const char *s)
-{
-    return s && s[0];
-}
-
-static int email_parse_bool(const char *s, bool *out)
-{
-    static const char *const yes[] = {"true", "yes", "on", "y"};
-    static const char *const no[] = {"false", "no", "off", "n"};
-    for (size_t i = 0; i < TN_ARRAY_LEN(yes); i++) {
-        if (strcasecmp(s, yes[i]) == 0) {
-            *out = true;
-            return TN_OK;
-        }
-        if (strcasecmp(s, no[i]) == 0) {
-            *out = false;
-            return TN_OK;
-        }
-    }
-    return TN_ERR_INVAL;
-}
-
 /* Go's textproto.CanonicalMIMEHeaderKey: "x-my-header" -> "X-My-Header". Names with bytes
  * outside a token are left as written. */
 static void email_canonical(char *s)
@@ -146,7 +124,7 @@ static void email_header_add(email_conf_t *c, const char *name, const char *valu
 
 static void email_take(char **dst, const char *global)
 {
-    if (!email_set(*dst) && email_set(global)) {
+    if (!tn_receiver_set(*dst) && tn_receiver_set(global)) {
         free(*dst);
         *dst = tn_xstrdup(global);
     }
@@ -163,7 +141,7 @@ static int email_finalize(void *conf, const tn_global_config_t *g, char *err, si
     email_conf_t *c = conf;
     bool b;
 
-    if (!email_set(c->to)) {
+    if (!tn_receiver_set(c->to)) {
         snprintf(err, errlen, "missing to address in email config");
         return TN_ERR_INVAL;
     }
@@ -192,7 +170,7 @@ static int email_finalize(void *conf, const tn_global_config_t *g, char *err, si
     }
     for (int i = 0; i < 2; i++) {
         const char *v = i ? c->force_implicit_tls : c->require_tls;
-        if (v && email_parse_bool(v, &b) != TN_OK) {
+        if (v && tn_receiver_parse_bool(v, &b) != TN_OK) {
             snprintf(err, errlen, "%s: cannot parse \"%s\" as a boolean",
                      i ? "force_implicit_tls" : "require_tls", v);
             return TN_ERR_INVAL;
@@ -201,7 +179,7 @@ static int email_finalize(void *conf, const tn_global_config_t *g, char *err, si
 
     /* Globals fill what the integration leaves out. */
     email_take(&c->smarthost, g->smtp_smarthost);
-    if (!email_set(c->smarthost)) {
+    if (!tn_receiver_set(c->smarthost)) {
         snprintf(err, errlen, "no global SMTP smarthost set");
         return TN_ERR_INVAL;
     }
@@ -211,27 +189,27 @@ static int email_finalize(void *conf, const tn_global_config_t *g, char *err, si
         return TN_ERR_INVAL;
     }
     email_take(&c->from, g->smtp_from);
-    if (!email_set(c->from)) {
+    if (!tn_receiver_set(c->from)) {
         snprintf(err, errlen, "no global SMTP from set");
         return TN_ERR_INVAL;
     }
     email_take(&c->hello, g->smtp_hello);
     email_take(&c->auth_username, g->smtp_auth_username);
-    if (!email_set(c->auth_password) && !email_set(c->auth_password_file)) {
+    if (!tn_receiver_set(c->auth_password) && !tn_receiver_set(c->auth_password_file)) {
         email_take(&c->auth_password, g->smtp_auth_password);
         email_take(&c->auth_password_file, g->smtp_auth_password_file);
     }
-    if (!email_set(c->auth_secret) && !email_set(c->auth_secret_file)) {
+    if (!tn_receiver_set(c->auth_secret) && !tn_receiver_set(c->auth_secret_file)) {
         email_take(&c->auth_secret, g->smtp_auth_secret);
         email_take(&c->auth_secret_file, g->smtp_auth_secret_file);
     }
     email_take(&c->auth_identity, g->smtp_auth_identity);
     bool require_tls = g->smtp_require_tls;
     if (c->require_tls)
-        email_parse_bool(c->require_tls, &require_tls);
+        tn_receiver_parse_bool(c->require_tls, &require_tls);
     bool implicit = strcmp(colon + 1, "465") == 0;
     if (c->force_implicit_tls)
-        email_parse_bool(c->force_implicit_tls, &implicit);
+        tn_receiver_parse_bool(c->force_implicit_tls, &implicit);
     else if (g->smtp_force_implicit_tls_set)
         implicit = g->smtp_force_implicit_tls;
 
@@ -250,9 +228,9 @@ static int email_finalize(void *conf, const tn_global_config_t *g, char *err, si
     c->smtp.enable_http2 = false;
     /* curl offers one password to the mechanisms it may pick: PLAIN and LOGIN use the
      * password, CRAM-MD5 the secret. With both configured, the password wins. */
-    if (email_set(c->auth_username)) {
+    if (tn_receiver_set(c->auth_username)) {
         c->smtp.basic_auth_username = tn_xstrdup(c->auth_username);
-        if (email_set(c->auth_password) || !email_set(c->auth_secret)) {
+        if (tn_receiver_set(c->auth_password) || !tn_receiver_set(c->auth_secret)) {
             c->smtp.basic_auth_password = tn_xstrdup(c->auth_password ? c->auth_password : "");
             c->login_options = tn_xstrdup("AUTH=PLAIN;AUTH=LOGIN");
         } else {
@@ -262,7 +240,7 @@ static int email_finalize(void *conf, const tn_global_config_t *g, char *err, si
     }
     c->starttls = require_tls && !implicit;
     c->url = tn_xasprintf("%s://%s/%s", implicit ? "smtps" : "smtp", c->smarthost,
-                          email_set(c->hello) ? c->hello : "localhost");
+                          tn_receiver_set(c->hello) ? c->hello : "localhost");
     return TN_OK;
 }
 
@@ -584,13 +562,13 @@ static int email_message(tn_buf_t *b, const email_conf_t *c, const tn_notificati
                            "MIME-Version: 1.0\r\n\r\n",
                            date, boundary);
     bool first = true;
-    if (rc == TN_OK && email_set(c->text)) {
+    if (rc == TN_OK && tn_receiver_set(c->text)) {
         char *body = tn_rcv_render_main(t, c->text, 0);
         rc = email_part(b, boundary, first, "text/plain", body);
         free(body);
         first = false;
     }
-    if (rc == TN_OK && email_set(c->html)) {
+    if (rc == TN_OK && tn_receiver_set(c->html)) {
         unsigned before = t->failures;
         char *body = tn_rcv_render(t, c->html, TN_TMPL_HTML);
         if (t->failures != before) {
@@ -648,7 +626,7 @@ static int email_build(const tn_integration_cfg_t *ic, const tn_notification_t *
     nto = 0;
     if (c->login_options)
         req->mail_login_options = tn_xstrdup(c->login_options);
-    if (email_set(c->auth_identity))
+    if (tn_receiver_set(c->auth_identity))
         req->mail_authzid = tn_xstrdup(c->auth_identity);
     req->mail_require_tls = c->starttls;
     req->http = &c->smtp;

@@ -113,23 +113,18 @@ static const char *const pd_default_details[][2] = {
     {"num_resolved", "{{ .Alerts.Resolved | len }}"},
 };
 
-static bool pd_set(const char *s)
-{
-    return s && s[0];
-}
-
 static int pd_finalize(void *conf, const tn_global_config_t *g, char *err, size_t errlen)
 {
     pd_conf_t *c = conf;
-    if (!pd_set(c->routing_key) && !pd_set(c->service_key) && !pd_set(c->routing_key_file) &&
-        !pd_set(c->service_key_file)) {
+    if (!tn_receiver_set(c->routing_key) && !tn_receiver_set(c->service_key) &&
+        !tn_receiver_set(c->routing_key_file) && !tn_receiver_set(c->service_key_file)) {
         snprintf(err, errlen, "missing service or routing key in PagerDuty config");
         return TN_ERR_INVAL;
     }
-    c->v1 = pd_set(c->service_key) || pd_set(c->service_key_file);
-    c->v1_url_set = pd_set(c->url);
-    if (!pd_set(c->url)) {
-        if (!pd_set(g->pagerduty_url)) {
+    c->v1 = tn_receiver_set(c->service_key) || tn_receiver_set(c->service_key_file);
+    c->v1_url_set = tn_receiver_set(c->url);
+    if (!tn_receiver_set(c->url)) {
+        if (!tn_receiver_set(g->pagerduty_url)) {
             snprintf(err, errlen, "no global PagerDuty URL set");
             return TN_ERR_INVAL;
         }
@@ -263,7 +258,7 @@ static int pd_message(tn_buf_t *b, const pd_conf_t *c, const tn_notification_t *
         char *v = tn_rcv_render(&t, c->source, 0);
         pd_str(&m, &pf, "source", v, false);
         free(v);
-        v = tn_rcv_render(&t, pd_set(c->severity) ? c->severity : "error", 0);
+        v = tn_rcv_render(&t, tn_receiver_set(c->severity) ? c->severity : "error", 0);
         pd_str(&m, &pf, "severity", v, false);
         free(v);
         v = tn_rcv_render(&t, c->class_, 0);
@@ -351,7 +346,7 @@ static int pd_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
     int rc;
 
     /* A key file is read for every send, as Alertmanager does. */
-    if (pd_set(file)) {
+    if (tn_receiver_set(file)) {
         rc = tn_rcv_read_file(file, &key, err, errlen);
         if (rc != TN_OK)
             return rc;

@@ -146,34 +146,11 @@ static const tn_field_t slack_fields[] = {
     {.key = NULL},
 };
 
-static bool slack_set(const char *s)
-{
-    return s && s[0];
-}
-
-/* YAML 1.1 booleans, as the short key of a field is read. */
-static int slack_parse_bool(const char *s, bool *out)
-{
-    static const char *const yes[] = {"true", "yes", "on", "y"};
-    static const char *const no[] = {"false", "no", "off", "n"};
-    for (size_t i = 0; i < TN_ARRAY_LEN(yes); i++) {
-        if (strcasecmp(s, yes[i]) == 0) {
-            *out = true;
-            return TN_OK;
-        }
-        if (strcasecmp(s, no[i]) == 0) {
-            *out = false;
-            return TN_OK;
-        }
-    }
-    return TN_ERR_INVAL;
-}
-
 static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, size_t errlen)
 {
     slack_conf_t *c = conf;
-    bool local_url = slack_set(c->api_url) || slack_set(c->api_url_file);
-    bool local_token = slack_set(c->app_token) || slack_set(c->app_token_file);
+    bool local_url = tn_receiver_set(c->api_url) || tn_receiver_set(c->api_url_file);
+    bool local_token = tn_receiver_set(c->app_token) || tn_receiver_set(c->app_token_file);
 
     if (local_url && local_token) {
         snprintf(err, errlen,
@@ -184,7 +161,7 @@ static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, si
     for (size_t i = 0; i < c->fields.n; i++) {
         slack_field_t *f = &((slack_field_t *)c->fields.v)[i];
         bool b;
-        if (f->short_text && slack_parse_bool(f->short_text, &b) != TN_OK) {
+        if (f->short_text && tn_receiver_parse_bool(f->short_text, &b) != TN_OK) {
             snprintf(err, errlen, "fields: short: cannot parse \"%s\" as a boolean", f->short_text);
             return TN_ERR_INVAL;
         }
@@ -192,7 +169,7 @@ static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, si
     for (size_t i = 0; i < c->actions.n; i++) {
         slack_action_t *a = &((slack_action_t *)c->actions.v)[i];
         /* A URL button carries no message-action keys; a message action no URL. */
-        if (slack_set(a->url)) {
+        if (tn_receiver_set(a->url)) {
             free(a->name);
             free(a->value);
             a->name = a->value = NULL;
@@ -201,7 +178,7 @@ static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, si
             free(a->confirm.ok_text);
             free(a->confirm.dismiss_text);
             memset(&a->confirm, 0, sizeof(a->confirm));
-        } else if (slack_set(a->name)) {
+        } else if (tn_receiver_set(a->name)) {
             free(a->url);
             a->url = NULL;
         } else {
@@ -217,31 +194,32 @@ static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, si
         return TN_ERR_INVAL;
     }
     /* The global token only when nothing local says how to authenticate or where to post. */
-    if (!local_token && !c->http_config.authorization_credentials && !slack_set(c->api_url)) {
-        if (slack_set(g->slack_app_token)) {
+    if (!local_token && !c->http_config.authorization_credentials && !tn_receiver_set(c->api_url)) {
+        if (tn_receiver_set(g->slack_app_token)) {
             free(c->app_token);
             c->app_token = tn_xstrdup(g->slack_app_token);
         }
-        if (slack_set(g->slack_app_token_file)) {
+        if (tn_receiver_set(g->slack_app_token_file)) {
             free(c->app_token_file);
             c->app_token_file = tn_xstrdup(g->slack_app_token_file);
         }
     }
     if (!local_url) {
-        if (slack_set(g->slack_api_url)) {
+        if (tn_receiver_set(g->slack_api_url)) {
             free(c->api_url);
             c->api_url = tn_xstrdup(g->slack_api_url);
         }
-        if (slack_set(g->slack_api_url_file)) {
+        if (tn_receiver_set(g->slack_api_url_file)) {
             free(c->api_url_file);
             c->api_url_file = tn_xstrdup(g->slack_api_url_file);
         }
     }
-    if (!slack_set(c->api_url) && !slack_set(c->api_url_file) && !slack_set(c->app_token)) {
+    if (!tn_receiver_set(c->api_url) && !tn_receiver_set(c->api_url_file) &&
+        !tn_receiver_set(c->app_token)) {
         snprintf(err, errlen, "no Slack API URL nor App token set either inline or in a file");
         return TN_ERR_INVAL;
     }
-    if (slack_set(c->app_token)) {
+    if (tn_receiver_set(c->app_token)) {
         if (c->http_config.authorization_credentials) {
             snprintf(err, errlen, "http authorization can't be set when using Slack App tokens");
             return TN_ERR_INVAL;
@@ -295,7 +273,7 @@ static void slack_fields_json(slack_msg_t *m, const slack_conf_t *c, bool *first
         const slack_field_t *f = &((const slack_field_t *)c->fields.v)[i];
         bool shrt = c->short_fields, ff = true;
         if (f->short_text)
-            slack_parse_bool(f->short_text, &shrt);
+            tn_receiver_parse_bool(f->short_text, &shrt);
         slack_raw(m, i ? ",{" : "{");
         slack_put(m, &ff, "title", f->title, true);
         slack_put(m, &ff, "value", f->value, true);
@@ -404,7 +382,7 @@ static int slack_build(const tn_integration_cfg_t *ic, const tn_notification_t *
 
     if (c->app_mode) {
         url = tn_xstrdup(c->app_url);
-    } else if (slack_set(c->api_url_file)) {
+    } else if (tn_receiver_set(c->api_url_file)) {
         /* Read for every send, so that a rotated webhook URL needs no reload. */
         rc = tn_rcv_read_file(c->api_url_file, &url, err, errlen);
         if (rc != TN_OK)
