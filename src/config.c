@@ -377,9 +377,7 @@ static int cfg_tls_config(cfg_ctx_t *x, tn_ynode_t *n, tn_tls_config_t *t)
     memset(t, 0, sizeof(*t));
     if (tn_yaml_is_null(n))
         return TN_OK;
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "tls_config: expected a mapping, got %s", tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, "tls_config", &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {
@@ -447,9 +445,7 @@ static int cfg_basic_auth(cfg_ctx_t *x, tn_ynode_t *n, tn_http_config_t *h)
     char *ufile = NULL, *pfile = NULL;
     bool have_pw = false, have_user = false;
 
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "basic_auth: expected a mapping, got %s", tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, "basic_auth", &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {
@@ -495,10 +491,7 @@ static int cfg_authorization(cfg_ctx_t *x, tn_ynode_t *n, tn_http_config_t *h)
     int np, rc = TN_OK;
     char *cfile = NULL;
 
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "authorization: expected a mapping, got %s",
-                             tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, "authorization", &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {
@@ -546,9 +539,7 @@ static int cfg_http_config(cfg_ctx_t *x, tn_ynode_t *n, tn_http_config_t *h)
     cfg_http_defaults(h);
     if (tn_yaml_is_null(n))
         return TN_OK;
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "http_config: expected a mapping, got %s", tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, "http_config", &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {
@@ -1095,9 +1086,7 @@ static int cfg_receiver(cfg_ctx_t *x, tn_ynode_t *n, tn_receiver_cfg_t *r)
     tn_ynode_t *name;
     int np, rc = TN_OK;
 
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "receivers: expected a mapping, got %s", tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, "receivers", &pairs);
     if (np < 0)
         return np;
     name = cfg_pair_get(pairs, np, "name");
@@ -1237,9 +1226,7 @@ static int cfg_match_map(cfg_ctx_t *x, tn_ynode_t *n, const char *key, bool re, 
 
     if (tn_yaml_is_null(n))
         return TN_OK;
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "%s: expected a mapping, got %s", key, tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, key, &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {
@@ -1319,9 +1306,7 @@ static int cfg_times(cfg_ctx_t *x, tn_ynode_t *n, tn_time_interval_spec_t *s)
         const char *st = NULL, *et = NULL;
         int np, rc = TN_OK, start = 0, end = 0;
 
-        if (!tn_yaml_is_map(it))
-            return tn_yaml_error(&x->y, it, "times: expected a mapping, got %s", tn_yaml_kind(it));
-        np = tn_yaml_map_pairs(&x->y, it, &pairs);
+        np = tn_yaml_mapping(&x->y, it, "times", &pairs);
         if (np < 0)
             return np;
         for (int j = 0; j < np && rc == TN_OK; j++) {
@@ -1517,10 +1502,7 @@ static int cfg_time_spec(cfg_ctx_t *x, tn_ynode_t *n, tn_time_interval_spec_t *s
     tn_ypair_t *pairs = NULL;
     int np, rc = TN_OK;
 
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "time_intervals: expected a mapping, got %s",
-                             tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, "time_intervals", &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {
@@ -1551,10 +1533,7 @@ static int cfg_time_interval(cfg_ctx_t *x, tn_ynode_t *n, bool legacy, tn_time_i
     tn_ynode_t *name = NULL;
     int np, rc = TN_OK;
 
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "time interval: expected a mapping, got %s",
-                             tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, "time interval", &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {
@@ -1763,9 +1742,7 @@ static int cfg_route_rate_limit(cfg_ctx_t *x, tn_ynode_t *v, tn_rate_limit_t *rl
         *rl = (tn_rate_limit_t){0};
         return TN_OK;
     }
-    if (!tn_yaml_is_map(v))
-        return tn_yaml_error(&x->y, v, "rate_limit: expected a mapping, got %s", tn_yaml_kind(v));
-    np = tn_yaml_map_pairs(&x->y, v, &pairs);
+    np = tn_yaml_mapping(&x->y, v, "rate_limit", &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {
@@ -2006,10 +1983,7 @@ static int cfg_inhibit_rule(cfg_ctx_t *x, tn_ynode_t *n, tn_inhibit_rule_t *ir)
     tn_ypair_t *pairs = NULL;
     int np, rc = TN_OK;
 
-    if (!tn_yaml_is_map(n))
-        return tn_yaml_error(&x->y, n, "inhibit_rules: expected a mapping, got %s",
-                             tn_yaml_kind(n));
-    np = tn_yaml_map_pairs(&x->y, n, &pairs);
+    np = tn_yaml_mapping(&x->y, n, "inhibit_rules", &pairs);
     if (np < 0)
         return np;
     for (int i = 0; i < np && rc == TN_OK; i++) {

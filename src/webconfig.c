@@ -223,11 +223,8 @@ static int wc_tls(struct wc_parse *p, tn_ynode_t *map)
     tn_webconfig_tls_t *t = &p->c->tls;
     if (tn_yaml_is_null(map))
         return 0;
-    if (!tn_yaml_is_map(map))
-        return tn_yaml_error(&p->y, map, "tls_server_config: expected a mapping, got %s",
-                             tn_yaml_kind(map));
     tn_ypair_t *pairs = NULL;
-    int n = tn_yaml_map_pairs(&p->y, map, &pairs);
+    int n = tn_yaml_mapping(&p->y, map, "tls_server_config", &pairs);
     int rc = n < 0 ? n : 0;
     for (int i = 0; i < n && !rc; i++) {
         const char *k = tn_yaml_scalar(pairs[i].key);
@@ -320,10 +317,8 @@ static int wc_headers(struct wc_parse *p, tn_ynode_t *map)
 {
     if (tn_yaml_is_null(map))
         return 0;
-    if (!tn_yaml_is_map(map))
-        return tn_yaml_error(&p->y, map, "headers: expected a mapping, got %s", tn_yaml_kind(map));
     tn_ypair_t *pairs = NULL;
-    int n = tn_yaml_map_pairs(&p->y, map, &pairs);
+    int n = tn_yaml_mapping(&p->y, map, "headers", &pairs);
     int rc = n < 0 ? n : 0;
     for (int i = 0; i < n && !rc; i++) {
         const char *k = tn_yaml_scalar(pairs[i].key);
@@ -369,11 +364,8 @@ static int wc_http(struct wc_parse *p, tn_ynode_t *map)
 {
     if (tn_yaml_is_null(map))
         return 0;
-    if (!tn_yaml_is_map(map))
-        return tn_yaml_error(&p->y, map, "http_server_config: expected a mapping, got %s",
-                             tn_yaml_kind(map));
     tn_ypair_t *pairs = NULL;
-    int n = tn_yaml_map_pairs(&p->y, map, &pairs);
+    int n = tn_yaml_mapping(&p->y, map, "http_server_config", &pairs);
     int rc = n < 0 ? n : 0;
     for (int i = 0; i < n && !rc; i++) {
         const char *k = tn_yaml_scalar(pairs[i].key);
@@ -392,11 +384,8 @@ static int wc_users(struct wc_parse *p, tn_ynode_t *map)
 {
     if (tn_yaml_is_null(map))
         return 0;
-    if (!tn_yaml_is_map(map))
-        return tn_yaml_error(&p->y, map, "basic_auth_users: expected a mapping, got %s",
-                             tn_yaml_kind(map));
     tn_ypair_t *pairs = NULL;
-    int n = tn_yaml_map_pairs(&p->y, map, &pairs);
+    int n = tn_yaml_mapping(&p->y, map, "basic_auth_users", &pairs);
     int rc = n < 0 ? n : 0;
     for (int i = 0; i < n && !rc; i++) {
         const char *k = tn_yaml_scalar(pairs[i].key);
@@ -424,11 +413,8 @@ static int wc_rate_limit(struct wc_parse *p, tn_ynode_t *map)
 {
     if (tn_yaml_is_null(map))
         return 0;
-    if (!tn_yaml_is_map(map))
-        return tn_yaml_error(&p->y, map, "rate_limit: expected a mapping, got %s",
-                             tn_yaml_kind(map));
     tn_ypair_t *pairs = NULL;
-    int n = tn_yaml_map_pairs(&p->y, map, &pairs);
+    int n = tn_yaml_mapping(&p->y, map, "rate_limit", &pairs);
     int rc = n < 0 ? n : 0;
     for (int i = 0; i < n && !rc; i++) {
         const char *k = tn_yaml_scalar(pairs[i].key);

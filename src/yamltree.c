@@ -357,3 +357,10 @@ tn_ynode_t *tn_yaml_map_get(tn_yaml_t *y, tn_ynode_t *map, const char *key)
     free(v);
     return res;
 }
+
+int tn_yaml_mapping(tn_yaml_t *y, tn_ynode_t *n, const char *what, tn_ypair_t **out)
+{
+    if (!tn_yaml_is_map(n))
+        return tn_yaml_error(y, n, "%s: expected a mapping, got %s", what, tn_yaml_kind(n));
+    return tn_yaml_map_pairs(y, n, out);
+}

@@ -54,6 +54,9 @@ const char *tn_yaml_kind(const tn_ynode_t *n);
  * merged maps). Duplicate or non-scalar keys are errors. *out is a new array the caller frees;
  * returns the count or a negative error code. */
 int tn_yaml_map_pairs(tn_yaml_t *y, tn_ynode_t *map, tn_ypair_t **out);
+/* tn_yaml_map_pairs for a node that must be a mapping: anything else is the error
+ * "<what>: expected a mapping, got <kind>" at the node. */
+int tn_yaml_mapping(tn_yaml_t *y, tn_ynode_t *n, const char *what, tn_ypair_t **out);
 /* Value of key in a mapping (merge keys honoured), or NULL. Null values are returned as is. */
 tn_ynode_t *tn_yaml_map_get(tn_yaml_t *y, tn_ynode_t *map, const char *key);
 size_t tn_yaml_seq_len(const tn_ynode_t *n);
