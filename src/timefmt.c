@@ -180,20 +180,51 @@ void tn_time_format_rfc3339nano(tn_time_t t, char out[40])
     out[n] = 0;
 }
 
-void tn_time_format_rfc3339milli(tn_time_t t, char out[40])
+int tn_time_format_rfc3339milli(tn_time_t t, char out[40])
 {
+    /* The last seconds printed, per thread: an answer's alerts mostly share their
+     * timestamps' seconds (startsAt, endsAt and updatedAt take turns, hence several), and the
+     * calendar split was a tenth of a large answer's time. */
+    enum { NCACHE = 4 };
+    static _Thread_local struct {
+        int64_t sec;
+        int n;
+        char s[40];
+    } cache[NCACHE] = {
+        {INT64_MIN, 0, ""}, {INT64_MIN, 0, ""}, {INT64_MIN, 0, ""}, {INT64_MIN, 0, ""}};
+    static _Thread_local unsigned next;
     if (t == 0) {
         memcpy(out, "0001-01-01T00:00:00.000Z", 25);
-        return;
+        return 24;
     }
-    int64_t y, ns;
-    unsigned mo, d;
-    int h, mi, s;
-    split(t, &y, &mo, &d, &h, &mi, &s, &ns);
-    int n = put_datetime(out, y, mo, d, h, mi, s);
+    int64_t sec = t / TN_NS_PER_SEC, rem = t % TN_NS_PER_SEC;
+    if (rem < 0) {
+        rem += TN_NS_PER_SEC;
+        sec--;
+    }
+    int64_t ms = rem / 1000000;
+    int n = -1;
+    for (unsigned i = 0; i < NCACHE; i++)
+        if (cache[i].sec == sec) {
+            n = cache[i].n;
+            memcpy(out, cache[i].s, (size_t)n);
+            break;
+        }
+    if (n < 0) {
+        int64_t y, ns;
+        unsigned mo, d;
+        int h, mi, s;
+        split(t, &y, &mo, &d, &h, &mi, &s, &ns);
+        n = put_datetime(out, y, mo, d, h, mi, s);
+        unsigned k = next++ % NCACHE;
+        memcpy(cache[k].s, out, (size_t)n);
+        cache[k].n = n;
+        cache[k].sec = sec;
+    }
     out[n++] = '.';
-    put_digits(out + n, (unsigned)(ns / 1000000), 3);
+    put_digits(out + n, (unsigned)ms, 3);
     n += 3;
     out[n++] = 'Z';
     out[n] = 0;
+    return n;
 }

@@ -69,6 +69,17 @@ static void test_format(void **state)
     assert_string_equal(out, "2024-05-01T10:00:00.123Z");
     tn_time_format_rfc3339milli(0, out);
     assert_string_equal(out, "0001-01-01T00:00:00.000Z");
+    /* The same second again (served from the per-thread cache), then the next one. */
+    tn_time_format_rfc3339milli(INT64_C(1714557600) * TN_NS_PER_SEC + 999999999, out);
+    assert_string_equal(out, "2024-05-01T10:00:00.999Z");
+    tn_time_format_rfc3339milli(INT64_C(1714557601) * TN_NS_PER_SEC, out);
+    assert_string_equal(out, "2024-05-01T10:00:01.000Z");
+    tn_time_format_rfc3339milli(-1, out);
+    assert_string_equal(out, "1969-12-31T23:59:59.999Z");
+    tn_time_format_rfc3339milli(-TN_NS_PER_SEC, out);
+    assert_string_equal(out, "1969-12-31T23:59:59.000Z");
+    tn_time_format_rfc3339milli(INT64_C(1714557600) * TN_NS_PER_SEC, out);
+    assert_string_equal(out, "2024-05-01T10:00:00.000Z");
     /* Round trip. */
     tn_time_t t = parse("2031-07-15T03:04:05.678901234+05:30");
     tn_time_format_rfc3339nano(t, out);
