@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void oom(size_t n)
 {
@@ -84,7 +86,7 @@ void tn_buf_reset(tn_buf_t *b)
     b->len = 0;
 }
 
-static int buf_reserve(tn_buf_t *b, size_t extra)
+int tn_buf_reserve(tn_buf_t *b, size_t extra)
 {
     if (b->cap && (extra > b->cap || b->len > b->cap - extra))
         return TN_ERR_LIMIT;
@@ -101,7 +103,7 @@ static int buf_reserve(tn_buf_t *b, size_t extra)
 
 int tn_buf_append(tn_buf_t *b, const void *data, size_t len)
 {
-    int rc = buf_reserve(b, len);
+    int rc = tn_buf_reserve(b, len);
     if (rc)
         return rc;
     if (len)
@@ -136,7 +138,7 @@ int tn_buf_printf(tn_buf_t *b, const char *fmt, ...)
         return TN_ERR_INVAL;
     if ((size_t)n < sizeof(small))
         return tn_buf_append(b, small, (size_t)n);
-    int rc = buf_reserve(b, (size_t)n);
+    int rc = tn_buf_reserve(b, (size_t)n);
     if (rc)
         return rc;
     va_start(ap, fmt);
@@ -154,4 +156,19 @@ const char *tn_buf_cstr(tn_buf_t *b)
     }
     b->data[b->len] = 0;
     return b->data;
+}
+
+void tn_mem_advise_large(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    if (!p || len < ((size_t)8 << 20))
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + len) & ~(page - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
 }

@@ -2,80 +2,105 @@
  * tocsin's output matches Alertmanager's byte for byte. */
 #include "tocsin/json.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "tocsin/labels.h"
 
-int tn_json_go_string(tn_buf_t *out, const char *s, size_t len)
+/* Bytes Go writes unchanged inside a string: ASCII from space to DEL but for ", \, <, > and &;
+ * one bit each, for 0x00-0x3f and 0x40-0x7f. */
+#define JSON_BIT(c) (UINT64_C(1) << ((c)&63))
+static const uint64_t json_plain_lo =
+    (~UINT64_C(0) << 32) & ~(JSON_BIT('"') | JSON_BIT('&') | JSON_BIT('<') | JSON_BIT('>'));
+static const uint64_t json_plain_hi = ~JSON_BIT('\\');
+
+static inline bool json_plain(unsigned char c)
+{
+    return c < 0x40 ? (json_plain_lo >> c) & 1 : c < 0x80 && ((json_plain_hi >> (c - 0x40)) & 1);
+}
+
+static char *json_put(char *d, const char *s, size_t n)
+{
+    memcpy(d, s, n);
+    return d + n;
+}
+
+char *tn_json_go_string_raw(char *d, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    int rc = tn_buf_putc(out, '"');
-    size_t i = 0, start = 0;
-    while (rc == TN_OK && i < len) {
+    size_t i = 0;
+    *d++ = '"';
+    while (i < len) {
+        size_t j = i;
+        while (j < len && json_plain(p[j]))
+            j++;
+        d = json_put(d, s + i, j - i);
+        if (j == len)
+            break;
+        i = j;
         unsigned char c = p[i];
-        const char *esc = NULL;
-        char ubuf[7];
-        size_t n = 1;
         if (c < 0x80) {
-            if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
-                i++;
-                continue;
-            }
+            i++;
+            *d++ = '\\';
             switch (c) {
             case '"':
-                esc = "\\\"";
-                break;
             case '\\':
-                esc = "\\\\";
+                *d++ = (char)c;
                 break;
             case '\b':
-                esc = "\\b";
+                *d++ = 'b';
                 break;
             case '\f':
-                esc = "\\f";
+                *d++ = 'f';
                 break;
             case '\n':
-                esc = "\\n";
+                *d++ = 'n';
                 break;
             case '\r':
-                esc = "\\r";
+                *d++ = 'r';
                 break;
             case '\t':
-                esc = "\\t";
+                *d++ = 't';
                 break;
             default: /* other controls and the HTML-sensitive <, >, & */
-                ubuf[0] = '\\';
-                ubuf[1] = 'u';
-                ubuf[2] = '0';
-                ubuf[3] = '0';
-                ubuf[4] = hex[c >> 4];
-                ubuf[5] = hex[c & 0xf];
-                ubuf[6] = 0;
-                esc = ubuf;
+                d = json_put(d, "u00", 3);
+                *d++ = hex[c >> 4];
+                *d++ = hex[c & 0xf];
             }
-        } else {
-            uint32_t cp = 0;
-            n = tn_utf8_decode(p + i, len - i, &cp);
-            if (n == 0) {
-                esc = "\\ufffd";
-                n = 1;
-            } else if (cp == 0x2028) {
-                esc = "\\u2028";
-            } else if (cp == 0x2029) {
-                esc = "\\u2029";
-            } else {
-                i += n;
-                continue;
-            }
+            continue;
         }
-        rc = tn_buf_append(out, s + start, i - start);
-        if (rc == TN_OK)
-            rc = tn_buf_puts(out, esc);
-        i += n;
-        start = i;
+        uint32_t cp = 0;
+        size_t n = tn_utf8_decode(p + i, len - i, &cp);
+        if (n == 0) {
+            d = json_put(d, "\\ufffd", 6);
+            i++;
+        } else if (cp == 0x2028 || cp == 0x2029) {
+            d = json_put(d, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+            i += n;
+        } else {
+            d = json_put(d, s + i, n);
+            i += n;
+        }
     }
-    if (rc == TN_OK)
-        rc = tn_buf_append(out, s + start, len - start);
-    if (rc == TN_OK)
-        rc = tn_buf_putc(out, '"');
+    *d++ = '"';
+    return d;
+}
+
+int tn_json_go_string(tn_buf_t *out, const char *s, size_t len)
+{
+    if (len > (SIZE_MAX - 2) / 6)
+        return TN_ERR_LIMIT;
+    size_t need = TN_JSON_GO_STRING_MAX(len);
+    if (tn_buf_reserve(out, need) == TN_OK) {
+        out->len = (size_t)(tn_json_go_string_raw(out->data + out->len, s, len) - out->data);
+        return TN_OK;
+    }
+    /* Near the buffer's cap the worst case may not fit while the string does. */
+    char *tmp = tn_xmalloc(need);
+    size_t n = (size_t)(tn_json_go_string_raw(tmp, s, len) - tmp);
+    int rc = tn_buf_append(out, tmp, n);
+    free(tmp);
     return rc;
 }

@@ -3,6 +3,7 @@
 
 #include "tocsin/oatab.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +12,13 @@
  * daemon is single-threaded, so no locking. */
 
 typedef struct istr {
-    uint32_t refs;
-    uint32_t len;
     uint64_t hash;
+    uint32_t refs;
+    uint32_t len; /* just before s: tn_intern_len reads it inline */
     char s[];
 } istr_t;
+_Static_assert(offsetof(istr_t, s) == offsetof(istr_t, len) + sizeof(uint32_t),
+               "tn_intern_len expects the length right before the string");
 
 static istr_t **itab;
 static size_t itab_cap; /* power of two */
@@ -119,11 +122,6 @@ void tn_intern_unref(const char *istr)
         itab = NULL;
         itab_cap = 0;
     }
-}
-
-size_t tn_intern_len(const char *istr)
-{
-    return hdr(istr)->len;
 }
 
 size_t tn_intern_count(void)

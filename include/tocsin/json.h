@@ -8,4 +8,10 @@
  * \u003c..., U+2028/2029 escaped, invalid UTF-8 as \ufffd. Returns TN_OK or TN_ERR_LIMIT. */
 int tn_json_go_string(tn_buf_t *out, const char *s, size_t len);
 
+/* Room tn_json_go_string_raw may need for len bytes: each byte can become six, plus quotes. */
+#define TN_JSON_GO_STRING_MAX(len) (6 * (len) + 2)
+/* Writes the same quoted string at d, which has TN_JSON_GO_STRING_MAX(len) bytes of room;
+ * returns the end. For writers that reserve once for a whole object. */
+char *tn_json_go_string_raw(char *d, const char *s, size_t len);
+
 #endif

@@ -6,6 +6,9 @@
 #ifndef TOCSIN_LABELS_H
 #define TOCSIN_LABELS_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include "tocsin/common.h"
 
 /* Returns the interned copy of s[0..len) with one reference taken for the caller. */
@@ -15,7 +18,13 @@ const char *tn_intern_cstr(const char *s);
 const char *tn_intern_ref(const char *istr);
 /* Drops a reference; frees the string when the last one goes. NULL is ignored. */
 void tn_intern_unref(const char *istr);
-size_t tn_intern_len(const char *istr);
+/* The length, stored in the four bytes before the string (see istr_t in labels.c). */
+static inline size_t tn_intern_len(const char *istr)
+{
+    uint32_t n;
+    memcpy(&n, istr - sizeof(n), sizeof(n));
+    return n;
+}
 /* Number of distinct interned strings alive (tests, metrics). */
 size_t tn_intern_count(void);
 
