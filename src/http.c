@@ -422,13 +422,16 @@ static void conn_close(http_conn_t *c)
 /* A response the socket did not take at once: the bytes left, freed in the write callback. */
 struct http_wreq {
     uv_write_t req;
+    char *owned; /* a response body written in place, freed with the request */
     char data[];
 };
 
 static void conn_on_write(uv_write_t *req, int status)
 {
     http_conn_t *c = req->data;
-    free(tn_container_of(req, struct http_wreq, req));
+    struct http_wreq *w = tn_container_of(req, struct http_wreq, req);
+    free(w->owned);
+    free(w);
     c->writes--;
     if (status < 0) {
         conn_close(c);
@@ -442,25 +445,37 @@ static void conn_on_write(uv_write_t *req, int status)
 }
 
 /* Writes bufs, directly when the socket takes them, else from one copy freed in the write
- * callback. Returns 0 or a libuv error (the connection is then closed). */
-static int conn_write_raw(http_conn_t *c, uv_buf_t *bufs, unsigned n)
+ * callback. owned is NULL or the heap block bufs[n - 1] lies in: what the socket did not take
+ * of it is written from where it is (a large answer is not copied again), and it is freed
+ * once written. Returns 0 or a libuv error (the connection is then closed). */
+static int conn_write_raw(http_conn_t *c, uv_buf_t *bufs, unsigned n, char *owned)
 {
-    if (c->state == CONN_CLOSED)
+    if (c->state == CONN_CLOSED) {
+        free(owned);
         return UV_ECANCELED;
+    }
     size_t total = 0;
     for (unsigned i = 0; i < n; i++)
         total += bufs[i].len;
     int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
-    if (rc >= 0 && (size_t)rc == total)
+    if (rc >= 0 && (size_t)rc == total) {
+        free(owned);
         return 0;
+    }
     if (rc < 0 && rc != UV_EAGAIN && rc != UV_ENOSYS) {
+        free(owned);
         conn_close(c);
         return rc;
     }
     size_t skip = rc > 0 ? (size_t)rc : 0;
-    struct http_wreq *w = tn_xmalloc(sizeof(*w) + total - skip);
+    unsigned ncopy = owned && n ? n - 1 : n;
+    size_t copy = 0;
+    for (unsigned i = 0; i < ncopy; i++)
+        copy += bufs[i].len;
+    struct http_wreq *w = tn_xmalloc(sizeof(*w) + (copy > skip ? copy - skip : 0));
+    w->owned = owned;
     size_t at = 0;
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < ncopy; i++) {
         const char *p = bufs[i].base;
         size_t l = bufs[i].len;
         if (skip >= l) {
@@ -473,10 +488,16 @@ static int conn_write_raw(http_conn_t *c, uv_buf_t *bufs, unsigned n)
         memcpy(w->data + at, p, l);
         at += l;
     }
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)at);
+    uv_buf_t out[2];
+    unsigned nout = 0;
+    if (at)
+        out[nout++] = uv_buf_init(w->data, (unsigned)at);
+    if (ncopy < n && bufs[n - 1].len > skip)
+        out[nout++] = uv_buf_init(bufs[n - 1].base + skip, (unsigned)(bufs[n - 1].len - skip));
     w->req.data = c;
-    rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write);
+    rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, out, nout, conn_on_write);
     if (rc < 0) {
+        free(w->owned);
         free(w);
         conn_close(c);
         return rc;
@@ -493,23 +514,26 @@ static int conn_tls_flush(http_conn_t *c)
     if (!len)
         return 0;
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
-    int rc = conn_write_raw(c, &b, 1);
+    int rc = conn_write_raw(c, &b, 1, NULL);
     tn_tls_conn_out_consume(c->tls, len); /* written or copied */
     return rc;
 }
 
-static int conn_write(http_conn_t *c, uv_buf_t *bufs, unsigned n)
+/* owned as for conn_write_raw. */
+static int conn_write(http_conn_t *c, uv_buf_t *bufs, unsigned n, char *owned)
 {
     if (!c->tls)
-        return conn_write_raw(c, bufs, n);
+        return conn_write_raw(c, bufs, n, owned);
+    int rc = 0;
     if (c->state == CONN_CLOSED)
-        return UV_ECANCELED;
-    for (unsigned i = 0; i < n; i++)
+        rc = UV_ECANCELED;
+    for (unsigned i = 0; rc == 0 && i < n; i++)
         if (bufs[i].len && tn_tls_conn_write(c->tls, bufs[i].base, bufs[i].len) < 0) {
             conn_close(c);
-            return UV_EPROTO;
+            rc = UV_EPROTO;
         }
-    return conn_tls_flush(c);
+    free(owned); /* the records hold a copy */
+    return rc ? rc : conn_tls_flush(c);
 }
 
 static void conn_on_shutdown(uv_shutdown_t *sh, int status)
@@ -569,8 +593,9 @@ static void json_escape(tn_buf_t *b, const char *s)
 }
 
 /* Writes one response; head_only leaves the body out but keeps its Content-Length. */
+/* owned: NULL, or body's heap block, handed over (freed once written). */
 static void conn_send(http_conn_t *c, int status, const char *ctype, const char *body, size_t len,
-                      bool head_only, bool keep)
+                      bool head_only, bool keep, char *owned)
 {
     tn_buf_t *h = &c->srv->scratch;
     tn_buf_reset(h);
@@ -591,8 +616,11 @@ static void conn_send(http_conn_t *c, int status, const char *ctype, const char 
     if (!head_only && !bodyless && len) {
         bufs[1].len = len;
         n = 2;
+    } else {
+        free(owned);
+        owned = NULL;
     }
-    conn_write(c, bufs, n);
+    conn_write(c, bufs, n, owned);
 }
 
 static void conn_send_error(http_conn_t *c, int status, const char *msg, bool head_only, bool keep)
@@ -602,7 +630,7 @@ static void conn_send_error(http_conn_t *c, int status, const char *msg, bool he
     tn_buf_printf(&b, "{\"code\":%d,\"message\":\"", status);
     json_escape(&b, msg);
     tn_buf_puts(&b, "\"}");
-    conn_send(c, status, "application/json", b.data, b.len, head_only, keep);
+    conn_send(c, status, "application/json", b.data, b.len, head_only, keep, NULL);
     tn_buf_free(&b);
 }
 
@@ -824,7 +852,7 @@ static int on_headers_complete(llhttp_t *p)
         if (p->http_major == 1 && p->http_minor >= 1 && (chunked || p->content_length > 0)) {
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
             uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
-            if (conn_write(c, &b, 1) < 0)
+            if (conn_write(c, &b, 1, NULL) < 0)
                 return -1;
         }
     }
@@ -972,7 +1000,7 @@ static int conn_tls_handshake(http_conn_t *c)
         static const char msg[] = "HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n"
                                   "Client sent an HTTP request to an HTTPS server.\n";
         uv_buf_t b = uv_buf_init((char *)msg, sizeof(msg) - 1);
-        if (conn_write_raw(c, &b, 1) == 0)
+        if (conn_write_raw(c, &b, 1, NULL) == 0)
             conn_linger(c);
         return -1;
     }
@@ -1231,11 +1259,12 @@ void tn_http_add_header(tn_http_req_t *r, const char *name, const char *value)
     tn_buf_printf(x, "%s: %s\r\n", name, value);
 }
 
-void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, const char *body,
-                     size_t len)
+static void http_respond(tn_http_req_t *r, int status, const char *content_type, const char *body,
+                         size_t len, char *owned)
 {
     if (!r->live) {
         tn_log(TN_LOG_ERROR, "http: response sent twice for one request", NULL);
+        free(owned);
         return;
     }
     http_conn_t *c = r->conn;
@@ -1244,6 +1273,7 @@ void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, con
         c->body_saved = false;
     }
     if (c->state == CONN_CLOSED) { /* the connection went away while the handler worked */
+        free(owned);
         req_release(r);
         tn_buf_reset(&c->xhdr);
         if (c->handles == 0)
@@ -1252,7 +1282,7 @@ void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, con
     }
     tn_http_server_t *s = c->srv;
     bool keep = r->keep_alive && !s->stopping && !c->eof;
-    conn_send(c, status, content_type, body ? body : "", body ? len : 0, r->head, keep);
+    conn_send(c, status, content_type, body ? body : "", body ? len : 0, r->head, keep, owned);
     req_release(r);
     if (c->state == CONN_CLOSED)
         return;
@@ -1269,6 +1299,18 @@ void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, con
     if (c->rpos == c->rlen)
         conn_shrink(c);
     conn_process(c);
+}
+
+void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, const char *body,
+                     size_t len)
+{
+    http_respond(r, status, content_type, body, len, NULL);
+}
+
+void tn_http_respond_owned(tn_http_req_t *r, int status, const char *content_type, char *body,
+                           size_t len)
+{
+    http_respond(r, status, content_type, body, len, body);
 }
 
 void tn_http_respond_error(tn_http_req_t *r, int status, const char *msg)

@@ -45,6 +45,10 @@ void tn_http_add_header(tn_http_req_t *r, const char *name, const char *value);
  * request. Exactly once per request. body is copied. */
 void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, const char *body,
                      size_t len);
+/* The same, taking over body (from malloc, or NULL): a large answer is written from where it
+ * is and freed once sent, not copied. */
+void tn_http_respond_owned(tn_http_req_t *r, int status, const char *content_type, char *body,
+                           size_t len);
 /* JSON error body {"code":status,"message":msg}; message is JSON-escaped. */
 void tn_http_respond_error(tn_http_req_t *r, int status, const char *msg);
 
