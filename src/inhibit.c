@@ -14,9 +14,11 @@
 typedef struct inh_src {
     struct inh_src *next;
     tn_alert_t *alert; /* referenced */
-    uint64_t eqh;
+    uint64_t eqh, fp;
+    tn_time_t ends_at; /* the alert's: a check reads no source alert */
     bool both; /* the source also matches the rule's target side: never inhibits a target that
                 * matches both sides */
+    const char *eqv[]; /* its values of the rule's equal labels (see inh_value) */
 } inh_src_t;
 
 typedef struct inh_rule {
@@ -159,34 +161,34 @@ static size_t inh_candidates(const inh_index_t *ix, tn_labels_t ls, size_t *out)
 
 /* ---- per-rule source tables ---- */
 
-static const char *inh_value(tn_labels_t ls, const char *name)
+/* The value of label iname (interned, as rules' equal names are) in ls, or NULL when it is
+ * missing or empty, which Alertmanager treats alike. Values are interned, so two of them are
+ * equal exactly when the pointers are. */
+static const char *inh_value(tn_labels_t ls, const char *iname)
 {
-    const char *v = tn_labels_get(ls, name);
-    return v ? v : "";
+    const char *v = NULL;
+    if (ls.n <= 16) {
+        for (size_t k = 0; k < ls.n; k++)
+            if (ls.v[k].name == iname) {
+                v = ls.v[k].value;
+                break;
+            }
+    } else {
+        v = tn_labels_get(ls, iname);
+    }
+    return v && *v ? v : NULL;
 }
 
-/* FNV-1a over the equal labels' values in the rule's order. */
-static uint64_t inh_equal_hash(const tn_inhibit_rule_t *r, tn_labels_t ls)
+/* Writes ls's values of the rule's equal labels into out and returns their hash. */
+static uint64_t inh_equal_values(const tn_inhibit_rule_t *r, tn_labels_t ls, const char **out)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
-
     for (size_t i = 0; i < r->nequal; i++) {
-        for (const unsigned char *p = (const unsigned char *)inh_value(ls, r->equal[i]); *p; p++) {
-            h ^= *p;
-            h *= 0x100000001b3ULL;
-        }
-        h ^= 0xff;
-        h *= 0x100000001b3ULL;
+        out[i] = inh_value(ls, r->equal[i]);
+        h = (h ^ (uint64_t)(uintptr_t)out[i]) * 0x100000001b3ULL;
+        h ^= h >> 29;
     }
     return h;
-}
-
-static bool inh_equal_values(const tn_inhibit_rule_t *r, tn_labels_t a, tn_labels_t b)
-{
-    for (size_t i = 0; i < r->nequal; i++)
-        if (strcmp(inh_value(a, r->equal[i]), inh_value(b, r->equal[i])) != 0)
-            return false;
-    return true;
 }
 
 static void inh_rule_grow(inh_rule_t *r)
@@ -211,19 +213,24 @@ static void inh_rule_grow(inh_rule_t *r)
 static void inh_rule_put(inh_rule_t *r, tn_alert_t *alert)
 {
     tn_labels_t ls = tn_alert_labels(alert);
-    uint64_t eqh = inh_equal_hash(r->cfg, ls);
+    inh_src_t *s = tn_xcalloc(1, sizeof(*s) + r->cfg->nequal * sizeof(s->eqv[0]));
+    uint64_t eqh = inh_equal_values(r->cfg, ls, s->eqv);
     inh_src_t **head = &r->chains[eqh & (r->nchains - 1)];
 
-    for (inh_src_t *s = *head; s; s = s->next) {
-        if (s->alert->fp == alert->fp && tn_labels_equal(tn_alert_labels(s->alert), ls)) {
+    for (inh_src_t *o = *head; o; o = o->next) {
+        if (o->fp == alert->fp && tn_labels_equal(tn_alert_labels(o->alert), ls)) {
+            /* same labels, so the same interned equal values */
             tn_alert_ref(alert);
-            tn_alert_unref(s->alert);
-            s->alert = alert;
+            tn_alert_unref(o->alert);
+            o->alert = alert;
+            o->ends_at = alert->ends_at;
+            free(s);
             return;
         }
     }
-    inh_src_t *s = tn_xcalloc(1, sizeof(*s));
     s->alert = tn_alert_ref(alert);
+    s->fp = alert->fp;
+    s->ends_at = alert->ends_at;
     s->eqh = eqh;
     s->both = tn_matchers_match(&r->cfg->target, ls);
     s->next = *head;
@@ -235,11 +242,15 @@ static void inh_rule_put(inh_rule_t *r, tn_alert_t *alert)
 static void inh_rule_del(inh_rule_t *r, const tn_alert_t *alert)
 {
     tn_labels_t ls = tn_alert_labels(alert);
-    uint64_t eqh = inh_equal_hash(r->cfg, ls);
+    const char *small[16],
+        **eqv = r->cfg->nequal <= 16 ? small : tn_xmalloc(r->cfg->nequal * sizeof(*eqv));
+    uint64_t eqh = inh_equal_values(r->cfg, ls, eqv);
+    if (eqv != small)
+        free(eqv);
 
     for (inh_src_t **pp = &r->chains[eqh & (r->nchains - 1)]; *pp; pp = &(*pp)->next) {
         inh_src_t *s = *pp;
-        if (s->alert->fp == alert->fp && tn_labels_equal(tn_alert_labels(s->alert), ls)) {
+        if (s->fp == alert->fp && tn_labels_equal(tn_alert_labels(s->alert), ls)) {
             *pp = s->next;
             tn_alert_unref(s->alert);
             free(s);
@@ -346,22 +357,27 @@ void tn_inhibitor_on_alert(void *ud, tn_alert_t *alert, tn_alert_t *old)
 size_t tn_inhibitor_mutes(tn_inhibitor_t *inh, tn_labels_t ls, uint64_t fp, tn_time_t now,
                           uint64_t *by, size_t max)
 {
-    size_t n;
-
     (void)fp;
     if (!inh || inh->nrules == 0)
         return 0;
-    n = inh_candidates(&inh->by_target, ls, inh->cand);
-    for (size_t i = 0; i < n; i++) {
+    size_t n = inh_candidates(&inh->by_target, ls, inh->cand), found = 0;
+    const char *small[16], **eqv = small;
+    size_t neqv = TN_ARRAY_LEN(small);
+    for (size_t i = 0; i < n && !found; i++) {
         inh_rule_t *r = &inh->rules[inh->cand[i]];
         bool both = false, checked_both = false;
-        uint64_t eqh;
 
         if (r->nsrc == 0 || !tn_matchers_match(&r->cfg->target, ls))
             continue;
-        eqh = inh_equal_hash(r->cfg, ls);
+        if (r->cfg->nequal > neqv) {
+            if (eqv != small)
+                free(eqv);
+            neqv = r->cfg->nequal;
+            eqv = tn_xmalloc(neqv * sizeof(*eqv));
+        }
+        uint64_t eqh = inh_equal_values(r->cfg, ls, eqv);
         for (inh_src_t *s = r->chains[eqh & (r->nchains - 1)]; s; s = s->next) {
-            if (s->eqh != eqh || tn_alert_resolved_at(s->alert, now))
+            if (s->eqh != eqh || (s->ends_at != 0 && s->ends_at <= now))
                 continue;
             if (s->both) {
                 /* A target that matches the source side too is not inhibited by sources that
@@ -373,13 +389,16 @@ size_t tn_inhibitor_mutes(tn_inhibitor_t *inh, tn_labels_t ls, uint64_t fp, tn_t
                 if (both)
                     continue;
             }
-            if (!inh_equal_values(r->cfg, tn_alert_labels(s->alert), ls))
+            if (r->cfg->nequal && memcmp(s->eqv, eqv, r->cfg->nequal * sizeof(*eqv)) != 0)
                 continue;
             /* Alertmanager reports the first inhibiting source only. */
             if (max > 0)
-                by[0] = s->alert->fp;
-            return 1;
+                by[0] = s->fp;
+            found = 1;
+            break;
         }
     }
-    return 0;
+    if (eqv != small)
+        free(eqv);
+    return found;
 }
