@@ -18,6 +18,14 @@
 
 typedef struct sil_bucket sil_bucket_t;
 
+#define SIL_IX_NAMES 8
+
+/* An index slot keeps its bucket's key, so a probe reads no bucket that is not the one. */
+typedef struct sil_ix_slot {
+    const char *name, *value; /* the bucket's */
+    sil_bucket_t *b;          /* NULL: empty */
+} sil_ix_slot_t;
+
 typedef struct sil_rec {
     tn_silence_t s;
     sil_bucket_t *bucket; /* NULL when not indexed */
@@ -34,9 +42,17 @@ struct sil_bucket {
 struct tn_silences {
     sil_rec_t **slots; /* by id */
     size_t cap, count;
-    sil_bucket_t **ix; /* by (name, value) pointers */
+    sil_ix_slot_t *ix; /* by (name, value) pointers */
     size_t ix_cap, ix_count;
-    sil_bucket_t scan; /* silences without an indexable matcher */
+    /* The label names of the index's buckets, with their bucket counts, while there are at
+     * most SIL_IX_NAMES of them: a label whose name has no bucket needs no lookup. */
+    struct {
+        const char *name; /* interned, borrowed from a bucket */
+        size_t n;
+    } ix_names[SIL_IX_NAMES];
+    size_t nix_names;
+    bool ix_names_over; /* more names than the list holds: look every label up */
+    sil_bucket_t scan;  /* silences without an indexable matcher */
     size_t max_silences, max_bytes;
     tn_duration_t retention;
     tn_silence_hook_fn hook;
@@ -194,12 +210,14 @@ static size_t silences_pair_hash(const char *name, const char *value)
 static size_t silences_ix_find(const tn_silences_t *s, const char *name, const char *value)
 {
     size_t mask = s->ix_cap - 1, i = silences_pair_hash(name, value) & mask;
-    while (s->ix[i] && (s->ix[i]->name != name || s->ix[i]->value != value))
+    while (s->ix[i].b && (s->ix[i].name != name || s->ix[i].value != value))
         i = (i + 1) & mask;
     return i;
 }
 
-#define IX_HOME(x) (silences_pair_hash((x)->name, (x)->value) & (s->ix_cap - 1))
+#define IX_HOME(x)  (silences_pair_hash((x).name, (x).value) & (s->ix_cap - 1))
+#define IX_EMPTY(x) (!(x).b)
+#define IX_CLEAR(x) ((x).b = NULL)
 
 static void bucket_push(sil_bucket_t *b, sil_rec_t *r)
 {
@@ -218,10 +236,46 @@ static sil_bucket_t *silences_ix_get(tn_silences_t *s, const tn_matcher_t *m)
     /* Look up without creating strings: an unknown string cannot have a bucket. */
     const char *name = tn_intern_cstr(m->name);
     const char *value = tn_intern_cstr(m->value);
-    sil_bucket_t *b = s->ix[silences_ix_find(s, name, value)];
+    sil_bucket_t *b = s->ix[silences_ix_find(s, name, value)].b;
     tn_intern_unref(name);
     tn_intern_unref(value);
     return b;
+}
+
+static void silences_name_add(tn_silences_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nix_names; i++)
+        if (s->ix_names[i].name == name) {
+            s->ix_names[i].n++;
+            return;
+        }
+    if (s->nix_names == SIL_IX_NAMES) {
+        s->ix_names_over = true; /* stays set: a rebuild is not worth it */
+        return;
+    }
+    s->ix_names[s->nix_names].name = name;
+    s->ix_names[s->nix_names++].n = 1;
+}
+
+static void silences_name_del(tn_silences_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nix_names; i++)
+        if (s->ix_names[i].name == name) {
+            if (--s->ix_names[i].n == 0)
+                s->ix_names[i] = s->ix_names[--s->nix_names];
+            return;
+        }
+}
+
+/* Whether label name may have a bucket. */
+static bool silences_name_indexed(const tn_silences_t *s, const char *name)
+{
+    if (s->ix_names_over)
+        return true;
+    for (size_t i = 0; i < s->nix_names; i++)
+        if (s->ix_names[i].name == name)
+            return true;
+    return false;
 }
 
 static void silences_index(tn_silences_t *s, sil_rec_t *r)
@@ -242,25 +296,26 @@ static void silences_index(tn_silences_t *s, sil_rec_t *r)
         return;
     }
     if ((s->ix_count + 1) * 10 > s->ix_cap * 7) {
-        sil_bucket_t **old = s->ix;
+        sil_ix_slot_t *old = s->ix;
         size_t ocap = s->ix_cap;
         s->ix_cap *= 2;
         s->ix = tn_xcalloc(s->ix_cap, sizeof(*s->ix));
         for (size_t i = 0; i < ocap; i++)
-            if (old[i])
-                s->ix[silences_ix_find(s, old[i]->name, old[i]->value)] = old[i];
+            if (old[i].b)
+                s->ix[silences_ix_find(s, old[i].name, old[i].value)] = old[i];
         free(old);
     }
     const char *name = tn_intern_cstr(best->name);
     const char *value = tn_intern_cstr(best->value);
     size_t i = silences_ix_find(s, name, value);
-    sil_bucket_t *b = s->ix[i];
+    sil_bucket_t *b = s->ix[i].b;
     if (!b) {
         b = tn_xcalloc(1, sizeof(*b));
         b->name = name;
         b->value = value;
-        s->ix[i] = b;
+        s->ix[i] = (sil_ix_slot_t){name, value, b};
         s->ix_count++;
+        silences_name_add(s, name);
     } else {
         tn_intern_unref(name);
         tn_intern_unref(value);
@@ -279,8 +334,10 @@ static void silences_unindex(tn_silences_t *s, sil_rec_t *r)
     r->bucket = NULL;
     if (b->n || b == &s->scan)
         return;
-    TN_OA_DELETE(s->ix, s->ix_cap, silences_ix_find(s, b->name, b->value), IX_HOME);
+    TN_OA_DELETE_BY(s->ix, s->ix_cap, silences_ix_find(s, b->name, b->value), IX_HOME, IX_EMPTY,
+                    IX_CLEAR);
     s->ix_count--;
+    silences_name_del(s, b->name);
     tn_intern_unref(b->name);
     tn_intern_unref(b->value);
     free(b->v);
@@ -314,7 +371,7 @@ void tn_silences_free(tn_silences_t *s)
         if (s->slots[i])
             rec_free(s->slots[i]);
     for (size_t i = 0; i < s->ix_cap; i++) {
-        sil_bucket_t *b = s->ix[i];
+        sil_bucket_t *b = s->ix[i].b;
         if (!b)
             continue;
         tn_intern_unref(b->name);
@@ -610,6 +667,30 @@ static int silences_ptr_id_cmp(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+void tn_silences_prefetch(const tn_silences_t *s, tn_labels_t ls, int stage)
+{
+    if (!s->ix_count)
+        return;
+    for (size_t i = 0; i < ls.n; i++) {
+        if (!silences_name_indexed(s, ls.v[i].name))
+            continue;
+        if (stage == 0) {
+            size_t home = silences_pair_hash(ls.v[i].name, ls.v[i].value) & (s->ix_cap - 1);
+            __builtin_prefetch(&s->ix[home]);
+            continue;
+        }
+        const sil_bucket_t *b = s->ix[silences_ix_find(s, ls.v[i].name, ls.v[i].value)].b;
+        if (!b)
+            continue;
+        if (stage == 1)
+            __builtin_prefetch(b);
+        else if (stage == 2)
+            __builtin_prefetch(b->v);
+        else if (b->n)
+            __builtin_prefetch(b->v[0]);
+    }
+}
+
 size_t tn_silences_mutes(tn_silences_t *s, tn_labels_t ls, tn_time_t now, const tn_silence_t **out,
                          size_t max)
 {
@@ -618,7 +699,9 @@ size_t tn_silences_mutes(tn_silences_t *s, tn_labels_t ls, tn_time_t now, const 
         tn_metric_add(s->m_queries, 1);
     if (s->ix_count) {
         for (size_t i = 0; i < ls.n; i++) {
-            sil_bucket_t *b = s->ix[silences_ix_find(s, ls.v[i].name, ls.v[i].value)];
+            if (!silences_name_indexed(s, ls.v[i].name))
+                continue;
+            sil_bucket_t *b = s->ix[silences_ix_find(s, ls.v[i].name, ls.v[i].value)].b;
             if (b)
                 silences_collect(b, ls, now, out, max, &n);
         }
