@@ -19,91 +19,162 @@
  * sets use the heap. */
 #define DECODE_STACK_LABELS 64
 
-static void json_istr(tn_buf_t *out, const char *istr)
+/* ---- a GettableAlert in one pass ----
+ * Large GET /api/v2/alerts answers are mostly this function: it sizes the alert's worst case,
+ * reserves once, and writes through a pointer. */
+
+static char *w_lit(char *d, const char *lit, size_t n)
 {
-    tn_json_go_string(out, istr, tn_intern_len(istr));
+    memcpy(d, lit, n);
+    return d + n;
+}
+#define W_LIT(d, lit) w_lit((d), (lit), sizeof(lit) - 1)
+
+static char *w_istr(char *d, const char *istr)
+{
+    return tn_json_go_string_raw(d, istr, tn_intern_len(istr));
 }
 
-static void json_time(tn_buf_t *out, tn_time_t t)
+static char *w_time(char *d, tn_time_t t)
 {
     char ts[40];
-    tn_time_format_rfc3339milli(t, ts);
-    tn_buf_putc(out, '"');
-    tn_buf_puts(out, ts);
-    tn_buf_putc(out, '"');
+    size_t n = (size_t)tn_time_format_rfc3339milli(t, ts);
+    *d++ = '"';
+    d = w_lit(d, ts, n);
+    *d++ = '"';
+    return d;
 }
 
-/* Label sets are stored sorted by name, which is the order Go writes map keys
- * in. */
-static void json_labelset(tn_buf_t *out, tn_labels_t ls)
+static char *w_fp(char *d, uint64_t fp)
 {
-    tn_buf_putc(out, '{');
+    *d++ = '"';
+    tn_fingerprint_format(fp, d); /* writes a NUL after 16 digits: overwritten next */
+    d += 16;
+    *d++ = '"';
+    return d;
+}
+
+static char *w_labelset(char *d, tn_labels_t ls)
+{
+    *d++ = '{';
     for (size_t i = 0; i < ls.n; i++) {
         if (i)
-            tn_buf_putc(out, ',');
-        json_istr(out, ls.v[i].name);
-        tn_buf_putc(out, ':');
-        json_istr(out, ls.v[i].value);
+            *d++ = ',';
+        d = w_istr(d, ls.v[i].name);
+        *d++ = ':';
+        d = w_istr(d, ls.v[i].value);
     }
-    tn_buf_putc(out, '}');
+    *d++ = '}';
+    return d;
+}
+
+static char *w_strings(char *d, const char *const *v, size_t n)
+{
+    *d++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *d++ = ',';
+        d = tn_json_go_string_raw(d, v[i], strlen(v[i]));
+    }
+    *d++ = ']';
+    return d;
+}
+
+static size_t bound_labelset(tn_labels_t ls)
+{
+    size_t n = 2;
+    for (size_t i = 0; i < ls.n; i++)
+        n += TN_JSON_GO_STRING_MAX(tn_intern_len(ls.v[i].name) + tn_intern_len(ls.v[i].value)) + 4;
+    return n;
+}
+
+static size_t bound_strings(const char *const *v, size_t n)
+{
+    size_t b = 2;
+    for (size_t i = 0; i < n; i++)
+        b += TN_JSON_GO_STRING_MAX(strlen(v[i])) + 1;
+    return b;
+}
+
+static char *w_alert_status(char *d, const tn_alert_t *a, const char *const *receivers,
+                            size_t nreceivers, const api_alert_status_t *st)
+{
+    d = W_LIT(d, "{\"annotations\":");
+    d = w_labelset(d, tn_alert_annotations(a));
+    d = W_LIT(d, ",\"endsAt\":");
+    d = w_time(d, a->ends_at);
+    d = W_LIT(d, ",\"fingerprint\":");
+    d = w_fp(d, a->fp);
+    d = W_LIT(d, ",\"receivers\":[");
+    for (size_t i = 0; i < nreceivers; i++) {
+        d = i ? W_LIT(d, ",{\"name\":") : W_LIT(d, "{\"name\":");
+        d = tn_json_go_string_raw(d, receivers[i], strlen(receivers[i]));
+        *d++ = '}';
+    }
+    d = W_LIT(d, "],\"startsAt\":");
+    d = w_time(d, a->starts_at);
+    d = W_LIT(d, ",\"status\":{\"inhibitedBy\":[");
+    for (size_t i = 0; i < st->ninhibited; i++) {
+        if (i)
+            *d++ = ',';
+        d = w_fp(d, st->inhibited_by[i]);
+    }
+    d = W_LIT(d, "],\"mutedBy\":");
+    d = w_strings(d, st->muted_by, st->nmuted);
+    d = W_LIT(d, ",\"silencedBy\":");
+    d = w_strings(d, st->silenced_by, st->nsilenced);
+    d = W_LIT(d, ",\"state\":");
+    d = tn_json_go_string_raw(d, st->state, strlen(st->state));
+    d = W_LIT(d, "},\"updatedAt\":");
+    d = w_time(d, a->updated_at);
+    if (a->generator_url && tn_intern_len(a->generator_url)) {
+        d = W_LIT(d, ",\"generatorURL\":");
+        d = w_istr(d, a->generator_url);
+    }
+    d = W_LIT(d, ",\"labels\":");
+    d = w_labelset(d, tn_alert_labels(a));
+    *d++ = '}';
+    return d;
+}
+
+/* Where to write up to need bytes: the buffer's tail, or, near its cap, a heap block that
+ * w_end appends (the append then enforces the cap). */
+static char *w_begin(tn_buf_t *out, size_t need, char **tmp)
+{
+    *tmp = NULL;
+    if (tn_buf_reserve(out, need) == TN_OK)
+        return out->data + out->len;
+    return *tmp = tn_xmalloc(need);
+}
+
+static void w_end(tn_buf_t *out, const char *end, char *tmp)
+{
+    if (!tmp) {
+        out->len = (size_t)(end - out->data);
+        return;
+    }
+    tn_buf_append(out, tmp, (size_t)(end - tmp));
+    free(tmp);
 }
 
 void api_encode_labels(tn_buf_t *out, tn_labels_t ls)
 {
-    json_labelset(out, ls);
-}
-
-static void json_strings(tn_buf_t *out, const char *const *v, size_t n)
-{
-    tn_buf_putc(out, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            tn_buf_putc(out, ',');
-        tn_json_go_string(out, v[i], strlen(v[i]));
-    }
-    tn_buf_putc(out, ']');
+    char *tmp, *d = w_begin(out, bound_labelset(ls), &tmp);
+    w_end(out, w_labelset(d, ls), tmp);
 }
 
 void api_encode_alert_status(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,
                              size_t nreceivers, const api_alert_status_t *st)
 {
-    char fp[17];
-    tn_fingerprint_format(a->fp, fp);
-    tn_buf_puts(out, "{\"annotations\":");
-    json_labelset(out, tn_alert_annotations(a));
-    tn_buf_puts(out, ",\"endsAt\":");
-    json_time(out, a->ends_at);
-    tn_buf_puts(out, ",\"fingerprint\":\"");
-    tn_buf_puts(out, fp);
-    tn_buf_puts(out, "\",\"receivers\":[");
-    for (size_t i = 0; i < nreceivers; i++) {
-        tn_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
-        tn_json_go_string(out, receivers[i], strlen(receivers[i]));
-        tn_buf_putc(out, '}');
-    }
-    tn_buf_puts(out, "],\"startsAt\":");
-    json_time(out, a->starts_at);
-    tn_buf_puts(out, ",\"status\":{\"inhibitedBy\":[");
-    for (size_t i = 0; i < st->ninhibited; i++) {
-        char ifp[17];
-        tn_fingerprint_format(st->inhibited_by[i], ifp);
-        tn_buf_printf(out, "%s\"%s\"", i ? "," : "", ifp);
-    }
-    tn_buf_puts(out, "],\"mutedBy\":");
-    json_strings(out, st->muted_by, st->nmuted);
-    tn_buf_puts(out, ",\"silencedBy\":");
-    json_strings(out, st->silenced_by, st->nsilenced);
-    tn_buf_puts(out, ",\"state\":");
-    tn_json_go_string(out, st->state, strlen(st->state));
-    tn_buf_puts(out, "},\"updatedAt\":");
-    json_time(out, a->updated_at);
-    if (a->generator_url && tn_intern_len(a->generator_url)) {
-        tn_buf_puts(out, ",\"generatorURL\":");
-        json_istr(out, a->generator_url);
-    }
-    tn_buf_puts(out, ",\"labels\":");
-    json_labelset(out, tn_alert_labels(a));
-    tn_buf_putc(out, '}');
+    /* the fixed text and three timestamps are under 400 bytes */
+    size_t need = 400 + bound_labelset(tn_alert_annotations(a)) +
+                  bound_labelset(tn_alert_labels(a)) + bound_strings(receivers, nreceivers) +
+                  nreceivers * 10 + st->ninhibited * 19 + bound_strings(st->muted_by, st->nmuted) +
+                  bound_strings(st->silenced_by, st->nsilenced) +
+                  TN_JSON_GO_STRING_MAX(strlen(st->state)) +
+                  (a->generator_url ? TN_JSON_GO_STRING_MAX(tn_intern_len(a->generator_url)) : 0);
+    char *tmp, *d = w_begin(out, need, &tmp);
+    w_end(out, w_alert_status(d, a, receivers, nreceivers, st), tmp);
 }
 
 void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,

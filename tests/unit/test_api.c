@@ -242,6 +242,42 @@ static bool find_by_name(void *ud, tn_alert_t *a)
     return true;
 }
 
+/* Many alerts: the answer lists every one in fingerprint order (a radix sort over every byte
+ * of the fingerprint), and a second answer, sized from the first, is the same bytes. */
+static void test_get_alerts_many_sorted(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 3000 };
+    for (int i = 0; i < N; i++) {
+        char v[32];
+        snprintf(v, sizeof(v), "i%d", i);
+        tn_label_t l[2] = {{tn_intern_cstr("alertname"), tn_intern_cstr("Many")},
+                           {tn_intern_cstr("instance"), tn_intern_cstr(v)}};
+        tn_alert_t *a = tn_alert_new(l, 2, NULL, 0, NULL);
+        a->starts_at = a->updated_at = f->now;
+        a->ends_at = f->now + 3600 * TN_NS_PER_SEC;
+        assert_int_equal(tn_alert_store_put(f->store, a), TN_OK);
+    }
+    api_reply_t *r = call(f, "GET", "/api/v2/alerts", NULL, NULL);
+    assert_int_equal(r->status, 200);
+    char *first = tn_xstrdup(body(r));
+    size_t n = 0;
+    char prev[17] = "";
+    for (const char *p = strstr(first, "\"fingerprint\":\""); p;
+         p = strstr(p + 1, "\"fingerprint\":\"")) {
+        char fp[17];
+        memcpy(fp, p + 15, 16);
+        fp[16] = 0;
+        assert_true(strcmp(prev, fp) < 0);
+        memcpy(prev, fp, sizeof(fp));
+        n++;
+    }
+    assert_int_equal(n, N);
+    r = call(f, "GET", "/api/v2/alerts", NULL, NULL);
+    assert_string_equal(body(r), first);
+    free(first);
+}
+
 static void test_get_alerts_shape(void **state)
 {
     fixture_t *f = *state;
@@ -429,6 +465,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_post_semantic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_store_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_alerts_shape, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_alerts_many_sorted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_ready_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cors, setup, teardown),
