@@ -12,7 +12,7 @@ TOCSIN="" # default: build-release/tocsin, built (Release) when missing, as benc
 AM_BIN=/usr/bin/prometheus-alertmanager
 ALERTS=100000
 SILENCES=10000
-REPEAT=3
+REPEAT=5
 ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -155,7 +155,7 @@ def run(kind):
     finally:
         p.terminate(); p.wait()
     for k, (dt, info) in res.items():
-        print("%-12s %-9s GET /api/v2/alerts %.3fs  (alerts %d, inhibited %d, silenced %d)"
+        print("%-12s %-9s GET /api/v2/alerts %.4fs  (alerts %d, inhibited %d, silenced %d)"
               % (kind, k, dt, *info), flush=True)
     return res
 
