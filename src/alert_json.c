@@ -32,7 +32,13 @@ static char *w_lit(char *d, const char *lit, size_t n)
 
 static char *w_istr(char *d, const char *istr)
 {
-    return tn_json_go_string_raw(d, istr, tn_intern_len(istr));
+    size_t n = tn_intern_len(istr);
+    if (!tn_intern_json_plain(istr))
+        return tn_json_go_string_raw(d, istr, n);
+    *d++ = '"';
+    d = w_lit(d, istr, n);
+    *d++ = '"';
+    return d;
 }
 
 static char *w_time(char *d, tn_time_t t)

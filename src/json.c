@@ -20,6 +20,14 @@ static inline bool json_plain(unsigned char c)
     return c < 0x40 ? (json_plain_lo >> c) & 1 : c < 0x80 && ((json_plain_hi >> (c - 0x40)) & 1);
 }
 
+bool tn_json_plain(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!json_plain((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
 static char *json_put(char *d, const char *s, size_t n)
 {
     memcpy(d, s, n);

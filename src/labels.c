@@ -1,6 +1,7 @@
 /* Interned strings, label sets and Alertmanager-compatible fingerprints. */
 #include "tocsin/labels.h"
 
+#include "tocsin/json.h"
 #include "tocsin/oatab.h"
 
 #include <stddef.h>
@@ -14,7 +15,7 @@
 typedef struct istr {
     uint64_t hash;
     uint32_t refs;
-    uint32_t len; /* just before s: tn_intern_len reads it inline */
+    uint32_t len; /* with TN_INTERN_PLAIN; just before s, read inline by labels.h */
     char s[];
 } istr_t;
 _Static_assert(offsetof(istr_t, s) == offsetof(istr_t, len) + sizeof(uint32_t),
@@ -74,14 +75,16 @@ const char *tn_intern(const char *s, size_t len)
     size_t mask = itab_cap - 1;
     size_t i = h & mask;
     for (istr_t *e; (e = itab[i]) != NULL; i = (i + 1) & mask) {
-        if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0) {
+        if (e->hash == h && (e->len & ~TN_INTERN_PLAIN) == len && memcmp(e->s, s, len) == 0) {
             e->refs++;
             return e->s;
         }
     }
+    if (len >= TN_INTERN_PLAIN) /* bodies are capped far below this */
+        abort();
     istr_t *e = tn_xmalloc(sizeof(*e) + len + 1);
     e->refs = 1;
-    e->len = (uint32_t)len;
+    e->len = (uint32_t)len | (tn_json_plain(s, len) ? TN_INTERN_PLAIN : 0);
     e->hash = h;
     memcpy(e->s, s, len);
     e->s[len] = 0;

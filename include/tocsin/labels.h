@@ -18,12 +18,22 @@ const char *tn_intern_cstr(const char *s);
 const char *tn_intern_ref(const char *istr);
 /* Drops a reference; frees the string when the last one goes. NULL is ignored. */
 void tn_intern_unref(const char *istr);
-/* The length, stored in the four bytes before the string (see istr_t in labels.c). */
-static inline size_t tn_intern_len(const char *istr)
+/* The length is stored in the four bytes before the string (see istr_t in labels.c), its top
+ * bit set when JSON writes the string as it is (tn_json_plain), checked once when interned. */
+#define TN_INTERN_PLAIN UINT32_C(0x80000000)
+static inline uint32_t tn_intern_len_word_(const char *istr)
 {
     uint32_t n;
     memcpy(&n, istr - sizeof(n), sizeof(n));
     return n;
+}
+static inline size_t tn_intern_len(const char *istr)
+{
+    return tn_intern_len_word_(istr) & ~TN_INTERN_PLAIN;
+}
+static inline bool tn_intern_json_plain(const char *istr)
+{
+    return (tn_intern_len_word_(istr) & TN_INTERN_PLAIN) != 0;
 }
 /* Number of distinct interned strings alive (tests, metrics). */
 size_t tn_intern_count(void);

@@ -35,6 +35,31 @@ static void test_intern_shares_and_frees(void **state)
     assert_int_equal(tn_intern_count(), base);
 }
 
+/* The JSON-plain mark set at interning does not leak into the length or the lookup. */
+static void test_intern_json_plain(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool plain;
+    } cases[] = {
+        {"", true},     {"abc-1.2/x_y", true}, {"a b\x7f~", true},
+        {"a<b", false}, {"a\"b", false},       {"a\\b", false},
+        {"x&y", false}, {"t\tab", false},      {"caf\xc3\xa9", false},
+        {">", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *a = tn_intern_cstr(cases[i].s);
+        assert_int_equal(tn_intern_len(a), strlen(cases[i].s));
+        assert_int_equal(tn_intern_json_plain(a), cases[i].plain);
+        const char *b = tn_intern(cases[i].s, strlen(cases[i].s));
+        assert_ptr_equal(a, b);
+        tn_intern_unref(b);
+        tn_intern_unref(a);
+    }
+    assert_int_equal(tn_intern_count(), 0);
+}
+
 static void test_intern_many(void **state)
 {
     (void)state;
@@ -148,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_intern_shares_and_frees),
         cmocka_unit_test(test_intern_many),
+        cmocka_unit_test(test_intern_json_plain),
         cmocka_unit_test(test_fingerprint_matches_alertmanager),
         cmocka_unit_test(test_sort_rejects_duplicates),
         cmocka_unit_test(test_format_like_go),
