@@ -64,6 +64,13 @@ void api_reply_init(api_reply_t *r)
     tn_buf_init(&r->body, 0);
 }
 
+void api_reply_flush(api_reply_t *r)
+{
+    if (!r->stream || r->body.len < API_STREAM_PART)
+        return;
+    r->stream(r->stream_ud, r);
+}
+
 void api_reply_free(api_reply_t *r)
 {
     for (size_t i = 0; i < r->nheaders; i++)
@@ -461,6 +468,10 @@ static bool api_over_budget(uint64_t start_ms, size_t i)
 
 static void api_over_budget_reply(api_reply_t *rep)
 {
+    if (rep->streamed) { /* the status has gone out: the answer can only be cut */
+        rep->cut = true;
+        return;
+    }
     static const char msg[] = "the query took longer than its time budget; narrow the filters";
     api_error_string(rep, 503, msg, sizeof(msg) - 1);
 }
@@ -481,10 +492,13 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
     rep->status = 200;
     rep->content_type = API_CT_JSON;
     /* sized from the last answer's bytes per alert, so the body is not moved as it grows */
-    if (c.n && api->alert_bytes)
-        if (tn_buf_reserve(&rep->body, c.n * api->alert_bytes + c.n * api->alert_bytes / 8 + 64) ==
-            TN_OK)
+    if (c.n && api->alert_bytes) {
+        size_t want = c.n * api->alert_bytes + c.n * api->alert_bytes / 8 + 64;
+        if (rep->stream)
+            want = TN_MIN(want, API_STREAM_PART * 2);
+        if (tn_buf_reserve(&rep->body, want) == TN_OK)
             tn_mem_advise_large(rep->body.data, rep->body.alloc);
+    }
     tn_buf_putc(&rep->body, '[');
     size_t written = 0;
     for (size_t i = 0; i < c.n; i++) {
@@ -511,6 +525,7 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
                 if (written++)
                     tn_buf_putc(&rep->body, ',');
                 api_encode_alert_status(&rep->body, a, rcv, nrcv, &m.st);
+                api_reply_flush(rep);
             }
             api_mute_free(&m);
         }
@@ -519,7 +534,7 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
     }
     tn_buf_puts(&rep->body, "]\n");
     if (written)
-        api->alert_bytes = rep->body.len / written;
+        api->alert_bytes = (rep->streamed + rep->body.len) / written;
 out:
     free(c.v);
     api_filters_free(&f);
@@ -993,20 +1008,56 @@ void api_dispatch(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
     }
     r->fn(api, call, rep);
 done:
-    api_observe(api, r, call->method, rep->status, start, rep->body.len);
+    api_observe(api, r, call->method, rep->status, start, rep->streamed + rep->body.len);
 }
 
 /* ---- the http glue ---- */
 
-/* Hands the body over to the connection: a large answer is written from where it is. */
-static void api_send(tn_http_req_t *req, api_reply_t *rep)
+static void api_headers(tn_http_req_t *req, api_reply_t *rep)
 {
     for (size_t i = 0; i < rep->nheaders; i++)
         tn_http_add_header(req, rep->headers[i].name, rep->headers[i].value);
+}
+
+/* Takes the body from rep, leaving it empty, for the connection to free once written. */
+static char *api_take_body(api_reply_t *rep, size_t *len)
+{
     char *body = rep->body.data;
-    size_t len = rep->body.len;
+    *len = rep->body.len;
+    rep->streamed += rep->body.len;
     rep->body.data = NULL;
     rep->body.len = rep->body.alloc = 0;
+    return body;
+}
+
+static void api_stream(void *ud, api_reply_t *rep)
+{
+    tn_http_req_t *req = ud;
+    if (!rep->streamed) {
+        api_headers(req, rep);
+        tn_http_stream_begin(req, rep->status, rep->content_type);
+    }
+    size_t len;
+    char *part = api_take_body(rep, &len);
+    tn_http_stream_part(req, part, len);
+    tn_buf_reserve(&rep->body, API_STREAM_PART * 2);
+}
+
+/* Hands the body over to the connection: a large answer is written from where it is. */
+static void api_send(tn_http_req_t *req, api_reply_t *rep)
+{
+    size_t len;
+    if (rep->streamed) {
+        char *part = api_take_body(rep, &len);
+        if (rep->cut)
+            free(part);
+        else
+            tn_http_stream_part(req, part, len);
+        tn_http_stream_end(req, !rep->cut);
+        return;
+    }
+    api_headers(req, rep);
+    char *body = api_take_body(rep, &len);
     tn_http_respond_owned(req, rep->status, rep->content_type, body, len);
 }
 
@@ -1045,6 +1096,8 @@ void tn_api_handle(void *ud, tn_http_req_t *req)
     call.body = tn_http_req_body(req, &call.len);
     api_reply_t rep;
     api_reply_init(&rep);
+    rep.stream = api_stream;
+    rep.stream_ud = req;
     api_dispatch(api, &call, &rep);
     if ((rep.flags & API_REPLY_SYNC) && api->deps.sync) {
         api_pending_t *p = tn_xmalloc(sizeof(*p));

@@ -38,7 +38,19 @@ typedef struct api_reply {
         char *value;      /* owned */
     } headers[API_MAX_HEADERS];
     unsigned flags; /* API_REPLY_* */
+    /* Set by the http glue: sends the body so far as a part of a streamed answer (the first
+     * call sends status and headers). Handlers of large answers call api_reply_flush. */
+    void (*stream)(void *ud, struct api_reply *rep);
+    void *stream_ud;
+    size_t streamed; /* body bytes already sent as parts */
+    bool cut;        /* a streamed answer stopped short: the connection is closed instead */
 } api_reply_t;
+
+/* Body size from which a large answer is sent in parts while the rest is written, so the
+ * transfer overlaps the work. */
+#define API_STREAM_PART ((size_t)256 << 10)
+/* Sends the body so far when it has reached API_STREAM_PART and the glue streams. */
+void api_reply_flush(api_reply_t *r);
 
 /* Set by a handler whose change must be durable before the client hears of it (a new or
  * expired silence): the http glue answers only after deps.sync reports. */

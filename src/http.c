@@ -62,7 +62,9 @@ struct tn_http_req {
     const char *body;     /* conn->body.p, or in place in conn->rbuf */
     size_t body_len;
     struct http_qblk *qblocks;
-    bool live, head, keep_alive;
+    bool live, head, keep_alive, http11;
+    /* a response in parts (tn_http_stream_*) */
+    bool streaming, chunked, stream_keep, stream_dead, stream_parts;
 };
 
 /* Header arena: URL, names and values, each NUL-terminated, reused across requests. */
@@ -593,9 +595,10 @@ static void json_escape(tn_buf_t *b, const char *s)
 }
 
 /* Writes one response; head_only leaves the body out but keeps its Content-Length. */
-/* owned: NULL, or body's heap block, handed over (freed once written). */
-static void conn_send(http_conn_t *c, int status, const char *ctype, const char *body, size_t len,
-                      bool head_only, bool keep, char *owned)
+/* The status line and headers into the server's scratch buffer. len < 0: the body follows in
+ * chunks (chunked) or up to the close. */
+static tn_buf_t *conn_head(http_conn_t *c, int status, const char *ctype, long long len,
+                           bool chunked, bool keep)
 {
     tn_buf_t *h = &c->srv->scratch;
     tn_buf_reset(h);
@@ -604,13 +607,24 @@ static void conn_send(http_conn_t *c, int status, const char *ctype, const char 
                   http_date(c->srv));
     if (ctype && *ctype && !bodyless)
         tn_buf_printf(h, "Content-Type: %s\r\n", ctype);
-    if (!bodyless && status != 304)
-        tn_buf_printf(h, "Content-Length: %zu\r\n", len);
+    if (!bodyless && status != 304 && len >= 0)
+        tn_buf_printf(h, "Content-Length: %lld\r\n", len);
+    if (!bodyless && len < 0 && chunked)
+        tn_buf_puts(h, "Transfer-Encoding: chunked\r\n");
     tn_buf_puts(h, keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
     if (c->xhdr.len)
         tn_buf_append(h, c->xhdr.data, c->xhdr.len);
     tn_buf_puts(h, "\r\n");
     tn_buf_reset(&c->xhdr);
+    return h;
+}
+
+/* owned: NULL, or body's heap block, handed over (freed once written). */
+static void conn_send(http_conn_t *c, int status, const char *ctype, const char *body, size_t len,
+                      bool head_only, bool keep, char *owned)
+{
+    bool bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
+    tn_buf_t *h = conn_head(c, status, ctype, (long long)len, false, keep);
     uv_buf_t bufs[2] = {uv_buf_init(h->data, (unsigned)h->len), uv_buf_init((char *)body, 0)};
     unsigned n = 1;
     if (!head_only && !bodyless && len) {
@@ -887,6 +901,7 @@ static int on_message_complete(llhttp_t *p)
     http_conn_t *c = p->data;
     c->msg_complete = true;
     c->req.keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
+    c->req.http11 = p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1);
     return HPE_PAUSED;
 }
 
@@ -1259,13 +1274,13 @@ void tn_http_add_header(tn_http_req_t *r, const char *name, const char *value)
     tn_buf_printf(x, "%s: %s\r\n", name, value);
 }
 
-static void http_respond(tn_http_req_t *r, int status, const char *content_type, const char *body,
-                         size_t len, char *owned)
+/* Before a response: false (and the request released) when it cannot be sent. */
+static bool http_respond_begin(tn_http_req_t *r, char *owned)
 {
     if (!r->live) {
         tn_log(TN_LOG_ERROR, "http: response sent twice for one request", NULL);
         free(owned);
-        return;
+        return false;
     }
     http_conn_t *c = r->conn;
     if (c->body_saved) {
@@ -1278,11 +1293,15 @@ static void http_respond(tn_http_req_t *r, int status, const char *content_type,
         tn_buf_reset(&c->xhdr);
         if (c->handles == 0)
             conn_free(c);
-        return;
+        return false;
     }
-    tn_http_server_t *s = c->srv;
-    bool keep = r->keep_alive && !s->stopping && !c->eof;
-    conn_send(c, status, content_type, body ? body : "", body ? len : 0, r->head, keep, owned);
+    return true;
+}
+
+/* After the response is queued: the next request, or the close. */
+static void http_respond_done(tn_http_req_t *r, bool keep)
+{
+    http_conn_t *c = r->conn;
     req_release(r);
     if (c->state == CONN_CLOSED)
         return;
@@ -1299,6 +1318,86 @@ static void http_respond(tn_http_req_t *r, int status, const char *content_type,
     if (c->rpos == c->rlen)
         conn_shrink(c);
     conn_process(c);
+}
+
+static void http_respond(tn_http_req_t *r, int status, const char *content_type, const char *body,
+                         size_t len, char *owned)
+{
+    if (!http_respond_begin(r, owned))
+        return;
+    http_conn_t *c = r->conn;
+    bool keep = r->keep_alive && !c->srv->stopping && !c->eof;
+    conn_send(c, status, content_type, body ? body : "", body ? len : 0, r->head, keep, owned);
+    http_respond_done(r, keep);
+}
+
+void tn_http_stream_begin(tn_http_req_t *r, int status, const char *content_type)
+{
+    if (!r->live || r->streaming) {
+        tn_log(TN_LOG_ERROR, "http: response sent twice for one request", NULL);
+        return;
+    }
+    http_conn_t *c = r->conn;
+    if (c->body_saved) {
+        *((char *)r->body + r->body_len) = c->saved_byte;
+        c->body_saved = false;
+    }
+    r->streaming = true;
+    r->stream_parts = false;
+    r->stream_dead = c->state == CONN_CLOSED;
+    if (r->stream_dead)
+        return;
+    /* HTTP/1.0 has no chunks: its body ends with the connection */
+    r->chunked = r->http11;
+    r->stream_keep = r->chunked && r->keep_alive && !c->srv->stopping && !c->eof;
+    tn_buf_t *h = conn_head(c, status, content_type, -1, r->chunked, r->stream_keep);
+    uv_buf_t b = uv_buf_init(h->data, (unsigned)h->len);
+    conn_write(c, &b, 1, NULL);
+}
+
+void tn_http_stream_part(tn_http_req_t *r, char *owned, size_t len)
+{
+    http_conn_t *c = r->conn;
+    if (!r->streaming || r->stream_dead || r->head || !len || c->state == CONN_CLOSED) {
+        free(owned);
+        return;
+    }
+    char size[32];
+    /* each chunk but the first closes the one before */
+    int n = snprintf(size, sizeof(size), "%s%zx\r\n", r->stream_parts ? "\r\n" : "", len);
+    uv_buf_t bufs[2] = {uv_buf_init(size, (unsigned)n), uv_buf_init(owned, (unsigned)len)};
+    r->stream_parts = true;
+    if (r->chunked)
+        conn_write(c, bufs, 2, owned);
+    else
+        conn_write(c, bufs + 1, 1, owned);
+}
+
+void tn_http_stream_end(tn_http_req_t *r, bool complete)
+{
+    if (!r->streaming)
+        return;
+    http_conn_t *c = r->conn;
+    r->streaming = false;
+    if (r->stream_dead || c->state == CONN_CLOSED) {
+        req_release(r);
+        tn_buf_reset(&c->xhdr);
+        if (c->state == CONN_CLOSED && c->handles == 0)
+            conn_free(c);
+        return;
+    }
+    if (!complete) { /* the client must not take a cut answer for a whole one */
+        req_release(r);
+        conn_close(c);
+        return;
+    }
+    if (r->chunked && !r->head) {
+        static const char last[] = "\r\n0\r\n\r\n";
+        size_t off = r->stream_parts ? 0 : 2;
+        uv_buf_t b = uv_buf_init((char *)last + off, (unsigned)(sizeof(last) - 1 - off));
+        conn_write(c, &b, 1, NULL);
+    }
+    http_respond_done(r, r->stream_keep);
 }
 
 void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, const char *body,

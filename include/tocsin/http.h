@@ -49,6 +49,13 @@ void tn_http_respond(tn_http_req_t *r, int status, const char *content_type, con
  * is and freed once sent, not copied. */
 void tn_http_respond_owned(tn_http_req_t *r, int status, const char *content_type, char *body,
                            size_t len);
+/* A response in parts, for answers too large to build before sending: begin (headers; the
+ * body is chunked, or for an HTTP/1.0 client runs to the close), any number of parts (each
+ * handed over like tn_http_respond_owned's body), then end. complete false closes the
+ * connection instead of ending the body, so the client sees the answer as cut. */
+void tn_http_stream_begin(tn_http_req_t *r, int status, const char *content_type);
+void tn_http_stream_part(tn_http_req_t *r, char *owned, size_t len);
+void tn_http_stream_end(tn_http_req_t *r, bool complete);
 /* JSON error body {"code":status,"message":msg}; message is JSON-escaped. */
 void tn_http_respond_error(tn_http_req_t *r, int status, const char *msg);
 

@@ -423,6 +423,44 @@ def test_hostile_values(ctx):
     assert_healthy(srv)
 
 
+def test_large_answer_streamed(ctx):
+    # An answer of about 1 MB goes out in parts while the rest is written: chunked on
+    # HTTP/1.1 (the connection is reused after it), to the close on HTTP/1.0, headers only for
+    # HEAD; a client that leaves halfway hurts nobody.
+    srv = ctx.server(CONFIG)
+    n = 3000
+    for b in range(0, n, 500):
+        srv.post_ok([alert({"alertname": "big", "instance": "i%d" % i, "pad": "p" * 100})
+                     for i in range(b, b + 500)])
+    c = http.client.HTTPConnection(HOST, srv.port, timeout=scaled(30))
+    for _ in range(2):  # twice on one connection
+        c.request("GET", "/api/v2/alerts")
+        r = c.getresponse()
+        body = r.read()
+        assert r.status == 200, r.status
+        assert r.getheader("Transfer-Encoding") == "chunked", r.getheaders()
+        alerts = json.loads(body)
+        assert len(alerts) == n, len(alerts)
+        fps = [a["fingerprint"] for a in alerts]
+        assert fps == sorted(fps)
+    c.request("HEAD", "/api/v2/alerts")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b"", r.status
+    c.close()
+    got = raw_exchange(srv.port, b"GET /api/v2/alerts HTTP/1.0\r\nHost: x\r\n\r\n",
+                       timeout=30)
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:200]
+    assert b"chunked" not in head.lower(), head
+    assert len(json.loads(body)) == n
+    s = socket.create_connection((HOST, srv.port), timeout=scaled(10))
+    s.sendall(b"GET /api/v2/alerts HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.recv(1000)
+    s.close()
+    assert len(srv.get_alerts()) == n
+    assert_healthy(srv)
+
+
 if __name__ == "__main__":
     run_cases([
         test_slow_client,  # first: it runs long, the others overlap it
@@ -442,4 +480,5 @@ if __name__ == "__main__":
         test_wrong_method_and_path,
         test_secrets_stay_out_of_logs,
         test_hostile_values,
+        test_large_answer_streamed,
     ])
