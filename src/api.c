@@ -437,8 +437,8 @@ static void api_prefetch(const tn_api_t *api, const api_fp_alert_t *v, size_t n,
         api_prefetch_strings(v[i + API_PREFETCH / 2].a);
     if (!api->deps.silences)
         return;
-    /* the silence index, a level at a time, each two alerts after the one before */
-    for (int stage = 0; stage < 4; stage++) {
+    /* the silence index, a level at a time, the second two alerts after the first */
+    for (int stage = 0; stage < 2; stage++) {
         size_t k = i + API_PREFETCH / 2 - 2 * (size_t)stage;
         if (k < n)
             tn_silences_prefetch(api->deps.silences, tn_alert_labels(v[k].a), stage);

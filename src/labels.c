@@ -139,7 +139,11 @@ const char *tn_labels_get(tn_labels_t ls, const char *name)
     size_t lo = 0, hi = ls.n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(ls.v[mid].name, name);
+        /* names mostly differ in their first byte: compare it before calling strcmp */
+        const char *m = ls.v[mid].name;
+        int c = (unsigned char)m[0] - (unsigned char)name[0];
+        if (c == 0)
+            c = strcmp(m, name);
         if (c == 0)
             return ls.v[mid].value;
         if (c < 0)

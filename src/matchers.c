@@ -302,9 +302,9 @@ bool tn_matcher_matches(const tn_matcher_t *m, const char *value)
         value = "";
     switch (m->op) {
     case TN_MATCH_EQ:
-        return strcmp(value, m->value) == 0;
+        return value[0] == m->value[0] && strcmp(value, m->value) == 0;
     case TN_MATCH_NE:
-        return strcmp(value, m->value) != 0;
+        return value[0] != m->value[0] || strcmp(value, m->value) != 0;
     case TN_MATCH_RE:
         return matchers_re_match(m, value);
     case TN_MATCH_NRE:

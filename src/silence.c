@@ -682,12 +682,7 @@ void tn_silences_prefetch(const tn_silences_t *s, tn_labels_t ls, int stage)
         const sil_bucket_t *b = s->ix[silences_ix_find(s, ls.v[i].name, ls.v[i].value)].b;
         if (!b)
             continue;
-        if (stage == 1)
-            __builtin_prefetch(b);
-        else if (stage == 2)
-            __builtin_prefetch(b->v);
-        else if (b->n)
-            __builtin_prefetch(b->v[0]);
+        __builtin_prefetch(b);
     }
 }
 
