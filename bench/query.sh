@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Query-side benchmark for issue 3, tocsin and Alertmanager one after the other:
+# Query-side benchmark for issue 3, tocsin and Alertmanager side by side:
 #   inhibit:  GET /api/v2/alerts with 100,000 active alerts and 100 inhibit rules
 #   silences: GET /api/v2/alerts with 10,000 alerts and 10,000 active silences
-# Each GET is timed (best of --repeat); the ratio Alertmanager / tocsin is printed.
+# Both servers hold the same state; GETs alternate between them (best of --repeat each),
+# servers on CPU 0, curl on CPU 1; the ratio Alertmanager / tocsin is printed.
 # Usage: bench/query.sh [--tocsin PATH] [--alertmanager PATH] [--alerts N] [--silences N]
 #                       [--repeat N] [--only tocsin|alertmanager]
 set -euo pipefail
@@ -60,12 +61,12 @@ def start(kind, rules):
     cfg = os.path.join(d, "am.yml")
     open(cfg, "w").write(config(rules))
     port = free_port()
-    args = [tocsin if kind == "tocsin" else am, "--config.file=" + cfg,
+    args = ["taskset", "-c", "0", tocsin if kind == "tocsin" else am, "--config.file=" + cfg,
             "--web.listen-address=127.0.0.1:%d" % port, "--storage.path=" + d]
     if kind == "alertmanager":
         args += ["--cluster.listen-address="]
     log = open(os.path.join(d, "log"), "w")
-    p = subprocess.Popen(args, stdout=log, stderr=log)
+    p = subprocess.Popen(args, stdout=log, stderr=log, env=dict(os.environ, GOMAXPROCS="1"))
     for _ in range(200):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -118,51 +119,57 @@ def post_silences(port, n):
         if r.status != 200:
             raise SystemExit("POST silence: %d %s" % (r.status, data[:200]))
 
-def time_get(port, path):
+def time_once(port, path):
     # Timed with curl (a C client that discards the body), so the figure is the server's
-    # work plus the transfer, not Python's; the body is then read once more to check it.
-    best, info = None, None
-    for _ in range(repeat):
-        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total}",
-                              "http://127.0.0.1:%d%s" % (port, path)],
-                             capture_output=True, text=True, check=True).stdout.split()
-        if out[0] != "200":
-            raise SystemExit("GET %s: %s" % (path, out[0]))
-        dt = float(out[1])
-        best = dt if best is None else min(best, dt)
-    for _ in range(1):
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
-        c.request("GET", path); r = c.getresponse(); data = r.read()
-        alerts = json.loads(data)
-        info = (len(alerts), sum(1 for a in alerts if a["status"]["inhibitedBy"]),
-                sum(1 for a in alerts if a["status"]["silencedBy"]))
-    return best, info
+    # work plus the transfer, not Python's.
+    out = subprocess.run(["taskset", "-c", "1", "curl", "-sS", "-o", "/dev/null", "-w",
+                          "%{http_code} %{time_total}", "http://127.0.0.1:%d%s" % (port, path)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    if out[0] != "200":
+        raise SystemExit("GET %s: %s" % (path, out[0]))
+    return float(out[1])
 
-def run(kind):
-    res = {}
-    p, port = start(kind, True)
+def check(port, path):
+    # The body read once, to count what each server reports.
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+    c.request("GET", path); r = c.getresponse(); data = r.read()
+    alerts = json.loads(data)
+    return (len(alerts), sum(1 for a in alerts if a["status"]["inhibitedBy"]),
+            sum(1 for a in alerts if a["status"]["silencedBy"]))
+
+def run_case(case, kinds):
+    procs = {}
     try:
-        t0 = time.monotonic(); post_alerts(port, nalerts)
-        print("%-12s posted %d alerts in %.1fs" % (kind, nalerts, time.monotonic() - t0), flush=True)
-        res["inhibit"] = time_get(port, "/api/v2/alerts")
+        for kind in kinds:
+            procs[kind] = start(kind, case == "inhibit")
+        for kind in kinds:
+            port = procs[kind][1]
+            t0 = time.monotonic()
+            if case == "inhibit":
+                post_alerts(port, nalerts)
+            else:
+                post_silences(port, nsil)
+                post_alerts(port, min(nalerts, 10000))
+            print("%-12s %-9s state posted in %.1fs" % (kind, case, time.monotonic() - t0),
+                  flush=True)
+        best = {k: None for k in kinds}
+        for _ in range(repeat):  # alternating, so both meet the same machine
+            for kind in kinds:
+                dt = time_once(procs[kind][1], "/api/v2/alerts")
+                best[kind] = dt if best[kind] is None else min(best[kind], dt)
+        return {k: (best[k], check(procs[k][1], "/api/v2/alerts")) for k in kinds}
     finally:
-        p.terminate(); p.wait()
-    p, port = start(kind, False)
-    try:
-        post_silences(port, nsil)
-        post_alerts(port, min(nalerts, 10000))
-        res["silences"] = time_get(port, "/api/v2/alerts")
-    finally:
-        p.terminate(); p.wait()
-    for k, (dt, info) in res.items():
+        for p, _ in procs.values():
+            p.terminate(); p.wait()
+
+kinds = [k for k in ("tocsin", "alertmanager") if not only or only == k]
+results = {k: {} for k in kinds}
+for case in ("inhibit", "silences"):
+    for kind, res in run_case(case, kinds).items():
+        results[kind][case] = res
+        dt, info = res
         print("%-12s %-9s GET /api/v2/alerts %.4fs  (alerts %d, inhibited %d, silenced %d)"
-              % (kind, k, dt, *info), flush=True)
-    return res
-
-results = {}
-for kind in ("tocsin", "alertmanager"):
-    if not only or only == kind:
-        results[kind] = run(kind)
+              % (kind, case, dt, *info), flush=True)
 if len(results) == 2:
     for k in ("inhibit", "silences"):
         t, a = results["tocsin"][k][0], results["alertmanager"][k][0]
