@@ -595,6 +595,12 @@ static void json_escape(tn_buf_t *b, const char *s)
 }
 
 /* Writes one response; head_only leaves the body out but keeps its Content-Length. */
+/* Statuses whose responses carry no body. */
+static bool http_bodyless(int status)
+{
+    return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
 /* The status line and headers into the server's scratch buffer. len < 0: the body follows in
  * chunks (chunked) or up to the close. */
 static tn_buf_t *conn_head(http_conn_t *c, int status, const char *ctype, long long len,
@@ -602,7 +608,7 @@ static tn_buf_t *conn_head(http_conn_t *c, int status, const char *ctype, long l
 {
     tn_buf_t *h = &c->srv->scratch;
     tn_buf_reset(h);
-    bool bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
+    bool bodyless = http_bodyless(status);
     tn_buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, http_reason(status),
                   http_date(c->srv));
     if (ctype && *ctype && !bodyless)
@@ -623,7 +629,7 @@ static tn_buf_t *conn_head(http_conn_t *c, int status, const char *ctype, long l
 static void conn_send(http_conn_t *c, int status, const char *ctype, const char *body, size_t len,
                       bool head_only, bool keep, char *owned)
 {
-    bool bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
+    bool bodyless = http_bodyless(status);
     tn_buf_t *h = conn_head(c, status, ctype, (long long)len, false, keep);
     uv_buf_t bufs[2] = {uv_buf_init(h->data, (unsigned)h->len), uv_buf_init((char *)body, 0)};
     unsigned n = 1;
@@ -1274,6 +1280,26 @@ void tn_http_add_header(tn_http_req_t *r, const char *name, const char *value)
     tn_buf_printf(x, "%s: %s\r\n", name, value);
 }
 
+/* Puts back the byte the request body lent for its NUL. */
+static void req_restore_body(tn_http_req_t *r)
+{
+    http_conn_t *c = r->conn;
+    if (c->body_saved) {
+        *((char *)r->body + r->body_len) = c->saved_byte;
+        c->body_saved = false;
+    }
+}
+
+/* Releases a request whose connection went away while the handler worked. */
+static void req_drop(tn_http_req_t *r)
+{
+    http_conn_t *c = r->conn;
+    req_release(r);
+    tn_buf_reset(&c->xhdr);
+    if (c->handles == 0)
+        conn_free(c);
+}
+
 /* Before a response: false (and the request released) when it cannot be sent. */
 static bool http_respond_begin(tn_http_req_t *r, char *owned)
 {
@@ -1282,17 +1308,10 @@ static bool http_respond_begin(tn_http_req_t *r, char *owned)
         free(owned);
         return false;
     }
-    http_conn_t *c = r->conn;
-    if (c->body_saved) {
-        *((char *)r->body + r->body_len) = c->saved_byte;
-        c->body_saved = false;
-    }
-    if (c->state == CONN_CLOSED) { /* the connection went away while the handler worked */
+    req_restore_body(r);
+    if (r->conn->state == CONN_CLOSED) {
         free(owned);
-        req_release(r);
-        tn_buf_reset(&c->xhdr);
-        if (c->handles == 0)
-            conn_free(c);
+        req_drop(r);
         return false;
     }
     return true;
@@ -1338,10 +1357,7 @@ void tn_http_stream_begin(tn_http_req_t *r, int status, const char *content_type
         return;
     }
     http_conn_t *c = r->conn;
-    if (c->body_saved) {
-        *((char *)r->body + r->body_len) = c->saved_byte;
-        c->body_saved = false;
-    }
+    req_restore_body(r);
     r->streaming = true;
     r->stream_parts = false;
     r->stream_dead = c->state == CONN_CLOSED;
@@ -1380,10 +1396,7 @@ void tn_http_stream_end(tn_http_req_t *r, bool complete)
     http_conn_t *c = r->conn;
     r->streaming = false;
     if (r->stream_dead || c->state == CONN_CLOSED) {
-        req_release(r);
-        tn_buf_reset(&c->xhdr);
-        if (c->state == CONN_CLOSED && c->handles == 0)
-            conn_free(c);
+        req_drop(r);
         return;
     }
     if (!complete) { /* the client must not take a cut answer for a whole one */
