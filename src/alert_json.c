@@ -143,30 +143,10 @@ static char *w_alert_status(char *d, const tn_alert_t *a, const char *const *rec
     return d;
 }
 
-/* Where to write up to need bytes: the buffer's tail, or, near its cap, a heap block that
- * w_end appends (the append then enforces the cap). */
-static char *w_begin(tn_buf_t *out, size_t need, char **tmp)
-{
-    *tmp = NULL;
-    if (tn_buf_reserve(out, need) == TN_OK)
-        return out->data + out->len;
-    return *tmp = tn_xmalloc(need);
-}
-
-static void w_end(tn_buf_t *out, const char *end, char *tmp)
-{
-    if (!tmp) {
-        out->len = (size_t)(end - out->data);
-        return;
-    }
-    tn_buf_append(out, tmp, (size_t)(end - tmp));
-    free(tmp);
-}
-
 void api_encode_labels(tn_buf_t *out, tn_labels_t ls)
 {
-    char *tmp, *d = w_begin(out, bound_labelset(ls), &tmp);
-    w_end(out, w_labelset(d, ls), tmp);
+    char *tmp, *d = tn_buf_write_begin(out, bound_labelset(ls), &tmp);
+    tn_buf_write_end(out, w_labelset(d, ls), tmp);
 }
 
 void api_encode_alert_status(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,
@@ -179,8 +159,8 @@ void api_encode_alert_status(tn_buf_t *out, const tn_alert_t *a, const char *con
                   bound_strings(st->silenced_by, st->nsilenced) +
                   TN_JSON_GO_STRING_MAX(strlen(st->state)) +
                   (a->generator_url ? TN_JSON_GO_STRING_MAX(tn_intern_len(a->generator_url)) : 0);
-    char *tmp, *d = w_begin(out, need, &tmp);
-    w_end(out, w_alert_status(d, a, receivers, nreceivers, st), tmp);
+    char *tmp, *d = tn_buf_write_begin(out, need, &tmp);
+    tn_buf_write_end(out, w_alert_status(d, a, receivers, nreceivers, st), tmp);
 }
 
 void api_encode_alert(tn_buf_t *out, const tn_alert_t *a, const char *const *receivers,

@@ -53,7 +53,6 @@ struct tn_api {
         tn_metric_child_t *duration, *size;
     } mcache[API_METRICS_CACHE];
     size_t nmcache;
-    size_t alert_bytes; /* bytes per alert of the last GET /api/v2/alerts answer */
 };
 
 /* ---- replies ---- */
@@ -491,14 +490,6 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
     api_sort_by_fp(c.v, c.n);
     rep->status = 200;
     rep->content_type = API_CT_JSON;
-    /* sized from the last answer's bytes per alert, so the body is not moved as it grows */
-    if (c.n && api->alert_bytes) {
-        size_t want = c.n * api->alert_bytes + c.n * api->alert_bytes / 8 + 64;
-        if (rep->stream)
-            want = TN_MIN(want, API_STREAM_PART * 2);
-        if (tn_buf_reserve(&rep->body, want) == TN_OK)
-            tn_mem_advise_large(rep->body.data, rep->body.alloc);
-    }
     tn_buf_putc(&rep->body, '[');
     size_t written = 0;
     for (size_t i = 0; i < c.n; i++) {
@@ -533,8 +524,6 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
             free(rcv);
     }
     tn_buf_puts(&rep->body, "]\n");
-    if (written)
-        api->alert_bytes = (rep->streamed + rep->body.len) / written;
 out:
     free(c.v);
     api_filters_free(&f);
@@ -1040,6 +1029,7 @@ static void api_stream(void *ud, api_reply_t *rep)
     size_t len;
     char *part = api_take_body(rep, &len);
     tn_http_stream_part(req, part, len);
+    /* room for the next part at once, not grown by doubling again */
     tn_buf_reserve(&rep->body, API_STREAM_PART * 2);
 }
 

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 static void oom(size_t n)
 {
@@ -101,6 +99,25 @@ int tn_buf_reserve(tn_buf_t *b, size_t extra)
     return TN_OK;
 }
 
+char *tn_buf_write_begin(tn_buf_t *b, size_t need, char **tmp)
+{
+    *tmp = NULL;
+    if (tn_buf_reserve(b, need) == TN_OK)
+        return b->data + b->len;
+    return *tmp = tn_xmalloc(need);
+}
+
+int tn_buf_write_end(tn_buf_t *b, const char *end, char *tmp)
+{
+    if (!tmp) {
+        b->len = (size_t)(end - b->data);
+        return TN_OK;
+    }
+    int rc = tn_buf_append(b, tmp, (size_t)(end - tmp));
+    free(tmp);
+    return rc;
+}
+
 int tn_buf_append(tn_buf_t *b, const void *data, size_t len)
 {
     int rc = tn_buf_reserve(b, len);
@@ -156,19 +173,4 @@ const char *tn_buf_cstr(tn_buf_t *b)
     }
     b->data[b->len] = 0;
     return b->data;
-}
-
-void tn_mem_advise_large(void *p, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-    if (!p || len < ((size_t)8 << 20))
-        return;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + len) & ~(page - 1);
-    if (e > a)
-        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)len;
-#endif
 }

@@ -100,15 +100,6 @@ int tn_json_go_string(tn_buf_t *out, const char *s, size_t len)
 {
     if (len > (SIZE_MAX - 2) / 6)
         return TN_ERR_LIMIT;
-    size_t need = TN_JSON_GO_STRING_MAX(len);
-    if (tn_buf_reserve(out, need) == TN_OK) {
-        out->len = (size_t)(tn_json_go_string_raw(out->data + out->len, s, len) - out->data);
-        return TN_OK;
-    }
-    /* Near the buffer's cap the worst case may not fit while the string does. */
-    char *tmp = tn_xmalloc(need);
-    size_t n = (size_t)(tn_json_go_string_raw(tmp, s, len) - tmp);
-    int rc = tn_buf_append(out, tmp, n);
-    free(tmp);
-    return rc;
+    char *tmp, *d = tn_buf_write_begin(out, TN_JSON_GO_STRING_MAX(len), &tmp);
+    return tn_buf_write_end(out, tn_json_go_string_raw(d, s, len), tmp);
 }

@@ -62,12 +62,14 @@ int tn_buf_append(tn_buf_t *b, const void *data, size_t len);
 /* Makes room for extra more bytes (and the NUL of tn_buf_cstr) without changing len, for
  * writers that fill data + len directly; fails with TN_ERR_LIMIT past the cap. */
 int tn_buf_reserve(tn_buf_t *b, size_t extra);
+/* For a writer that knows its worst case: where to write up to need bytes, the buffer's tail
+ * or, near its cap, a heap block (*tmp); tn_buf_write_end then takes what was written up to
+ * end (appending the block, which enforces the cap: TN_OK or TN_ERR_LIMIT). */
+char *tn_buf_write_begin(tn_buf_t *b, size_t need, char **tmp);
+int tn_buf_write_end(tn_buf_t *b, const char *end, char *tmp);
 int tn_buf_puts(tn_buf_t *b, const char *s);
 int tn_buf_putc(tn_buf_t *b, char c);
 int tn_buf_printf(tn_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Asks for huge pages behind a large block (an answer of tens of MB): a few faults instead of
- * thousands, each 4 KiB page otherwise faulted and cleared in turn. A hint; errors ignored. */
-void tn_mem_advise_large(void *p, size_t len);
 /* Returns a NUL-terminated view (data[len] == 0) without changing len. */
 const char *tn_buf_cstr(tn_buf_t *b);
 
