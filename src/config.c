@@ -748,7 +748,7 @@ static int cfg_field_set(cfg_ctx_t *x, const tn_field_t *f, void *base, tn_ynode
         if (tn_yaml_is_null(v))
             return TN_OK;
         if (!tn_yaml_is_seq(v))
-            return tn_yaml_error(&x->y, v, "%s: expected a list, got %s", f->key, tn_yaml_kind(v));
+            return tn_yaml_list_error(&x->y, v, f->key);
         len = tn_yaml_seq_len(v);
         l->v = tn_xcalloc(len ? len : 1, f->elem_size);
         for (size_t i = 0; i < len; i++) {
@@ -1157,7 +1157,7 @@ static int cfg_receivers(cfg_ctx_t *x, tn_ynode_t *n)
     if (tn_yaml_is_null(n))
         return TN_OK;
     if (!tn_yaml_is_seq(n))
-        return tn_yaml_error(&x->y, n, "receivers: expected a list, got %s", tn_yaml_kind(n));
+        return tn_yaml_list_error(&x->y, n, "receivers");
     len = tn_yaml_seq_len(n);
     x->c->receivers = tn_xcalloc(len ? len : 1, sizeof(tn_receiver_cfg_t));
     for (size_t i = 0; i < len; i++) {
@@ -1298,7 +1298,7 @@ static int cfg_times(cfg_ctx_t *x, tn_ynode_t *n, tn_time_interval_spec_t *s)
     if (tn_yaml_is_null(n))
         return TN_OK;
     if (!tn_yaml_is_seq(n))
-        return tn_yaml_error(&x->y, n, "times: expected a list, got %s", tn_yaml_kind(n));
+        return tn_yaml_list_error(&x->y, n, "times");
     s->times = tn_xcalloc(tn_yaml_seq_len(n) + 1, sizeof(*s->times));
     for (size_t i = 0; i < tn_yaml_seq_len(n); i++) {
         tn_ynode_t *it = tn_yaml_seq_item(&x->y, n, i);
@@ -1457,7 +1457,7 @@ static int cfg_ranges(cfg_ctx_t *x, tn_ynode_t *n, const char *key, enum cfg_ran
     if (tn_yaml_is_null(n))
         return TN_OK;
     if (!tn_yaml_is_seq(n))
-        return tn_yaml_error(&x->y, n, "%s: expected a list, got %s", key, tn_yaml_kind(n));
+        return tn_yaml_list_error(&x->y, n, key);
     *out = tn_xcalloc(tn_yaml_seq_len(n) + 1, sizeof(**out));
     for (size_t i = 0; i < tn_yaml_seq_len(n); i++) {
         tn_ynode_t *it = tn_yaml_seq_item(&x->y, n, i);
@@ -1546,8 +1546,7 @@ static int cfg_time_interval(cfg_ctx_t *x, tn_ynode_t *n, bool legacy, tn_time_i
             if (tn_yaml_is_null(v))
                 continue;
             if (!tn_yaml_is_seq(v)) {
-                rc = tn_yaml_error(&x->y, v, "time_intervals: expected a list, got %s",
-                                   tn_yaml_kind(v));
+                rc = tn_yaml_list_error(&x->y, v, "time_intervals");
                 break;
             }
             ti->specs = tn_xcalloc(tn_yaml_seq_len(v) + 1, sizeof(*ti->specs));
@@ -1581,7 +1580,7 @@ static int cfg_time_intervals(cfg_ctx_t *x, tn_ynode_t *n, bool legacy)
     if (tn_yaml_is_null(n))
         return TN_OK;
     if (!tn_yaml_is_seq(n))
-        return tn_yaml_error(&x->y, n, "%s: expected a list, got %s", key, tn_yaml_kind(n));
+        return tn_yaml_list_error(&x->y, n, key);
     len = tn_yaml_seq_len(n);
     x->c->time_intervals = tn_xrealloc(x->c->time_intervals, (x->c->ntime_intervals + len + 1) *
                                                                  sizeof(tn_time_interval_t));
@@ -1951,8 +1950,7 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
     if (!tn_yaml_is_null(routes)) {
         size_t len;
         if (!tn_yaml_is_seq(routes)) {
-            rc = tn_yaml_error(&x->y, routes, "routes: expected a list, got %s",
-                               tn_yaml_kind(routes));
+            rc = tn_yaml_list_error(&x->y, routes, "routes");
             goto out;
         }
         len = tn_yaml_seq_len(routes);
@@ -2030,7 +2028,7 @@ static int cfg_inhibit_rules(cfg_ctx_t *x, tn_ynode_t *n)
     if (tn_yaml_is_null(n))
         return TN_OK;
     if (!tn_yaml_is_seq(n))
-        return tn_yaml_error(&x->y, n, "inhibit_rules: expected a list, got %s", tn_yaml_kind(n));
+        return tn_yaml_list_error(&x->y, n, "inhibit_rules");
     len = tn_yaml_seq_len(n);
     x->c->inhibit_rules = tn_xcalloc(len + 1, sizeof(tn_inhibit_rule_t));
     for (size_t i = 0; i < len; i++) {

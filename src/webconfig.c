@@ -110,7 +110,7 @@ static int wc_cipher_id(const char *name)
 static int wc_list(struct wc_parse *p, tn_ynode_t *n, const char *key)
 {
     if (!tn_yaml_is_seq(n))
-        return tn_yaml_error(&p->y, n, "%s: expected a list, got %s", key, tn_yaml_kind(n));
+        return tn_yaml_list_error(&p->y, n, key);
     for (size_t i = 0; i < tn_yaml_seq_len(n); i++) {
         tn_ynode_t *it = tn_yaml_seq_item(&p->y, n, i);
         if (!tn_yaml_is_scalar(it))

@@ -358,6 +358,11 @@ tn_ynode_t *tn_yaml_map_get(tn_yaml_t *y, tn_ynode_t *map, const char *key)
     return res;
 }
 
+int tn_yaml_list_error(tn_yaml_t *y, tn_ynode_t *n, const char *what)
+{
+    return tn_yaml_error(y, n, "%s: expected a list, got %s", what, tn_yaml_kind(n));
+}
+
 int tn_yaml_mapping(tn_yaml_t *y, tn_ynode_t *n, const char *what, tn_ypair_t **out)
 {
     if (!tn_yaml_is_map(n))

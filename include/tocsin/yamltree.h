@@ -54,6 +54,8 @@ const char *tn_yaml_kind(const tn_ynode_t *n);
  * merged maps). Duplicate or non-scalar keys are errors. *out is a new array the caller frees;
  * returns the count or a negative error code. */
 int tn_yaml_map_pairs(tn_yaml_t *y, tn_ynode_t *map, tn_ypair_t **out);
+/* The error for node n where a list was expected: "<what>: expected a list, got <kind>". */
+int tn_yaml_list_error(tn_yaml_t *y, tn_ynode_t *n, const char *what);
 /* tn_yaml_map_pairs for a node that must be a mapping: anything else is the error
  * "<what>: expected a mapping, got <kind>" at the node. */
 int tn_yaml_mapping(tn_yaml_t *y, tn_ynode_t *n, const char *what, tn_ypair_t **out);
