@@ -406,13 +406,14 @@ class Server:
         self.proc.send_signal(sig)
 
     def stop(self, timeout=10):
-        """SIGTERM, wait, then SIGKILL. Returns the exit code."""
+        """SIGTERM, wait, then SIGKILL. Returns the exit code. The wait outlasts tocsin's own
+        15 s drain of sends still retrying, so a clean drain is never taken for a hang."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(scaled(timeout))
+                self.proc.wait(max(scaled(timeout), 20))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

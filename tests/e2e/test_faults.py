@@ -61,7 +61,17 @@ class BadPeer:
         """Answers the held connections with a 200, as a slow receiver finally would."""
         for c in self.held:
             try:
+                # Read the request first: closing with unread bytes sends an RST, which can
+                # reach the client before it has read the answer.
+                c.setblocking(False)
+                while c.recv(65536):
+                    pass
+            except OSError:
+                pass
+            try:
+                c.setblocking(True)
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                c.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
             c.close()

@@ -929,6 +929,8 @@ static void cl_hold(harness_t *h)
 static int cl_resp_sum(client_t *cl, size_t *len, unsigned *sum)
 {
     char *end;
+    *len = 0;
+    *sum = 0;
     while (!(end = memmem(cl->buf, cl->len, "\r\n\r\n", 4)))
         if (cl_fill(cl) < 0)
             return -1;
@@ -938,8 +940,6 @@ static int cl_resp_sum(client_t *cl, size_t *len, unsigned *sum)
     size_t want = clh ? strtoul(clh + 16, NULL, 10) : 0;
     memmove(cl->buf, cl->buf + hlen, cl->len - hlen);
     cl->len -= hlen;
-    *len = 0;
-    *sum = 0;
     while (*len < want) {
         if (cl->len == 0 && cl_fill(cl) < 0)
             return -1;
