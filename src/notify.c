@@ -281,6 +281,13 @@ static void on_attempt_done(void *ctx, enum tn_send_result r, const char *reason
     double secs = (double)(tn_clock_mono_ms() - j->attempt_started_ms) / 1000.0;
     tn_metric_observe(tn_metric_with(nt->m_latency, iname, NULL), secs);
     tn_metric_add(tn_metric_with(nt->m_requests, iname, NULL), 1);
+    /* The job was cancelled while this attempt ran (before its handle was known, so the
+     * sender could not be told): the answer only counts; the job already ended. */
+    if (j->finished) {
+        if (r != TN_SEND_DONE)
+            tn_metric_add(tn_metric_with(nt->m_requests_failed, iname, NULL), 1);
+        return;
+    }
     if (r == TN_SEND_DONE) {
         char attempts[16], nalerts[16];
         snprintf(attempts, sizeof(attempts), "%u", j->attempts);
