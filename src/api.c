@@ -72,6 +72,10 @@ void api_reply_flush(api_reply_t *r)
 
 void api_reply_free(api_reply_t *r)
 {
+    if (r->undo) {
+        r->undo(r->undo_ud, false);
+        r->undo = NULL;
+    }
     for (size_t i = 0; i < r->nheaders; i++)
         free(r->headers[i].value);
     r->nheaders = 0;
@@ -766,6 +770,10 @@ static void api_post_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *
     }
     rep->status = 200;
     rep->content_type = API_CT_JSON;
+    /* 200 means the alerts are in a committed transaction; requests arriving together share
+     * one (the store batches every change queued before its next write). */
+    if (stored)
+        rep->flags |= API_REPLY_SYNC;
 out:
     tn_buf_free(&err);
 }
@@ -1061,9 +1069,15 @@ static void api_synced(void *ud, int rc)
 {
     api_pending_t *p = ud;
     if (rc != TN_OK) {
-        /* the change is in memory and its write is retried; the client must not believe it
-         * durable */
-        tn_log(TN_LOG_ERROR, "State write failed before replying", NULL);
+        /* A change that can be undone is (so a retry does not apply it twice); any other
+         * (alerts, which are idempotent) stays in memory with its write retried. Either way
+         * the client must not believe it durable. */
+        tn_log(TN_LOG_ERROR, "State write failed before replying", "undone",
+               p->rep.undo ? "true" : "false", NULL);
+        if (p->rep.undo) {
+            p->rep.undo(p->rep.undo_ud, true);
+            p->rep.undo = NULL;
+        }
         api_reply_free(&p->rep);
         api_reply_init(&p->rep);
         api_error_string(&p->rep, 500, "failed to persist the change", 28);

@@ -44,6 +44,11 @@ typedef struct api_reply {
     void *stream_ud;
     size_t streamed; /* body bytes already sent as parts */
     bool cut;        /* a streamed answer stopped short: the connection is closed instead */
+    /* Set with API_REPLY_SYNC by a handler whose change can be taken back: called once, with
+     * failed = true when the change could not be persisted (undo it; the client hears 500),
+     * or false to release undo_ud. */
+    void (*undo)(void *ud, bool failed);
+    void *undo_ud;
 } api_reply_t;
 
 /* Body size from which a large answer is sent in parts while the rest is written, so the

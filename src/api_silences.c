@@ -376,6 +376,59 @@ out:
     return rc;
 }
 
+/* What a silence change replaced, so it can be undone when it cannot be persisted. */
+typedef struct sil_undo {
+    tn_silences_t *set;
+    size_t n;
+    struct {
+        char id[37];
+        bool had;          /* prev holds the earlier content; else the silence was new */
+        tn_silence_t prev; /* valid when had */
+        tn_time_t changed_at;
+    } v[2];
+} sil_undo_t;
+
+static void sil_undo_cb(void *ud, bool failed)
+{
+    sil_undo_t *u = ud;
+    for (size_t i = u->n; i-- > 0;) {
+        if (failed)
+            tn_silences_revert(u->set, u->v[i].id, u->v[i].had ? &u->v[i].prev : NULL,
+                               u->v[i].changed_at, tn_clock_now());
+        if (u->v[i].had)
+            tn_silence_clear(&u->v[i].prev);
+    }
+    free(u);
+}
+
+/* Records id's content before a change (call before changing it). */
+static void sil_undo_before(sil_undo_t *u, const char *id)
+{
+    const tn_silence_t *cur = id[0] ? tn_silences_get(u->set, id) : NULL;
+    size_t k = u->n++;
+    snprintf(u->v[k].id, sizeof(u->v[k].id), "%s", id);
+    u->v[k].had = cur && tn_silence_copy(&u->v[k].prev, cur) == TN_OK;
+}
+
+/* Records that id was created by the change (call after it). */
+static void sil_undo_created(sil_undo_t *u, const char *id)
+{
+    size_t k = u->n++;
+    snprintf(u->v[k].id, sizeof(u->v[k].id), "%s", id);
+    u->v[k].had = false;
+}
+
+/* After the change: the stamps that show whether a later change replaced it; hands u to rep. */
+static void sil_undo_arm(sil_undo_t *u, api_reply_t *rep)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        const tn_silence_t *cur = tn_silences_get(u->set, u->v[i].id);
+        u->v[i].changed_at = cur ? cur->updated_at : 0;
+    }
+    rep->undo = sil_undo_cb;
+    rep->undo_ud = u;
+}
+
 static void sil_post(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
 {
     const tn_api_deps_t *d = api_deps(api);
@@ -417,7 +470,13 @@ static void sil_post(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
         goto out;
     }
     char id[37], err[TN_ERRBUF_SIZE] = "";
+    sil_undo_t *u = tn_xcalloc(1, sizeof(*u));
+    u->set = d->silences;
+    if (in.id[0])
+        sil_undo_before(u, in.id);
     int rc = tn_silences_set(d->silences, &in, now, id, err, sizeof(err));
+    if (rc != TN_OK)
+        sil_undo_cb(u, false);
     if (rc == TN_ERR_NOTFOUND) {
         api_error_string(rep, 404, "silence not found", 17);
         goto out;
@@ -427,6 +486,9 @@ static void sil_post(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
         api_error_string(rep, 400, err, strlen(err));
         goto out;
     }
+    if (!in.id[0] || strcmp(id, in.id) != 0)
+        sil_undo_created(u, id);
+    sil_undo_arm(u, rep);
     rep->status = 200;
     rep->content_type = API_CT_JSON;
     tn_buf_printf(&rep->body, "{\"silenceID\":\"%s\"}\n", id);
@@ -485,8 +547,22 @@ void api_silence_id(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
     tn_time_t now = tn_clock_now();
     if (strcmp(call->method, "DELETE") == 0) {
         char err[TN_ERRBUF_SIZE] = "";
+        sil_undo_t *u = NULL;
+        if (d->silences) {
+            u = tn_xcalloc(1, sizeof(*u));
+            u->set = d->silences;
+            sil_undo_before(u, id);
+        }
         int rc = d->silences ? tn_silences_expire(d->silences, id, now, err, sizeof(err))
                              : TN_ERR_NOTFOUND;
+        if (u && rc == TN_OK && u->v[0].had &&
+            tn_silence_state_at(&u->v[0].prev, now) != TN_SILENCE_EXPIRED) {
+            sil_undo_arm(u, rep);
+        } else if (u) {
+            sil_undo_cb(u, false);
+            if (rc == TN_OK)
+                rc = TN_ERR_INVAL; /* already expired: nothing changed, nothing to persist */
+        }
         if (rc == TN_ERR_NOTFOUND) {
             tn_log(TN_LOG_ERROR, "Failed to expire silence", "err", "silence not found", NULL);
             rep->status = 404;

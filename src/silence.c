@@ -634,6 +634,31 @@ int tn_silences_expire(tn_silences_t *s, const char *id, tn_time_t now, char *er
     return TN_OK;
 }
 
+void tn_silences_revert(tn_silences_t *s, const char *id, const tn_silence_t *prev,
+                        tn_time_t changed_at, tn_time_t now)
+{
+    size_t i = silences_find(s, id);
+    sil_rec_t *r = s->slots[i];
+    if (!r || r->s.updated_at != changed_at)
+        return;
+    silences_unindex(s, r);
+    if (!prev) {
+        TN_OA_DELETE(s->slots, s->cap, i, SIL_HOME);
+        s->count--;
+        silences_notify(s, r, true);
+        rec_free(r);
+        return;
+    }
+    tn_silence_t copy;
+    if (tn_silence_copy(&copy, prev) != TN_OK)
+        return; /* prev was valid when it was stored: cannot happen */
+    tn_silence_clear(&r->s);
+    r->s = copy;
+    if (tn_silence_state_at(&r->s, now) != TN_SILENCE_EXPIRED)
+        silences_index(s, r);
+    silences_notify(s, r, false);
+}
+
 const tn_silence_t *tn_silences_get(tn_silences_t *s, const char *id)
 {
     sil_rec_t *r = s->slots[silences_find(s, id)];

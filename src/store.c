@@ -87,6 +87,7 @@ struct tn_store {
 
     /* The batch in the worker. */
     bool busy;
+    bool sync_full; /* the connection's synchronous setting (worker side) */
     uv_work_t work;
     store_queue_t batch;
     uint64_t batch_seq;
@@ -359,7 +360,22 @@ static int store_exec_op(tn_store_t *st, const store_op_t *op)
 static void store_run_batch(tn_store_t *st)
 {
     char *emsg = NULL;
-    int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &emsg);
+    /* Silences and the notification log are fsynced with their commit (power loss keeps them);
+     * a batch of alerts only is committed to the WAL without fsync: safe against a crash of
+     * the process, and Prometheus resends alerts anyway. A later fsynced commit or checkpoint
+     * carries it to the disk. */
+    bool full = false;
+    for (size_t i = 0; !full && i < st->batch.n; i++)
+        full = st->batch.v[i]->kind != OP_ALERT_PUT && st->batch.v[i]->kind != OP_ALERT_DEL;
+    int rc = SQLITE_OK;
+    if (full != st->sync_full) {
+        rc = sqlite3_exec(st->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                          NULL, NULL, &emsg);
+        if (rc == SQLITE_OK)
+            st->sync_full = full;
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &emsg);
     for (size_t i = 0; rc == SQLITE_OK && i < st->batch.n; i++)
         rc = store_exec_op(st, st->batch.v[i]);
     if (rc == SQLITE_OK)
@@ -403,8 +419,12 @@ static void store_complete_waiters(tn_store_t *st, uint64_t upto, int rc)
     }
     st->nwaiters = keep;
     store_update_ref(st);
-    for (size_t i = 0; i < ndone; i++)
-        done[i].cb(done[i].ud, rc);
+    /* A failure is reported newest first, so that changes undone by their callers unwind in
+     * reverse order. */
+    for (size_t i = 0; i < ndone; i++) {
+        size_t k = rc == TN_OK ? i : ndone - 1 - i;
+        done[k].cb(done[k].ud, rc);
+    }
     free(done);
 }
 
@@ -414,8 +434,9 @@ static void store_take_pending(tn_store_t *st)
     memset(&st->pending, 0, sizeof(st->pending));
     st->urgent = false;
     st->batch_seq = st->queued_seq;
+    /* A requeued op from a failed batch is encoded already. */
     for (size_t i = 0; i < st->batch.n; i++)
-        if (st->batch.v[i]->kind == OP_ALERT_PUT)
+        if (st->batch.v[i]->kind == OP_ALERT_PUT && st->batch.v[i]->alert)
             store_encode_alert(st->batch.v[i]);
 }
 
@@ -526,6 +547,12 @@ void tn_store_sync(tn_store_t *st, void (*cb)(void *ud, int rc), void *ud)
     }
     st->waiters[st->nwaiters++] = (store_waiter_t){cb, ud, st->queued_seq};
     store_update_ref(st);
+    /* A caller waits: try now rather than after the backoff of a failing store, so a client
+     * hears of a full disk at once (each try is one small failing transaction). */
+    if (st->retry_wait) {
+        st->retry_wait = false;
+        uv_timer_stop(&st->flush);
+    }
     /* Alert changes queued so far are part of what the caller waits for: write them now. */
     store_kick(st);
 }
@@ -586,8 +613,9 @@ static int store_open_db(tn_store_t *st, char *err, size_t errlen)
                  st->path, version, STORE_SCHEMA_VERSION);
         return TN_ERR_IO;
     }
-    /* WAL with synchronous=FULL: each commit is fsynced, so a batch reported durable survives
-     * power loss too; the fsync happens in the worker, never on the loop. */
+    /* WAL with synchronous=FULL: a commit holding silences or the notification log is fsynced,
+     * so once reported durable it survives power loss too (store_run_batch relaxes this for
+     * alert-only batches); the fsync happens in the worker, never on the loop. */
     rc = sqlite3_exec(st->db,
                       "PRAGMA journal_mode=WAL;"
                       "PRAGMA synchronous=FULL;"
@@ -604,6 +632,7 @@ static int store_open_db(tn_store_t *st, char *err, size_t errlen)
                       NULL, NULL, &emsg);
     if (rc != SQLITE_OK)
         goto fail;
+    st->sync_full = true;
     for (int i = 0; i < ST_COUNT; i++) {
         rc = sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
                                 NULL);

@@ -52,6 +52,11 @@ int tn_silences_set(tn_silences_t *s, const tn_silence_t *in, tn_time_t now, cha
 /* Expires a silence (endsAt = now, or startsAt = endsAt = now if pending). TN_ERR_NOTFOUND if
  * unknown; an already expired silence is left as it is and TN_OK returned, as Alertmanager. */
 int tn_silences_expire(tn_silences_t *s, const char *id, tn_time_t now, char *err, size_t errlen);
+/* Undoes a change that could not be persisted: the silence id gets back its earlier content
+ * prev, or is removed when prev is NULL (it was new). Nothing happens when it changed again
+ * since (its updated_at is no longer changed_at). Reported to the hook like any change. */
+void tn_silences_revert(tn_silences_t *s, const char *id, const tn_silence_t *prev,
+                        tn_time_t changed_at, tn_time_t now);
 /* Borrowed, valid until the next change; NULL if unknown. */
 const tn_silence_t *tn_silences_get(tn_silences_t *s, const char *id);
 

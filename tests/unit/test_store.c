@@ -293,6 +293,52 @@ static void test_write_failure_retried(void **state)
     tn_silences_free(ss);
 }
 
+/* A failed batch of alerts is put back already encoded; the retry writes it as it is (it
+ * used to encode the dropped alert again and crash). */
+static void test_alert_write_failure_retried(void **state)
+{
+    (void)state;
+    char err[TN_ERRBUF_SIZE];
+    tn_time_t now = tn_clock_now();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tn_store_t *st = tn_store_open(&loop, dir, false, err, sizeof(err));
+    assert_non_null(st);
+    tn_alert_store_t *as = tn_alert_store_new();
+    assert_int_equal(tn_store_load(st, NULL, NULL, as, now, err, sizeof(err)), TN_OK);
+    tn_store_attach(st, NULL, NULL, as);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/tocsin.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE alerts RENAME TO a_away", NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "A%d", i);
+        tn_alert_store_put(as, mk_alert(name, "a", now - 10 * S, now + 100 * S));
+    }
+    assert_int_equal(sync_now(&loop, st), TN_ERR_IO);
+    /* Still failing: the requeued batch is tried again, twice. */
+    assert_int_equal(sync_now(&loop, st), TN_ERR_IO);
+    tn_alert_store_put(as, mk_alert("A3", "a", now - 10 * S, now + 200 * S)); /* replaces one */
+    assert_int_equal(sync_now(&loop, st), TN_ERR_IO);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE a_away RENAME TO alerts", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sync_now(&loop, st), TN_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*), max(ends_at) FROM alerts", -1, &q, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 20);
+    assert_true(sqlite3_column_int64(q, 1) == now + 200 * S);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    finish(&loop, st);
+    tn_alert_store_free(as);
+}
+
 static void test_damaged_file(void **state)
 {
     (void)state;
@@ -395,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_batches_and_gc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_write_failure_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nflog_migration, setup, teardown),
