@@ -197,8 +197,11 @@ static int sil_required(sil_body_err_t *e, const char *field)
     return TN_ERR_INVAL;
 }
 
-/* A JSON string field (null counts as absent). */
-static int sil_take_string(json_t *o, const char *key, const char **out, sil_body_err_t *e)
+/* A JSON string field (null counts as absent); path names it in errors. A NUL inside is
+ * refused: C strings would cut the value there (a matcher value "a\u0000b" would become "a"
+ * and mute more than was asked). */
+static int sil_take_string_at(json_t *o, const char *key, const char *path, const char **out,
+                              sil_body_err_t *e)
 {
     json_t *v = sil_get(o, key);
     *out = NULL;
@@ -207,8 +210,18 @@ static int sil_take_string(json_t *o, const char *key, const char **out, sil_bod
     if (!json_is_string(v))
         return sil_parse_fail(e, "json: cannot unmarshal %s into field %s of type string",
                               json_is_object(v) || json_is_array(v) ? "structure" : "value", key);
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        e->status = 400;
+        snprintf(e->msg, sizeof(e->msg), "%s: contains a NUL character", path);
+        return TN_ERR_INVAL;
+    }
     *out = json_string_value(v);
     return TN_OK;
+}
+
+static int sil_take_string(json_t *o, const char *key, const char **out, sil_body_err_t *e)
+{
+    return sil_take_string_at(o, key, key, out, e);
 }
 
 static int sil_take_time(json_t *o, const char *key, bool *set, tn_time_t *out, sil_body_err_t *e)
@@ -319,10 +332,13 @@ static int sil_decode(const api_call_t *call, tn_silence_t *out, bool *has_id, s
         const char *name, *value;
         int is_regex, is_equal;
         snprintf(field, sizeof(field), "matchers.%zu", i);
+        char field_name[80], field_value[80];
+        snprintf(field_name, sizeof(field_name), "%s.name", field);
+        snprintf(field_value, sizeof(field_value), "%s.value", field);
         if ((rc = sil_take_bool(m, "isEqual", &is_equal, e)) ||
             (rc = sil_take_bool(m, "isRegex", &is_regex, e)) ||
-            (rc = sil_take_string(m, "name", &name, e)) ||
-            (rc = sil_take_string(m, "value", &value, e)))
+            (rc = sil_take_string_at(m, "name", field_name, &name, e)) ||
+            (rc = sil_take_string_at(m, "value", field_value, &value, e)))
             goto out;
         rc = TN_ERR_INVAL;
         char req[96];

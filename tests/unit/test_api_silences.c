@@ -292,6 +292,19 @@ static void test_silence_errors(void **state)
         {"x", 400, NULL},
         {"[1]", 400, NULL},
         {"{\"comment\":7}", 400, NULL},
+        /* a NUL would cut the value short and mute more than asked */
+        {SIL("[{\"name\":\"a\",\"value\":\"a\\u0000b\",\"isRegex\":false}]", "2024-01-01T00:00:00Z",
+             "2024-01-02T00:00:00Z"),
+         400, "\"matchers.0.value: contains a NUL character\"\n"},
+        {SIL("[{\"name\":\"a\\u0000\",\"value\":\"b\",\"isRegex\":false}]", "2024-01-01T00:00:00Z",
+             "2024-01-02T00:00:00Z"),
+         400, "\"matchers.0.name: contains a NUL character\"\n"},
+        {"{\"comment\":\"x\\u0000y\",\"createdBy\":\"me\",\"endsAt\":\"2024-01-02T00:00:00Z\","
+         "\"matchers\":" M_A "}",
+         400, "\"comment: contains a NUL character\"\n"},
+        {"{\"comment\":\"x\",\"createdBy\":\"m\\u0000e\",\"endsAt\":\"2024-01-02T00:00:00Z\","
+         "\"matchers\":" M_A "}",
+         400, "\"createdBy: contains a NUL character\"\n"},
     };
     for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
         api_reply_t *r = call(f, "POST", "/api/v2/silences", NULL, cases[i].body);
