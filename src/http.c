@@ -766,9 +766,23 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
+/* RFC 9110 token characters: a header name is one token, so "Host : x" or "Ho st: x" is
+ * refused (a proxy in front may read such a header differently: request smuggling). */
+static bool http_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
 static int on_header_field_complete(llhttp_t *p)
 {
     http_conn_t *c = p->data;
+    const struct http_hdr *h = &c->hdrs[c->nhdr - 1];
+    if (h->name_len == 0)
+        return http_fail(p, 400, "empty header name");
+    for (uint32_t i = 0; i < h->name_len; i++)
+        if (!http_tchar((unsigned char)c->hb.p[h->name + i]))
+            return http_fail(p, 400, "invalid character in header name");
     arena_put(&c->hb, "", 1);
     c->hdrs[c->nhdr - 1].val = (uint32_t)c->hb.len;
     c->field_open = false;
@@ -853,6 +867,10 @@ static int on_headers_complete(llhttp_t *p)
 {
     http_conn_t *c = p->data;
     const tn_http_limits_t *l = &c->srv->lim;
+    if (p->http_major != 1 || p->http_minor > 1) {
+        http_fail(p, 400, "unsupported HTTP version");
+        return -1;
+    }
     if (conn_split_target(c) < 0) {
         http_fail(p, 400, "malformed request path");
         return -1;
@@ -902,6 +920,15 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
+/* A chunk that cannot fit under the body limit is refused before its bytes arrive. */
+static int on_chunk_header(llhttp_t *p)
+{
+    http_conn_t *c = p->data;
+    if (p->content_length > c->srv->lim.max_body - TN_MIN(c->body_total, c->srv->lim.max_body))
+        return http_fail(p, 413, "request body too large");
+    return 0;
+}
+
 static int on_message_complete(llhttp_t *p)
 {
     http_conn_t *c = p->data;
@@ -921,6 +948,7 @@ static const llhttp_settings_t http_settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
     .on_message_complete = on_message_complete,
 };
 

@@ -165,6 +165,36 @@ def test_garbage_bytes(ctx):
         assert_healthy(srv)
 
 
+def test_smuggling_defences(ctx):
+    """Header names are tokens and only HTTP/1.0 and 1.1 are spoken: a proxy in front may read
+    these requests differently, so they are refused with 400, at once."""
+    tocsin_only("Go's server answers some of these differently")
+    srv = ctx.server(CONFIG)
+    for data in (b"GET /-/healthy HTTP/1.1\r\nHost : x\r\n\r\n",
+                 b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello",
+                 b"GET /-/healthy HTTP/1.1\r\nHo st: x\r\n\r\n",
+                 b"GET /-/healthy HTTP/2.0\r\nHost: x\r\n\r\n",
+                 b"GET /-/healthy HTTP/1.2\r\nHost: x\r\n\r\n"):
+        got = raw_exchange(srv.port, data, timeout=5)
+        assert got.startswith(b"HTTP/1.1 400"), (data, got[:200])
+    got = raw_exchange(srv.port, b"GET /-/healthy HTTP/1.1\r\nX-A_b.c~: x\r\nConnection: close\r\n\r\n",
+                       timeout=5)
+    assert got.startswith(b"HTTP/1.1 200"), got[:200]
+
+
+def test_oversize_chunk_refused_at_once(ctx):
+    """A chunk larger than the body limit is answered 413 as soon as its size line arrives,
+    not after a read timeout."""
+    tocsin_only("tocsin's body limit")
+    srv = ctx.server(CONFIG)
+    t0 = time.monotonic()
+    got = raw_exchange(srv.port, b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\n"
+                       b"Transfer-Encoding: chunked\r\n\r\nFFFFFFF\r\nab", timeout=10)
+    assert got.startswith(b"HTTP/1.1 413"), got[:200]
+    assert time.monotonic() - t0 < scaled(2), time.monotonic() - t0
+    assert_healthy(srv)
+
+
 # --- sizes -----------------------------------------------------------------------------------
 
 def stream_body(port, total, chunked=False, chunk=1 << 20):
@@ -472,6 +502,8 @@ if __name__ == "__main__":
         test_garbage_bytes,
         test_huge_body_content_length,
         test_huge_body_chunked,
+        test_smuggling_defences,
+        test_oversize_chunk_refused_at_once,
         test_huge_header,
         test_header_just_over_tocsin_limit,
         test_10k_alert_batch,
