@@ -32,6 +32,7 @@ enum red_kind {
     RED_GENERIC,     /* an unknown integration: well-known secret key names */
     RED_SECRET,      /* the node itself is a secret */
     RED_SECRET_LINK, /* a secret that older clients parse as an http(s) URL */
+    RED_URL,         /* a URL shown with the password of its user info hidden (proxy_url) */
 };
 
 /* Secret URL keys that amtool 0.25 still reads as plain URLs (it re-parses config.original for
@@ -133,8 +134,12 @@ static red_ctx_t red_child(red_ctx_t in, const char *key)
             return (red_ctx_t){RED_SECRET, NULL, NULL};
         if (strcmp(key, "proxy_connect_header") == 0 || strcmp(key, "http_headers") == 0)
             return (red_ctx_t){RED_HEADERS, NULL, NULL};
+        if (strcmp(key, "proxy_url") == 0)
+            return (red_ctx_t){RED_URL, NULL, NULL};
         return (red_ctx_t){RED_NONE, NULL, NULL};
     case RED_OAUTH2:
+        if (strcmp(key, "proxy_url") == 0)
+            return (red_ctx_t){RED_URL, NULL, NULL};
         if (strcmp(key, "client_secret") == 0)
             return (red_ctx_t){RED_SECRET, NULL, NULL};
         if (strcmp(key, "tls_config") == 0)
@@ -157,6 +162,7 @@ static red_ctx_t red_child(red_ctx_t in, const char *key)
     case RED_NONE:
     case RED_SECRET:
     case RED_SECRET_LINK:
+    case RED_URL:
         break;
     }
     return in;
@@ -198,6 +204,36 @@ static int red_scalar(red_out_t *o, const char *text, size_t len, yaml_scalar_st
     if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, 1, 1, style))
         return TN_ERR_NOMEM;
     return red_emit(o, &ev);
+}
+
+/* A URL with the password in its user info replaced by "xxxxx", as Go's URL.Redacted() shows
+ * it: http://u:xxxxx@proxy:3128. */
+static int red_url(red_out_t *o, const char *u, size_t len, yaml_scalar_style_t style)
+{
+    const char *end = u + len, *auth = NULL;
+    for (const char *p = u; p + 3 <= end; p++)
+        if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+            auth = p + 3;
+            break;
+        }
+    const char *auth_end = auth;
+    while (auth_end && auth_end < end && !strchr("/?#", *auth_end))
+        auth_end++;
+    const char *at = NULL;
+    for (const char *p = auth; p && p < auth_end; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon)
+        return red_scalar(o, u, len, style);
+    tn_buf_t b;
+    tn_buf_init(&b, len + 8);
+    tn_buf_append(&b, u, (size_t)(colon + 1 - u));
+    tn_buf_puts(&b, "xxxxx");
+    tn_buf_append(&b, at, (size_t)(end - at));
+    int rc = red_scalar(o, b.data, b.len, style);
+    tn_buf_free(&b);
+    return rc;
 }
 
 static int red_node(red_out_t *o, yaml_node_t *n, red_ctx_t ctx);
@@ -242,6 +278,9 @@ static int red_node(red_out_t *o, yaml_node_t *n, red_ctx_t ctx)
             rc = red_scalar(o, "<secret>", 8, YAML_ANY_SCALAR_STYLE);
         else if (ctx.kind == RED_SECRET_LINK && n->data.scalar.length && !tn_yaml_is_null(n))
             rc = red_scalar(o, RED_LINK_TEXT, strlen(RED_LINK_TEXT), YAML_ANY_SCALAR_STYLE);
+        else if (ctx.kind == RED_URL)
+            rc = red_url(o, (const char *)n->data.scalar.value, n->data.scalar.length,
+                         n->data.scalar.style);
         else
             rc = red_scalar(o, (const char *)n->data.scalar.value, n->data.scalar.length,
                             n->data.scalar.style);

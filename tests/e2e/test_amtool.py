@@ -18,6 +18,8 @@ CONFIG = """
 global:
   resolve_timeout: 5m
   slack_api_url: https://hooks.slack.com/services/T00/B00/TOPSECRETSLACK
+  http_config:
+    proxy_url: http://gu:TOPSECRETGPROXY@127.0.0.1:3128
 route:
   receiver: default
   group_by: [alertname]
@@ -42,6 +44,7 @@ receivers:
           basic_auth:
             username: pager
             password: TOPSECRETPASS
+          proxy_url: 'http://pu:TOPSECRETPROXY@127.0.0.1:3128/'
   - name: web
 inhibit_rules:
   - source_matchers: ['severity="critical"']
@@ -193,9 +196,11 @@ def test_config_show_and_routes(ctx):
     srv = ctx.server(CONFIG)
     show = amtool(srv, "config", "show").stdout
     # Alertmanager 0.25 still showed webhook URLs; current ones hide them too
-    for secret in ("TOPSECRETSLACK", "TOPSECRETPASS") + (() if IS_AM else ("TOPSECRETURL",)):
+    for secret in ("TOPSECRETSLACK", "TOPSECRETPASS", "TOPSECRETGPROXY", "TOPSECRETPROXY") + (() if IS_AM else ("TOPSECRETURL",)):
         assert secret not in show, show
     assert "<secret>" in show, show
+    # proxy URLs keep their user and lose the password, as Go's URL.Redacted() shows them
+    assert "http://gu:xxxxx@127.0.0.1:3128" in show and "http://pu:xxxxx@127.0.0.1:3128/" in show
     status = srv.request("GET", "/api/v2/status").json()
     assert IS_AM or "TOPSECRET" not in json.dumps(status)
     assert status["cluster"]["status"] == "disabled" and status["cluster"]["peers"] == []
