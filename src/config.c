@@ -8,6 +8,7 @@
 #include "tocsin/config.h"
 #include "tocsin/template.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
@@ -159,9 +160,83 @@ static int cfg_parse_duration(cfg_ctx_t *x, tn_ynode_t *at, const char *key, con
     return TN_OK;
 }
 
+/* The syntax checks of a URL parser (Go's url.Parse): NULL if s parses, else why not. */
+static const char *cfg_url_syntax(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < ' ' || *p == 0x7f)
+            return "invalid control character in URL";
+    /* scheme: a letter, then letters, digits, '+', '-', '.', up to ':'; any other character
+     * first means there is no scheme and the whole text is a path */
+    size_t i = 0;
+    bool scheme = false;
+    for (; s[i]; i++) {
+        char c = s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            continue;
+        if (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+            continue;
+        if (c == ':') {
+            if (i == 0)
+                return "missing protocol scheme";
+            scheme = true;
+        }
+        break;
+    }
+    const char *rest = scheme ? s + i + 1 : s;
+    if (!scheme) {
+        size_t seg = strcspn(s, "/?#");
+        if (memchr(s, ':', seg))
+            return "first path segment in URL cannot contain colon";
+        return NULL;
+    }
+    if (strncmp(rest, "//", 2) != 0)
+        return NULL;
+    const char *auth = rest + 2;
+    size_t alen = strcspn(auth, "/?#");
+    const char *host = auth;
+    for (const char *p = auth; p < auth + alen; p++)
+        if (*p == '@')
+            host = p + 1;
+    const char *hend = auth + alen;
+    const char *port = NULL;
+    if (*host == '[') {
+        const char *close = memchr(host, ']', (size_t)(hend - host));
+        if (!close)
+            return "missing ']' in host";
+        for (const char *p = host + 1; p < close; p++)
+            if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.' && *p != '%')
+                return "invalid IPv6 host";
+        if (close + 1 < hend) {
+            if (close[1] != ':')
+                return "invalid port after host";
+            port = close + 1;
+        }
+    } else {
+        for (const char *p = host; p < hend; p++) {
+            if (*p == ':') {
+                port = p;
+                break;
+            }
+            /* brackets belong around an IPv6 address only */
+            if (!isalnum((unsigned char)*p) && !strchr("-._~!$&'()*+,;=%", *p))
+                return *p == '[' || *p == ']' ? "invalid IPv6 host"
+                                              : "invalid character in host name";
+        }
+    }
+    if (port)
+        for (const char *p = port + 1; p < hend; p++)
+            if (!isdigit((unsigned char)*p))
+                return "invalid port after host";
+    return NULL;
+}
+
 /* An absolute http(s) URL with a host, as Alertmanager's URL type requires. */
 static int cfg_check_url(cfg_ctx_t *x, tn_ynode_t *at, const char *key, const char *s, bool secret)
 {
+    const char *why = cfg_url_syntax(s);
+    if (why)
+        return tn_yaml_error(&x->y, at, "%s: invalid URL: %s", key, why);
     const char *sep = strstr(s, "://");
     size_t slen = sep ? (size_t)(sep - s) : 0;
     const char *host;
@@ -573,7 +648,10 @@ static int cfg_http_config(cfg_ctx_t *x, tn_ynode_t *n, tn_http_config_t *h)
             rc = cfg_take_str(x, v, k, &h->proxy_url);
             if (rc == TN_OK && h->proxy_url && h->proxy_url[0]) {
                 proxy = v;
-                if (!strstr(h->proxy_url, "://"))
+                const char *why = cfg_url_syntax(h->proxy_url);
+                if (why)
+                    rc = tn_yaml_error(&x->y, v, "proxy_url: invalid URL: %s", why);
+                else if (!strstr(h->proxy_url, "://"))
                     rc = tn_yaml_error(&x->y, v, "proxy_url: not an absolute URL");
             }
         } else if (strcmp(k, "no_proxy") == 0) {

@@ -205,6 +205,19 @@ static void test_errors(void **state)
          "test.yml:6:10: ", "url: unsupported scheme \"ftp\" for URL"},
         {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http:///p\n",
          "test.yml:6:10: ", "host is missing in URL"},
+        {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://a[b/\n",
+         "test.yml:6:10: ", "url: invalid URL: invalid IPv6 host"},
+        {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://[::1/\n",
+         "test.yml:6:10: ", "url: invalid URL: missing ']' in host"},
+        {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://h:8x/\n",
+         "test.yml:6:10: ", "url: invalid URL: invalid port after host"},
+        {"global:\n  http_config:\n    proxy_url: 'ht tp://p:3128'\nroute:\n  receiver: a\n"
+         "receivers:\n- name: a\n",
+         "test.yml:3:16: ",
+         "proxy_url: invalid URL: first path segment in URL cannot contain colon"},
+        {"global:\n  http_config:\n    proxy_url: 'http://p[1]:3128'\nroute:\n  receiver: a\n"
+         "receivers:\n- name: a\n",
+         "test.yml:3:16: ", "proxy_url: invalid URL: invalid IPv6 host"},
         {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://x/\n"
          "    flag: maybe\n",
          "test.yml:7:11: ", "flag: cannot parse \"maybe\" as a boolean"},
