@@ -11,7 +11,7 @@ secs=60
 if [ "${1:-}" = --smoke ]; then secs=${TN_FUZZ_SMOKE_SECS:-4}; shift; fi
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then secs=$1; shift; fi
 build=${TN_FUZZ_BUILD_DIR:-build-fuzz}
-CC=clang cmake -S . -B "$build" -DTN_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+CC=clang CXX=clang++ cmake -S . -B "$build" -DTN_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config clang-format
   libuv1-dev node-llhttp libcurl4-openssl-dev libyaml-dev libmbedtls-dev libjansson-dev
-  libpcre2-dev libsqlite3-dev libhiredis-dev libcmocka-dev
+  libpcre2-dev libre2-dev libsqlite3-dev libhiredis-dev libcmocka-dev
   python3 python3-aiosmtpd curl procps util-linux
   libcrypt-dev openssl
   clang libclang-rt-14-dev

@@ -19,9 +19,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 for b in $builds; do
   case $b in
-  asan) dir=${TN_BUILD_DIR:-build-asan} cc=gcc args=(-DCMAKE_BUILD_TYPE=Debug -DTN_SANITIZE=ON) ;;
-  release) dir=build-release cc=gcc args=(-DCMAKE_BUILD_TYPE=Release) ;;
-  clang) dir=build-clang cc=clang args=(-DCMAKE_BUILD_TYPE=Debug) ;;
+  asan) dir=${TN_BUILD_DIR:-build-asan} cc=gcc cxx=g++ args=(-DCMAKE_BUILD_TYPE=Debug -DTN_SANITIZE=ON) ;;
+  release) dir=build-release cc=gcc cxx=g++ args=(-DCMAKE_BUILD_TYPE=Release) ;;
+  clang) dir=build-clang cc=clang cxx=clang++ args=(-DCMAKE_BUILD_TYPE=Debug) ;;
   *)
     echo "test.sh: unknown build '$b' (asan, release, clang)" >&2
     exit 2
@@ -29,7 +29,7 @@ for b in $builds; do
   esac
   echo "== $b build ($dir)"
   start=$SECONDS
-  CC=$cc cmake -S . -B "$dir" "${args[@]}" -DTN_BUILD_TESTS=ON >/dev/null
+  CC=$cc CXX=$cxx cmake -S . -B "$dir" "${args[@]}" -DTN_BUILD_TESTS=ON >/dev/null
   if ! cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1; then
     grep -E 'error|Error' "$dir/build.log" | head -40 >&2
     echo "== $b build: FAILED to compile (log $dir/build.log)" >&2

@@ -1,37 +1,35 @@
 /* Label matchers: parsing the common textual forms, Alertmanager's string form, and matching.
  *
- * Regexes are anchored as ^(?:re)$ and run by PCRE2 under a match and depth limit, so a
- * hostile pattern costs a bounded amount of work (RE2, which Alertmanager uses, is linear by
- * construction; PCRE2 is not). A regex that hits the limit does not match. */
+ * Regexes match as Go's do, whole-value (^(?:re)$), with RE2: linear in the value whatever
+ * the pattern, so no regex can stall the loop. PCRE2 still checks each pattern first, to refuse
+ * what Go refuses with the messages users know. Label values are interned, so each regex
+ * matcher keeps its recent answers per interned value: checking the same values again (every
+ * flush checks every alert against the silences) costs a pointer compare. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "tocsin/config.h"
 #include "tocsin/labels.h"
 #include "tocsin/log.h"
 
+#include "re2_shim.h"
+
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MATCHERS_MATCH_LIMIT 200000
-#define MATCHERS_DEPTH_LIMIT 10000
+#define MATCHERS_CACHE 32 /* answers kept per regex matcher; a power of two */
 
-/* One loop thread owns all matching, so one match context and one match data block serve
- * every regex. */
-static pcre2_match_context *matchers_mctx;
-static pcre2_match_data *matchers_mdata;
-
-static void matchers_pcre_setup(void)
-{
-    if (matchers_mctx)
-        return;
-    matchers_mctx = pcre2_match_context_create(NULL);
-    matchers_mdata = pcre2_match_data_create(1, NULL);
-    if (!matchers_mctx || !matchers_mdata)
-        abort();
-    pcre2_set_match_limit(matchers_mctx, MATCHERS_MATCH_LIMIT);
-    pcre2_set_depth_limit(matchers_mctx, MATCHERS_DEPTH_LIMIT);
-}
+/* A compiled regex matcher: the engine and answers for recently seen interned values (each
+ * holds a reference, so a pointer cannot be reused for another string while cached). */
+typedef struct matcher_re {
+    tn_re2_t *re;
+    bool empty; /* the answer for a missing label ("") */
+    struct {
+        const char *istr;
+        bool match;
+    } cache[MATCHERS_CACHE];
+} matcher_re_t;
 
 static const char *matchers_op_str(enum tn_match_op op)
 {
@@ -213,6 +211,56 @@ static const char *matchers_re2_translate(const char *re, tn_buf_t *out)
     return NULL;
 }
 
+/* Copies a Go pattern for RE2, which reads the named group (?<name>re) only in its older
+ * spelling (?P<name>re). Escapes, \Q...\E and classes are passed over. */
+static void matchers_re2_names(const char *p, tn_buf_t *out)
+{
+    bool in_class = false;
+    while (*p) {
+        if (p[0] == '\\' && p[1] == 'Q') {
+            const char *e = strstr(p + 2, "\\E");
+            size_t n = e ? (size_t)(e + 2 - p) : strlen(p);
+            tn_buf_append(out, p, n);
+            p += n;
+            continue;
+        }
+        if (p[0] == '\\' && p[1]) {
+            tn_buf_append(out, p, 2);
+            p += 2;
+            continue;
+        }
+        if (in_class) {
+            if (p[0] == '[' && p[1] == ':') {
+                const char *e = strstr(p + 2, ":]");
+                if (e) {
+                    tn_buf_append(out, p, (size_t)(e + 2 - p));
+                    p = e + 2;
+                    continue;
+                }
+            }
+            if (*p == ']')
+                in_class = false;
+            tn_buf_putc(out, *p++);
+            continue;
+        }
+        if (*p == '[') {
+            in_class = true;
+            tn_buf_putc(out, *p++);
+            if (*p == '^')
+                tn_buf_putc(out, *p++);
+            if (*p == ']') /* a leading ] is literal */
+                tn_buf_putc(out, *p++);
+            continue;
+        }
+        if (p[0] == '(' && p[1] == '?' && p[2] == '<' && p[3] != '=' && p[3] != '!') {
+            tn_buf_puts(out, "(?P<");
+            p += 3;
+            continue;
+        }
+        tn_buf_putc(out, *p++);
+    }
+}
+
 static int matchers_compile(tn_matcher_t *m, char *err, size_t errlen)
 {
     tn_buf_t pat;
@@ -241,10 +289,33 @@ static int matchers_compile(tn_matcher_t *m, char *err, size_t errlen)
         snprintf(err, errlen, "invalid regular expression \"%s\": %s", m->value, (char *)msg);
         return TN_ERR_INVAL;
     }
-    /* JIT is an optimisation only; the interpreter is used when it is unavailable. */
-    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-    m->re = re;
+    pcre2_code_free(re);
+    /* The value as Go compiles it: "^(?:" value ")$". */
+    tn_buf_init(&pat, 0);
+    tn_buf_puts(&pat, "^(?:");
+    matchers_re2_names(m->value, &pat);
+    tn_buf_puts(&pat, ")$");
+    char why2[160];
+    tn_re2_t *r2 = tn_re2_new(pat.data, pat.len, why2, sizeof(why2));
+    tn_buf_free(&pat);
+    if (!r2) {
+        snprintf(err, errlen, "invalid regular expression \"%s\": %s", m->value, why2);
+        return TN_ERR_INVAL;
+    }
+    matcher_re_t *mr = tn_xcalloc(1, sizeof(*mr));
+    mr->re = r2;
+    mr->empty = tn_re2_full_match(r2, "", 0);
+    m->re = mr;
     return TN_OK;
+}
+
+static void matchers_re_free(matcher_re_t *mr)
+{
+    for (size_t i = 0; i < MATCHERS_CACHE; i++)
+        if (mr->cache[i].istr)
+            tn_intern_unref(mr->cache[i].istr);
+    tn_re2_free(mr->re);
+    free(mr);
 }
 
 int tn_matcher_init(tn_matcher_t *m, enum tn_match_op op, const char *name, const char *value,
@@ -271,7 +342,7 @@ void tn_matcher_free(tn_matcher_t *m)
     free(m->name);
     free(m->value);
     if (m->re)
-        pcre2_code_free(m->re);
+        matchers_re_free(m->re);
     memset(m, 0, sizeof(*m));
 }
 
@@ -288,12 +359,26 @@ void tn_matchers_free(tn_matchers_t *ms)
 
 static bool matchers_re_match(const tn_matcher_t *m, const char *s)
 {
-    int rc;
+    const matcher_re_t *mr = m->re;
+    return s[0] ? tn_re2_full_match(mr->re, s, strlen(s)) : mr->empty;
+}
 
-    matchers_pcre_setup();
-    rc = pcre2_match(m->re, (PCRE2_SPTR)s, strlen(s), 0, 0, matchers_mdata, matchers_mctx);
-    /* Errors, including the match limit, count as no match. */
-    return rc >= 0;
+/* The same for an interned value (or NULL: a missing label), through the answer cache. */
+static bool matchers_re_match_interned(const tn_matcher_t *m, const char *istr)
+{
+    matcher_re_t *mr = m->re;
+    if (!istr || !istr[0])
+        return mr->empty;
+    size_t slot =
+        (size_t)(((uintptr_t)istr >> 3) * 0x9E3779B97F4A7C15ull >> 58) & (MATCHERS_CACHE - 1);
+    if (mr->cache[slot].istr == istr)
+        return mr->cache[slot].match;
+    bool match = tn_re2_full_match(mr->re, istr, tn_intern_len(istr));
+    if (mr->cache[slot].istr)
+        tn_intern_unref(mr->cache[slot].istr);
+    mr->cache[slot].istr = tn_intern_ref(istr);
+    mr->cache[slot].match = match;
+    return match;
 }
 
 bool tn_matcher_matches(const tn_matcher_t *m, const char *value)
@@ -315,9 +400,19 @@ bool tn_matcher_matches(const tn_matcher_t *m, const char *value)
 
 bool tn_matchers_match(const tn_matchers_t *ms, tn_labels_t ls)
 {
-    for (size_t i = 0; i < ms->n; i++)
-        if (!tn_matcher_matches(&ms->v[i], tn_labels_get(ls, ms->v[i].name)))
+    for (size_t i = 0; i < ms->n; i++) {
+        const tn_matcher_t *m = &ms->v[i];
+        const char *v = tn_labels_get(ls, m->name); /* interned */
+        bool ok;
+        if (m->op == TN_MATCH_RE)
+            ok = matchers_re_match_interned(m, v);
+        else if (m->op == TN_MATCH_NRE)
+            ok = !matchers_re_match_interned(m, v);
+        else
+            ok = tn_matcher_matches(m, v);
+        if (!ok)
             return false;
+    }
     return true;
 }
 

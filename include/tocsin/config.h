@@ -16,7 +16,7 @@ typedef struct tn_matcher {
     enum tn_match_op op;
     char *name;
     char *value;
-    void *re; /* pcre2_code *, anchored ^(?:value)$, for RE/NRE */
+    void *re; /* the compiled regex and its answer cache (matchers.c), for RE/NRE */
 } tn_matcher_t;
 
 typedef struct tn_matchers {
