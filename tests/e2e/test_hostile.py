@@ -9,8 +9,10 @@ import socket
 import threading
 import time
 
-from harness import (HOST, IS_AM, alert, http_request, run_cases, scaled, tocsin_only,
-                     wait_for)
+from datetime import timedelta
+
+from harness import (HOST, IS_AM, alert, http_request, iso, now_utc, run_cases, scaled,
+                     tocsin_only, wait_for)
 
 CONFIG = """
 route:
@@ -399,6 +401,36 @@ def test_wrong_method_and_path(ctx):
 
 
 
+def test_backtracking_silence(ctx):
+    """A silence whose regex makes a backtracking engine explode: the loop stays responsive,
+    and the answer is exact (an alert it matches is silenced, the others are not)."""
+    srv = ctx.server(CONFIG)
+    # A backtracking engine gives up on the first branch before it tries the second.
+    body = {"matchers": [{"name": "v", "value": "(a+)+b|a*c", "isRegex": True,
+                          "isEqual": True}],
+            "startsAt": iso(now_utc()), "endsAt": iso(now_utc() + timedelta(hours=1)),
+            "createdBy": "e2e", "comment": "hostile"}
+    r = srv.request("POST", "/api/v2/silences", body=body,
+                    headers={"Content-Type": "application/json"})
+    assert r.status == 200, r
+    evil = "a" * 40 + "!"
+    alerts = [alert({"alertname": "Evil", "v": evil, "i": str(i)}) for i in range(5000)]
+    alerts.append(alert({"alertname": "Muted", "v": "a" * 40 + "c"}))
+    srv.post_ok(alerts)
+    t0 = time.monotonic()
+    got = srv.get_alerts()
+    took = time.monotonic() - t0
+    assert len(got) == 5001, len(got)
+    states = {}
+    for a in got:
+        states.setdefault(a["labels"]["alertname"], set()).add(a["status"]["state"])
+    assert states == {"Evil": {"active"}, "Muted": {"suppressed"}}, states
+    assert took < scaled(2), "GET /api/v2/alerts took %.2f s" % took
+    t0 = time.monotonic()
+    assert_healthy(srv)
+    assert time.monotonic() - t0 < scaled(0.5)
+
+
 def test_secrets_stay_out_of_logs(ctx):
     """A webhook URL carries a token and a proxy URL a password; a send that fails on them
     (curl quotes a bad proxy URL whole in its error) must log neither."""
@@ -503,6 +535,7 @@ if __name__ == "__main__":
         test_huge_body_content_length,
         test_huge_body_chunked,
         test_smuggling_defences,
+        test_backtracking_silence,
         test_oversize_chunk_refused_at_once,
         test_huge_header,
         test_header_just_over_tocsin_limit,
