@@ -26,8 +26,6 @@
 
 /* How long SIGTERM waits for notifications in flight before cancelling them. */
 #define DRAIN_TIMEOUT_MS 15000
-/* Notification log maintenance, as Alertmanager's --data.maintenance-interval default. */
-#define NFLOG_GC_INTERVAL (15 * 60 * TN_NS_PER_SEC)
 
 /* ---- flags ---- */
 
@@ -41,6 +39,7 @@ typedef struct opts {
     const char *log_level;
     const char *log_format;
     const char *gc_interval;
+    const char *maintenance_interval;
     const char *retention;
     const char *start_delay;
     const char *features;
@@ -85,6 +84,8 @@ static const flag_t flags[] = {
      "Output format of log messages: logfmt, json."},
     {"alerts.gc-interval", F_STRING, OPT(gc_interval), "30m", "Interval between alert GC."},
     {"data.retention", F_STRING, OPT(retention), "120h", "How long to keep data for."},
+    {"data.maintenance-interval", F_STRING, OPT(maintenance_interval), "15m",
+     "Interval between garbage collections of expired silences and notification-log entries."},
     {"dispatch.start-delay", F_STRING, OPT(start_delay), "0s",
      "Minimum time to wait before dispatching alerts (sync with Prometheus' "
      "--rules.alert.resend-delay)."},
@@ -117,7 +118,6 @@ static const flag_t flags[] = {
     {"alerts.max", F_STRING, OPT(max_alerts), "0",
      "Maximum number of active alerts; 0 means no limit. New alerts beyond it are rejected."},
     /* Alertmanager flags that have no meaning here: accepted so command lines keep working. */
-    {"data.maintenance-interval", F_IGNORED, 0, NULL, NULL},
     {"dispatch.maintenance-interval", F_IGNORED, 0, NULL, NULL},
     {"web.get-concurrency", F_IGNORED, 0, NULL, NULL},
     {"web.timeout", F_IGNORED, 0, NULL, NULL},
@@ -235,6 +235,7 @@ typedef struct app {
     char *external_url;
     char *route_prefix;
     tn_duration_t gc_interval;
+    tn_duration_t maintenance_interval;
     tn_sched_entry_t gc_timer;
     tn_sched_entry_t nflog_timer;
     uv_signal_t sig_hup, sig_term, sig_int;
@@ -331,7 +332,7 @@ static void on_nflog_gc(void *ud, tn_time_t now)
     tn_nflog_gc(app->nflog, now);
     tn_store_nflog_gc(app->db, now);
     tn_silences_gc(app->silences, now);
-    tn_sched_at(app->sched, &app->nflog_timer, now + NFLOG_GC_INTERVAL);
+    tn_sched_at(app->sched, &app->nflog_timer, now + app->maintenance_interval);
 }
 
 static void on_sighup(uv_signal_t *h, int signum)
@@ -557,10 +558,16 @@ static int run(app_t *app)
     tn_duration_t retention, start_delay;
     if (parse_duration_flag("alerts.gc-interval", o->gc_interval, &app->gc_interval) ||
         parse_duration_flag("data.retention", o->retention, &retention) ||
+        parse_duration_flag("data.maintenance-interval", o->maintenance_interval,
+                            &app->maintenance_interval) ||
         parse_duration_flag("dispatch.start-delay", o->start_delay, &start_delay))
         return 1;
     if (app->gc_interval <= 0) {
         fprintf(stderr, "tocsin: error: --alerts.gc-interval must be positive\n");
+        return 1;
+    }
+    if (app->maintenance_interval <= 0) {
+        fprintf(stderr, "tocsin: error: --data.maintenance-interval must be positive\n");
         return 1;
     }
     unsigned long long max_conns, max_header, max_body, max_per_request, max_name, max_value,
@@ -728,7 +735,7 @@ static int run(app_t *app)
     tn_sched_entry_init(&app->gc_timer, on_gc, app);
     tn_sched_at(app->sched, &app->gc_timer, tn_clock_now() + app->gc_interval);
     tn_sched_entry_init(&app->nflog_timer, on_nflog_gc, app);
-    tn_sched_at(app->sched, &app->nflog_timer, tn_clock_now() + NFLOG_GC_INTERVAL);
+    tn_sched_at(app->sched, &app->nflog_timer, tn_clock_now() + app->maintenance_interval);
 
     uv_signal_start(&app->sig_hup, on_sighup, SIGHUP);
     uv_signal_start(&app->sig_term, on_sigterm, SIGTERM);

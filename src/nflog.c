@@ -83,12 +83,9 @@ static void remove_at(tn_nflog_t *l, size_t i)
     l->count--;
 }
 
-const tn_nflog_entry_t *tn_nflog_get(tn_nflog_t *l, const char *key, tn_time_t now)
+const tn_nflog_entry_t *tn_nflog_get(tn_nflog_t *l, const char *key)
 {
-    tn_nflog_entry_t *e = l->slots[find(l, key)];
-    if (e && e->expires_at && e->expires_at <= now)
-        return NULL;
-    return e;
+    return l->slots[find(l, key)];
 }
 
 static int u64_cmp(const void *a, const void *b)

@@ -381,7 +381,7 @@ static void job_start(job_t *j)
 {
     flush_t *f = j->f;
     tn_notifier_t *nt = f->nt;
-    const tn_nflog_entry_t *e = tn_nflog_get(nt->nflog, j->key, f->n.now);
+    const tn_nflog_entry_t *e = tn_nflog_get(nt->nflog, j->key);
     enum tn_notify_reason why =
         tn_notify_needs_update(e, f->firing, f->nfiring, f->resolved, f->nresolved,
                                j->ic->send_resolved, f->repeat, f->n.now);

@@ -1,7 +1,8 @@
 /* The notification log: what was last sent for each (group, receiver integration).
  *
  * The dedup stage asks it whether a flush has anything new to say; a successful send records
- * the firing and resolved alert hashes. Entries expire at 2 x repeat_interval. It lives in
+ * the firing and resolved alert hashes. Entries expire at 2 x repeat_interval and are dropped by
+ * the next maintenance after that. It lives in
  * memory; the store (SQLite) observes every write through the hook and brings the entries back
  * at start, so a restart never re-pages what was already paged. */
 #ifndef TOCSIN_NFLOG_H
@@ -31,8 +32,9 @@ void tn_nflog_set_hook(tn_nflog_t *l, tn_nflog_write_fn fn, void *ud);
 /* Builds the state key Alertmanager uses: "<groupKey>:<receiver>/<integration>/<idx>". */
 char *tn_nflog_key(const char *group_key, const char *receiver, const char *integration,
                    unsigned idx);
-/* Borrowed entry, or NULL if none (or expired at now). */
-const tn_nflog_entry_t *tn_nflog_get(tn_nflog_t *l, const char *key, tn_time_t now);
+/* Borrowed entry, or NULL if none. An entry past its expiry still answers until
+ * tn_nflog_gc() drops it, as in Alertmanager, where only maintenance removes entries. */
+const tn_nflog_entry_t *tn_nflog_get(tn_nflog_t *l, const char *key);
 /* Records a send. Hash arrays are copied and sorted. */
 void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t nfiring,
                   const uint64_t *resolved, size_t nresolved, tn_time_t now, tn_time_t expires_at);

@@ -478,13 +478,13 @@ static void test_nflog_expiry_capped_by_retention(void **state)
     char *k1 = tn_nflog_key("{}:{alertname=\"B\"}", "r", "webhook", 0);
     put(e, "A", "1", e->now, 0);
     advance(e, 30 * S);
-    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, k0, e->now);
+    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, k0);
     assert_non_null(en);
     assert_true(en->expires_at - en->timestamp == 8 * 60 * MIN);
     tn_notifier_set_retention(e->nt, 60 * MIN);
     put(e, "B", "1", e->now, 0);
     advance(e, 30 * S);
-    en = tn_nflog_get(e->nflog, k1, e->now);
+    en = tn_nflog_get(e->nflog, k1);
     assert_non_null(en);
     assert_true(en->expires_at - en->timestamp == 60 * MIN);
     free(k0);

@@ -471,7 +471,7 @@ static void TestMultiStage(void **state)
     assert_int_equal(e->calls[0].nalerts, 1);
     /* The log records only what passed the earlier stages. */
     char *key = key_of("r");
-    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, key, e->now);
+    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, key);
     assert_non_null(en);
     assert_int_equal(en->nfiring, 1);
     free(key);
@@ -592,7 +592,7 @@ static void TestRetryStageNoResolved(void **state)
     assert_int_equal(e->ncalls, 1);
     assert_true(e->flush_ok);
     char *key = key_of("noresolved");
-    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, key, e->now);
+    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, key);
     assert_non_null(en);
     assert_int_equal(en->nfiring, 0);
     assert_int_equal(en->nresolved, 2);
@@ -630,7 +630,7 @@ static void TestSetNotifiesStage(void **state)
                          mkalert(e, "alertname=test,i=2", HR)};
     char *key = key_of("r");
     flush(e, "r", as, 3, HR);
-    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, key, e->now);
+    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, key);
     assert_non_null(en);
     assert_int_equal(en->nfiring, 3);
     assert_int_equal(en->nresolved, 0);
@@ -645,7 +645,7 @@ static void TestSetNotifiesStage(void **state)
         as[i] = mkalert(e, spec, 0);
     }
     flush(e, "r", as, 3, HR);
-    en = tn_nflog_get(e->nflog, key, e->now);
+    en = tn_nflog_get(e->nflog, key);
     assert_non_null(en);
     assert_int_equal(en->nfiring, 0);
     assert_int_equal(en->nresolved, 3);

@@ -319,7 +319,7 @@ static void test_resolved_after_held_not_sent_alone(void **state)
     assert_int_equal(c->sum.nresolved, 1);
     assert_int_equal(c->nfiring, 0);
     char *k = tn_nflog_key("{}:{alertname=\"B\"}", "r", "webhook", 0);
-    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, k, e->now);
+    const tn_nflog_entry_t *en = tn_nflog_get(e->nflog, k);
     free(k);
     assert_non_null(en);
     assert_int_equal(en->nfiring, 0);

@@ -164,7 +164,7 @@ static void test_roundtrip(void **state)
     assert_true(s1->starts_at == now && s1->ends_at == now + 3600 * S);
     assert_non_null(tn_silences_get(ss, id3));
 
-    const tn_nflog_entry_t *e = tn_nflog_get(nf, "g1:r/webhook/0", now);
+    const tn_nflog_entry_t *e = tn_nflog_get(nf, "g1:r/webhook/0");
     assert_non_null(e);
     assert_int_equal(e->nfiring, 3);
     assert_true(e->firing[0] == 1 && e->firing[2] == 3 && e->resolved[0] == 9);
@@ -422,7 +422,7 @@ static void test_nflog_migration(void **state)
         assert_non_null(st);
         tn_nflog_t *nf = tn_nflog_new();
         assert_int_equal(tn_store_load(st, NULL, nf, NULL, now, err, sizeof(err)), TN_OK);
-        const tn_nflog_entry_t *e = tn_nflog_get(nf, "g:r/webhook/0", now);
+        const tn_nflog_entry_t *e = tn_nflog_get(nf, "g:r/webhook/0");
         assert_non_null(e);
         assert_int_equal(e->nfiring, 2);
         assert_int_equal(tn_nflog_count(nf), 1);
