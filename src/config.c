@@ -2059,6 +2059,11 @@ static int cfg_inhibit_rule(cfg_ctx_t *x, tn_ynode_t *n, tn_inhibit_rule_t *ir)
     tn_ypair_t *pairs = NULL;
     int np, rc = TN_OK;
 
+    /* An empty item ("-" alone) is a rule without matchers, as Alertmanager loads it: every
+     * alert matches both sides, and a source never inhibits an alert that also matches the
+     * target, so it inhibits nothing. */
+    if (tn_yaml_is_null(n))
+        return TN_OK;
     np = tn_yaml_mapping(&x->y, n, "inhibit_rules", &pairs);
     if (np < 0)
         return np;

@@ -765,8 +765,6 @@ out:
     uv_run(app->loop, UV_RUN_DEFAULT);
     uv_loop_close(app->loop);
     tn_metrics_free_all();
-    free(app->external_url);
-    free(app->route_prefix);
     return rc;
 }
 
@@ -782,5 +780,9 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     app.cluster_flags = cluster_flags;
-    return run(&app);
+    rc = run(&app);
+    /* Freed here, so that every way out of run() releases them. */
+    free(app.external_url);
+    free(app.route_prefix);
+    return rc;
 }

@@ -164,6 +164,22 @@ static void test_source_only_inhibits_target_both(void **state)
     fx_free(&f);
 }
 
+static void test_empty_rule_inhibits_nothing(void **state)
+{
+    fixture_t f;
+    uint64_t by = 0;
+    (void)state;
+
+    /* "inhibit_rules: [-]" loads as a rule without matchers, which inhibits nothing. */
+    fx_init(&f, "  -\n");
+    assert_int_equal(f.cfg->ninhibit_rules, 1);
+    uint64_t a = put(f.store, "alertname=A,severity=critical", 0);
+    uint64_t b = put(f.store, "alertname=B,severity=warning", 0);
+    assert_int_equal(mutes_fp(f.inh, f.store, a, &by), 0);
+    assert_int_equal(mutes_fp(f.inh, f.store, b, &by), 0);
+    fx_free(&f);
+}
+
 static void test_several_rules_legacy_and_reload(void **state)
 {
     fixture_t f;
@@ -325,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_basic_equal),
         cmocka_unit_test(test_self_inhibition),
         cmocka_unit_test(test_source_only_inhibits_target_both),
+        cmocka_unit_test(test_empty_rule_inhibits_nothing),
         cmocka_unit_test(test_several_rules_legacy_and_reload),
         cmocka_unit_test(test_random_against_scan),
     };
