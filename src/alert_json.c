@@ -805,7 +805,9 @@ static bool decode_validate_set(decode_ctx_t *d, size_t idx, const char *field, 
         size_t nlen = tn_intern_len(name);
         if (!tn_label_name_valid(name, nlen, d->classic)) {
             decode_semantic(d, idx, field,
-                            labels ? "invalid label name" : "invalid annotation name", name, nlen);
+                            labels ? "invalid label set: invalid label name"
+                                   : "invalid annotations: invalid annotation name",
+                            name, nlen);
             return false;
         }
         if (decode_name_max && nlen > decode_name_max) {

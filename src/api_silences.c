@@ -314,7 +314,7 @@ static int sil_decode(const api_call_t *call, tn_silence_t *out, bool *has_id, s
     }
     if (nm > SIL_MAX_MATCHERS) {
         e->status = 400;
-        snprintf(e->msg, sizeof(e->msg), "silence invalid: more than %d matchers",
+        snprintf(e->msg, sizeof(e->msg), "invalid silence: more than %d matchers",
                  SIL_MAX_MATCHERS);
         goto out;
     }
@@ -357,14 +357,15 @@ static int sil_decode(const api_call_t *call, tn_silence_t *out, bool *has_id, s
         if (!tn_label_name_valid(name, strlen(name), tn_labels_mode() == TN_LABELS_CLASSIC)) {
             e->status = 400;
             snprintf(e->msg, sizeof(e->msg),
-                     "silence invalid: invalid label matcher %zu: invalid label name \"%.128s\"", i,
-                     name);
+                     "invalid silence: invalid label matcher %zu in set 0: invalid label name "
+                     "\"%.128s\"",
+                     i, name);
             goto out;
         }
         if (tn_matcher_init(&out->matchers.v[i], op, name, value, merr, sizeof(merr))) {
             e->status = 400;
-            snprintf(e->msg, sizeof(e->msg), "silence invalid: invalid label matcher %zu: %s", i,
-                     merr);
+            snprintf(e->msg, sizeof(e->msg),
+                     "invalid silence: invalid label matcher %zu in set 0: %s", i, merr);
             goto out;
         }
         out->matchers.n++;

@@ -482,14 +482,16 @@ static int silences_validate(const tn_silence_t *in, tn_time_t now, char *err, s
         const tn_matcher_t *m = &in->matchers.v[i];
         const char *name = m->name ? m->name : "", *value = m->value ? m->value : "";
         if (!tn_label_name_valid(name, strlen(name), classic)) {
-            snprintf(err, errlen,
-                     "invalid silence: invalid label matcher %zu: invalid label name %.128s", i,
-                     name);
+            snprintf(
+                err, errlen,
+                "invalid silence: invalid label matcher %zu in set 0: invalid label name %.128s", i,
+                name);
             return TN_ERR_INVAL;
         }
         if (!tn_utf8_valid(value, strlen(value))) {
             snprintf(err, errlen,
-                     "invalid silence: invalid label matcher %zu: invalid label value (not UTF-8)",
+                     "invalid silence: invalid label matcher %zu in set 0: invalid label value "
+                     "(not UTF-8)",
                      i);
             return TN_ERR_INVAL;
         }
