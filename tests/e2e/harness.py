@@ -340,7 +340,15 @@ class Sink:
 class Server:
     """tocsin (or Alertmanager) with a generated config in its own temp dir."""
 
-    def __init__(self, config, workdir, extra_args=None, ready_timeout=15, route_prefix=""):
+    def __init__(self, config, workdir, extra_args=None, ready_timeout=15, route_prefix="",
+                 target=None):
+        """target "alertmanager" or "tocsin" overrides TN_E2E_TARGET for this server."""
+        self.bin = AM_BIN if target == "alertmanager" else binary() if target is None else None
+        if self.bin is None:
+            b = os.environ.get("TOCSIN_BIN")
+            if not b:
+                raise RuntimeError("TOCSIN_BIN is not set")
+            self.bin = b
         self.workdir = workdir
         self.prefix = route_prefix.rstrip("/")
         self.config_path = os.path.join(workdir, "config.yml")
@@ -363,7 +371,7 @@ class Server:
         os.replace(tmp, self.config_path)
 
     def args(self):
-        return [binary(),
+        return [self.bin,
                 "--config.file=" + self.config_path,
                 "--storage.path=" + self.storage,
                 "--web.listen-address=%s:%d" % (HOST, self.port),
