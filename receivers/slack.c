@@ -186,7 +186,15 @@ static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, si
             return TN_ERR_INVAL;
         }
     }
-    /* update_message is accepted and each notification posts a new message (docs). */
+    /* Updating needs chat.update, which webhooks lack; each notification still posts a new
+     * message (docs). */
+    if (c->update_message && tn_receiver_set(c->api_url) &&
+        strcmp(c->api_url, "https://slack.com/api/chat.postMessage") != 0) {
+        snprintf(err, errlen,
+                 "update_message can only be used with bot tokens. api_url must be "
+                 "set to https://slack.com/api/chat.postMessage");
+        return TN_ERR_INVAL;
+    }
     if (!c->app_url && g->slack_app_url)
         c->app_url = tn_xstrdup(g->slack_app_url);
     if (!c->app_url) {

@@ -653,6 +653,12 @@ static int ob_apply(tn_out_xfer_t *x, const tn_out_request_t *req, char *err, si
     /* Like Go's client: http_proxy & co. count only with proxy_from_environment (curl reads
      * them itself when CURLOPT_PROXY is left unset); no_proxy goes with proxy_url. */
     if (http && http->proxy_url) {
+        /* The config loads a proxy_url without a scheme, as Alertmanager's does; curl would
+         * guess one, so the send fails instead, saying why. */
+        if (!strstr(http->proxy_url, "://")) {
+            snprintf(err, errlen, "proxy_url %s is not an absolute URL", http->proxy_url);
+            return TN_ERR_INVAL;
+        }
         OB_SET(CURLOPT_PROXY, http->proxy_url);
         OB_SET(CURLOPT_NOPROXY, http->no_proxy ? http->no_proxy : "");
     } else if (!(http && http->proxy_from_environment)) {

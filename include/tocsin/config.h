@@ -241,6 +241,14 @@ tn_config_t *tn_config_load_file(const char *path, char *err, size_t errlen);
 /* Same, from memory; `name` is used in error messages and as path. */
 tn_config_t *tn_config_load_string(const char *name, const char *text, size_t len, char *err,
                                    size_t errlen);
+/* Load flags. TN_CFG_CHECK_ONLY: a secret file that cannot be read is a warning (one
+ * "file:line:col: message" line appended to `warnings`), not an error, as in amtool's check;
+ * the loaded config then lacks that secret and must not be run. */
+#define TN_CFG_CHECK_ONLY 1u
+tn_config_t *tn_config_load_file_ex(const char *path, unsigned flags, tn_buf_t *warnings, char *err,
+                                    size_t errlen);
+tn_config_t *tn_config_load_string_ex(const char *name, const char *text, size_t len,
+                                      unsigned flags, tn_buf_t *warnings, char *err, size_t errlen);
 tn_config_t *tn_config_ref(tn_config_t *c);
 void tn_config_unref(tn_config_t *c);
 const tn_receiver_cfg_t *tn_config_receiver(const tn_config_t *c, const char *name);
