@@ -17,6 +17,9 @@ typedef struct call {
     unsigned integration; /* index among the receiver's integrations */
     size_t nalerts, nfiring;
     char first_alertname[64];
+    char group_labels[128]; /* Go's LabelSet.String() of the group labels */
+    char alerts[256];       /* each alert's "c" label, then "+" if firing or "-" if resolved */
+    tn_time_t at;
     bool pending;
 } call_t;
 
@@ -58,6 +61,19 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
     if (n->nalerts)
         snprintf(c->first_alertname, sizeof(c->first_alertname), "%s",
                  tn_alert_name(n->alerts[0].alert));
+    c->at = e->now;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tn_labels_format(&b, n->group_labels);
+    tn_buf_cstr(&b);
+    snprintf(c->group_labels, sizeof(c->group_labels), "%s", b.data);
+    tn_buf_free(&b);
+    for (size_t i = 0; i < n->nalerts; i++) {
+        const char *v = tn_labels_get(tn_alert_labels(n->alerts[i].alert), "c");
+        size_t len = strlen(c->alerts);
+        snprintf(c->alerts + len, sizeof(c->alerts) - len, "%s%s", v ? v : "?",
+                 n->alerts[i].alert->ends_at <= n->now ? "-" : "+");
+    }
     c->pending = true;
     if (e->cancel_in_start) {
         e->cancel_in_start = false;
@@ -569,6 +585,151 @@ static void test_mute_stage_filters_and_stops(void **state)
     assert_int_equal(e->ncalls, before);
 }
 
+/* ---- Alertmanager's dispatch/dispatch_test.go scenarios ----
+ * Upstream drives one aggregation group's flush callback; here the same timelines go through
+ * the whole pipeline, so the repeat interval is 1 ms where upstream's 1 h would let dedup hide
+ * the flushes its test counts. */
+
+static const char *yaml_aggr = "route:\n"
+                               "  receiver: n1\n"
+                               "  group_by: [a, b]\n"
+                               "  group_wait: 1s\n"
+                               "  group_interval: 300ms\n"
+                               "  repeat_interval: 1ms\n"
+                               "receivers:\n"
+                               "  - name: n1\n"
+                               "    webhook_configs:\n"
+                               "      - url: http://127.0.0.1:1/a\n";
+
+static int setup_aggr(void **state)
+{
+    return setup_with(state, yaml_aggr);
+}
+
+/* Puts an alert labelled a=v1,b=v2,c=<c>. */
+static void put_abc(env_t *e, const char *c, tn_time_t starts, tn_time_t ends)
+{
+    tn_label_t l[] = {{tn_intern_cstr("a"), tn_intern_cstr("v1")},
+                      {tn_intern_cstr("b"), tn_intern_cstr("v2")},
+                      {tn_intern_cstr("c"), tn_intern_cstr(c)}};
+    tn_alert_t *a = tn_alert_new(l, 3, NULL, 0, NULL);
+    a->starts_at = starts;
+    a->ends_at = ends;
+    a->updated_at = e->now;
+    assert_int_equal(tn_alert_store_put(e->store, a), TN_OK);
+}
+
+/* Runs the clock until the next send; checks it came no earlier than min_wait after since and
+ * no later than twice that, with these alerts; returns its time. */
+static tn_time_t next_send(env_t *e, tn_time_t since, tn_time_t min_wait, const char *alerts)
+{
+    size_t before = e->ncalls;
+    while (e->ncalls == before && e->now < since + 2 * min_wait)
+        advance(e, 10 * TN_NS_PER_MS);
+    assert_int_equal(e->ncalls, before + 1);
+    call_t *c = &e->calls[before];
+    assert_true(c->at - since >= min_wait);
+    assert_string_equal(c->group_labels, "{a=\"v1\", b=\"v2\"}");
+    assert_string_equal(c->alerts, alerts);
+    return c->at;
+}
+
+static void test_upstream_aggr_group_waits_then_intervals(void **state)
+{
+    env_t *e = *state;
+    tn_time_t t0 = e->now;
+    put_abc(e, "v3", t0 + MIN, t0 + 60 * MIN); /* a1 */
+    tn_time_t last = next_send(e, t0, S, "v3+");
+    for (int i = 0; i < 3; i++) {
+        put_abc(e, "v5", t0 + MIN, e->now + 5 * MIN); /* a3 */
+        last = next_send(e, last, 300 * TN_NS_PER_MS, "v3+v5+");
+    }
+}
+
+static void test_upstream_aggr_group_resolves_then_empties(void **state)
+{
+    env_t *e = *state;
+    tn_time_t t0 = e->now;
+    put_abc(e, "v3", t0 + MIN, t0 + 60 * MIN);       /* a1 */
+    put_abc(e, "v4", t0 - 60 * MIN, t0 + 120 * MIN); /* a2 */
+    tn_time_t last = next_send(e, t0, S, "v3+v4+");
+    for (int i = 0; i < 3; i++) {
+        put_abc(e, "v5", t0 + MIN, e->now + 5 * MIN);
+        last = next_send(e, last, 300 * TN_NS_PER_MS, "v3+v4+v5+");
+    }
+    /* A resolved alert goes out once, then leaves the group. */
+    put_abc(e, "v3", t0 + MIN, e->now);
+    last = next_send(e, last, 300 * TN_NS_PER_MS, "v3-v4+v5+");
+    put_abc(e, "v4", t0 - 60 * MIN, e->now);
+    put_abc(e, "v5", t0 + MIN, e->now);
+    next_send(e, last, 300 * TN_NS_PER_MS, "v4-v5-");
+    assert_int_equal(tn_dispatch_group_count(e->d), 0);
+}
+
+static const char *yaml_wait0 = "route:\n"
+                                "  receiver: r\n"
+                                "  group_by: [alertname]\n"
+                                "  group_wait: 0s\n"
+                                "  group_interval: 1h\n"
+                                "  repeat_interval: 1h\n"
+                                "receivers:\n"
+                                "  - name: r\n"
+                                "    webhook_configs:\n"
+                                "      - url: http://127.0.0.1:1/a\n";
+
+static int setup_wait0(void **state)
+{
+    return setup_with(state, yaml_wait0);
+}
+
+/* group_wait 0: every new group's first alert goes out at once. */
+static void test_upstream_group_wait_zero_sends_first_alert(void **state)
+{
+    env_t *e = *state;
+    char name[32];
+    for (int i = 0; i < 250; i++) {
+        snprintf(name, sizeof(name), "Alert_%d", i);
+        put(e, name, "i", e->now, 0);
+    }
+    tn_sched_run_until(e->sched, e->now);
+    assert_int_equal(e->ncalls, 250);
+}
+
+static const char *yaml_startup = "route:\n"
+                                  "  receiver: r\n"
+                                  "  group_by: [instance]\n"
+                                  "  group_wait: 1s\n"
+                                  "  group_interval: 3m\n"
+                                  "  repeat_interval: 1h\n"
+                                  "receivers:\n"
+                                  "  - name: r\n"
+                                  "    webhook_configs:\n"
+                                  "      - url: http://127.0.0.1:1/a\n";
+
+static int setup_startup(void **state)
+{
+    return setup_with(state, yaml_startup);
+}
+
+/* A start delay holds even an alert that is old enough for an immediate flush; a group made
+ * after the start sends within its group_interval. */
+static void test_upstream_dispatch_on_startup(void **state)
+{
+    env_t *e = *state;
+    tn_time_t t0 = e->now;
+    tn_dispatch_set_start_time(e->d, t0 + 2 * S);
+    put(e, "TestAlert1", "1", t0 - 60 * MIN, t0 + 60 * MIN);
+    advance(e, 2 * S - TN_NS_PER_MS);
+    assert_int_equal(e->ncalls, 0);
+    advance(e, S + TN_NS_PER_MS);
+    assert_int_equal(e->ncalls, 1);
+    assert_string_equal(e->calls[0].first_alertname, "TestAlert1");
+    put(e, "TestAlert2", "2", t0 - 60 * MIN, t0 + 60 * MIN);
+    advance(e, 3 * MIN);
+    assert_int_equal(e->ncalls, 2);
+    assert_string_equal(e->calls[1].first_alertname, "TestAlert2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +754,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_all_from_inside_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_flush_restarts_interval, setup_fast, teardown),
         cmocka_unit_test_setup_teardown(test_mute_stage_filters_and_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upstream_aggr_group_waits_then_intervals, setup_aggr,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_upstream_aggr_group_resolves_then_empties, setup_aggr,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_upstream_group_wait_zero_sends_first_alert,
+                                        setup_wait0, teardown),
+        cmocka_unit_test_setup_teardown(test_upstream_dispatch_on_startup, setup_startup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
