@@ -86,6 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
+    /* Reset instead of a FIN: no TIME_WAIT, so long runs do not use up loopback's ports. */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     close(fd);
     /* Let the server see the close and free the connection. */
     for (int i = 0; i < 100 && tn_http_server_connections(srv) > 0; i++)
