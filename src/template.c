@@ -1095,6 +1095,11 @@ static int read_file(const char *path, char **out, size_t *len)
 
 tn_tmpl_t *tn_tmpl_load(char *const *globs, size_t nglobs, char *err, size_t errlen)
 {
+    return tt_load(globs, nglobs, false, err, errlen);
+}
+
+tn_tmpl_t *tt_load(char *const *globs, size_t nglobs, bool go_names, char *err, size_t errlen)
+{
     tn_tmpl_t *t = tn_tmpl_new();
     if (tmpl_add(t, "default.tmpl", NULL, tn_tmpl_default_text, strlen(tn_tmpl_default_text), err,
                  errlen)) {
@@ -1125,7 +1130,7 @@ tn_tmpl_t *tn_tmpl_load(char *const *globs, size_t nglobs, char *err, size_t err
             }
             const char *base = strrchr(path, '/');
             base = base ? base + 1 : path;
-            int rc = tmpl_add(t, path, base, text, len, err, errlen);
+            int rc = tmpl_add(t, go_names ? base : path, base, text, len, err, errlen);
             free(text);
             if (rc) {
                 globfree(&g);

@@ -1111,7 +1111,7 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         tn_buf_putc(b, '{');
         for (size_t i = 0; i < TN_ARRAY_LEN(f); i++) {
             bool ok;
-            tv_t fv = tt_alert_field(c, v->alert, f[i], &ok);
+            tv_t fv = tt_alert_field(c, v, f[i], &ok);
             tn_buf_printf(b, "%s\"%s\":", i ? "," : "", k[i]);
             tt_json(c, b, &fv);
         }

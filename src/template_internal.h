@@ -42,8 +42,10 @@ enum tv_kind {
     TV_ALERT,
     TV_DATA,
     TV_DICT, /* map[string]any from dict */
+    TV_LOC,  /* *time.Location: tm.zone as for TV_TIME */
 };
 
+enum { TA_NOTIF, TA_DATA };                                                   /* alert subtypes */
 enum { TS_PLAIN, TS_HTML, TS_URL };                                           /* string subtypes */
 enum { TL_ANY, TL_STRSLICE, TL_STRINGS, TL_PAIRS, TL_ALERTS, TL_ALERTSLICE }; /* list types */
 
@@ -77,7 +79,8 @@ struct tv {
         tt_list_t *l;
         tn_labels_t kv; /* sorted by name */
         tn_label_t pair;
-        const tn_notif_alert_t *alert;
+        const tn_notif_alert_t *alert;   /* sub 0 */
+        const tn_tmpl_alert_t *xalert; /* sub TA_DATA: explicit data */
         tt_dict_t *d;
     };
 };
@@ -145,6 +148,9 @@ const tt_def_t *tt_find(const tt_def_t *defs, size_t n, const char *name);
 /* Adds or replaces a definition, as Go does: an empty body never replaces a non-empty one. */
 void tt_define(tt_def_t **defs, size_t *ndefs, size_t *cap, const tt_def_t *d);
 bool tt_tree_empty(const tt_node_t *n);
+/* tn_tmpl_load; go_names names files in parse errors by base name, as Go does (the server
+ * names them by path, which is more useful in its logs). */
+tn_tmpl_t *tt_load(char *const *globs, size_t nglobs, bool go_names, char *err, size_t errlen);
 
 /* ---- execution ---- */
 
@@ -163,6 +169,7 @@ bool tt_func_exists(const char *name); /* builtins included */
 struct tt_ctx {
     tt_arena_t arena;
     const tn_notification_t *n;
+    const tn_tmpl_data_t *data; /* explicit data instead of n */
     tn_buf_t *out;
     unsigned flags;
     char *err;
@@ -223,7 +230,7 @@ tn_labels_t tt_kv_sorted_pairs(tt_ctx_t *c, tn_labels_t kv); /* alertname first 
 int tt_time_string(tn_buf_t *b, const tv_t *t);
 void tt_duration_string(tn_buf_t *b, int64_t d);
 int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v);
-tv_t tt_alert_field(tt_ctx_t *c, const tn_notif_alert_t *a, const char *name, bool *ok);
+tv_t tt_alert_field(tt_ctx_t *c, const tv_t *alert, const char *name, bool *ok);
 int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *layout, size_t llen, const tv_t *t);
 
 #endif
