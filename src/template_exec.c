@@ -310,9 +310,9 @@ void tt_duration_string(tn_buf_t *b, int64_t d)
 }
 
 /* Go's time.Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST". */
-int tt_time_string(tn_buf_t *b, const tv_t *t)
+int tt_time_string(tt_ctx_t *c, tn_buf_t *b, const tv_t *t)
 {
-    return tt_time_format(NULL, b, "2006-01-02 15:04:05.999999999 -0700 MST", 39, t);
+    return tt_time_format(c, b, "2006-01-02 15:04:05.999999999 -0700 MST", 39, t);
 }
 
 static int print_kv(tt_ctx_t *c, tn_buf_t *b, tn_labels_t kv)
@@ -326,6 +326,26 @@ static int print_kv(tt_ctx_t *c, tn_buf_t *b, tn_labels_t kv)
         tn_buf_puts(b, kv.v[i].value);
     }
     return 0;
+}
+
+static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok);
+static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth);
+
+/* template.Data as fmt prints a struct: fields in declaration order, the unexported
+ * routeLabelsRendered last; the server passes a *Data (printed &{...}), render a Data. */
+static int print_data(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
+{
+    static const char *const f[] = {"Receiver",           "Status",      "Alerts",
+                                    "NotificationReason", "GroupLabels", "CommonLabels",
+                                    "CommonAnnotations",  "RouteLabels", "ExternalURL"};
+    tn_buf_puts(b, v->sub == TA_DATA ? "{" : "&{");
+    for (size_t i = 0; i < TN_ARRAY_LEN(f); i++) {
+        bool ok;
+        tv_t fv = data_field(c, f[i], &ok);
+        print_depth(c, b, &fv, depth + 1);
+        tn_buf_putc(b, ' ');
+    }
+    return tn_buf_puts(b, "false}");
 }
 
 static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
@@ -343,7 +363,7 @@ static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
     case TV_STR:
         return tn_buf_append(b, v->s.p, v->s.n);
     case TV_TIME:
-        return tt_time_string(b, v);
+        return tt_time_string(c, b, v);
     case TV_DUR:
         tt_duration_string(b, v->i);
         return 0;
@@ -398,7 +418,7 @@ static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
         return tn_buf_putc(b, '}');
     }
     case TV_DATA:
-        return tn_buf_puts(b, "&{...}");
+        return print_data(c, b, v, depth);
     }
     return 0;
 }
@@ -506,7 +526,7 @@ static int fmt_one(tt_ctx_t *c, tn_buf_t *b, char verb, const tv_t *v, bool plus
         }
         break;
     case 'd':
-        if (v->kind != TV_INT) {
+        if (v->kind != TV_INT && v->kind != TV_DUR) {
             ok = false;
             break;
         }
@@ -789,32 +809,82 @@ static const char *const day_names[] = {"Sunday",   "Monday", "Tuesday", "Wednes
 /* Go's zero time is year 1; tocsin's 0 is "unset" and prints as Go's zero time. */
 #define GO_ZERO_UNIX INT64_C(-62135596800)
 
-static int32_t zone_offset(const tv_t *t, int64_t sec, const char **abbr, char *abuf)
+static const tn_tz_t *zones_find(tt_zones_t *z, const char *name, bool *found)
+{
+    for (size_t i = 0; i < z->n; i++)
+        if (!strcmp(z->v[i].name, name)) {
+            *found = true;
+            return z->v[i].tz;
+        }
+    *found = false;
+    return NULL;
+}
+
+static const tn_tz_t *zones_load(tt_zones_t *z, const char *name)
+{
+    bool found;
+    const tn_tz_t *tz = zones_find(z, name, &found);
+    if (found)
+        return tz;
+    char err[TN_ERRBUF_SIZE];
+    if (z->n == z->cap) {
+        z->cap = z->cap ? 2 * z->cap : 8;
+        z->v = tn_xrealloc(z->v, z->cap * sizeof(*z->v));
+    }
+    z->v[z->n].name = tn_xstrdup(name);
+    z->v[z->n].tz = tn_tz_load(name, err, sizeof err); /* a failure is cached too */
+    return z->v[z->n++].tz;
+}
+
+void tt_zones_free(tt_zones_t *z)
+{
+    for (size_t i = 0; i < z->n; i++) {
+        free(z->v[i].name);
+        tn_tz_free(z->v[i].tz);
+    }
+    free(z->v);
+    memset(z, 0, sizeof(*z));
+}
+
+const tn_tz_t *tt_zone(tt_ctx_t *c, const char *name)
+{
+    if (!c || !c->tmpl) {
+        if (!c)
+            return NULL;
+        return zones_load(&c->zones, name);
+    }
+    tn_tmpl_t *t = (tn_tmpl_t *)c->tmpl; /* the cache is the one mutable part of a set */
+    pthread_mutex_lock(&t->zmu);
+    const tn_tz_t *tz = zones_load(&t->zones, name);
+    pthread_mutex_unlock(&t->zmu);
+    return tz;
+}
+
+void tt_zones_preload(tn_tmpl_t *t, const char *name)
+{
+    pthread_mutex_lock(&t->zmu);
+    zones_load(&t->zones, name);
+    pthread_mutex_unlock(&t->zmu);
+}
+
+static int32_t zone_offset(tt_ctx_t *c, const tv_t *t, int64_t sec, const char **abbr, char *abuf)
 {
     *abbr = "UTC";
     if (!t->tm.zone)
         return 0;
+    int32_t off;
     if (t->tm.zone[0] == '=') {
-        /* a nameless fixed zone prints its offset as -0700 */
-        int32_t off = (int32_t)atoi(t->tm.zone + 1);
+        off = (int32_t)atoi(t->tm.zone + 1);
+        *abbr = "";
+    } else {
+        off = tn_tz_lookup(tt_zone(c, t->tm.zone), sec, abbr);
+    }
+    if (!**abbr) {
+        /* a zone without an abbreviation prints its offset as -0700, as Go does */
         int a = off < 0 ? -off : off;
         snprintf(abuf, 16, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
         *abbr = abuf;
-        return off;
     }
-    char err[128];
-    tn_tz_t *tz = tn_tz_load(t->tm.zone, err, sizeof err);
-    int32_t off = tz ? tn_tz_offset(tz, sec) : 0;
-    tn_tz_free(tz);
-    if (off == 0 && (!strcmp(t->tm.zone, "UTC") || !strcmp(t->tm.zone, "Etc/UTC")))
-        return 0;
-    /* zone abbreviations are not kept: print Go's numeric form (+01, +0530) */
-    int a = off < 0 ? -off : off;
-    if (a % 3600 == 0)
-        snprintf(abuf, 16, "%c%02d", off < 0 ? '-' : '+', a / 3600);
-    else
-        snprintf(abuf, 16, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
-    *abbr = abuf;
     return off;
 }
 
@@ -826,7 +896,6 @@ static bool has_prefix(const char *s, size_t n, const char *p)
 
 int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *l, size_t n, const tv_t *t)
 {
-    TN_UNUSED(c);
     int64_t sec, nsec;
     if (t->tm.t == 0) {
         sec = GO_ZERO_UNIX;
@@ -837,7 +906,7 @@ int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *l, size_t n, const tv_t
     }
     const char *abbr;
     char abuf[16];
-    int32_t off = zone_offset(t, sec, &abbr, abuf);
+    int32_t off = zone_offset(c, t, sec, &abbr, abuf);
     int64_t local = sec + off;
     int64_t days = floor_div(local, 86400);
     int64_t sod = local - days * 86400;
@@ -1616,7 +1685,7 @@ static int time_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
         *out = *recv;
         out->tm.zone = name[0] == 'U' ? NULL : "Local";
     } else {
-        tt_time_string(&b, recv);
+        tt_time_string(c, &b, recv);
         *out = str_value(c, &b);
     }
     return 0;
@@ -2232,6 +2301,7 @@ static int render(const tn_tmpl_t *t, const char *text, const struct tn_notifica
     if (!text || !*text)
         return 0;
     tt_ctx_t *c = tn_xcalloc(1, sizeof(*c));
+    c->tmpl = t;
     c->n = n;
     c->data = data;
     c->out = out;
@@ -2270,6 +2340,7 @@ static int render(const tn_tmpl_t *t, const char *text, const struct tn_notifica
     }
     free(c->vnames);
     free(c->vvals);
+    tt_zones_free(&c->zones);
     tt_arena_free(&c->arena);
     free(c);
     return rc < 0 ? rc : 0;

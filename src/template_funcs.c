@@ -877,11 +877,8 @@ static int f_tz(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     if (rc || (rc = want_time(c, "tz", &a[1])))
         return rc;
     char *z = tt_strndup(&c->arena, name, nl);
-    char err[TN_ERRBUF_SIZE];
-    tn_tz_t *tz = tn_tz_load(z, err, sizeof err);
-    if (!tz)
+    if (*z && strcmp(z, "UTC") && !tt_zone(c, z))
         return tt_errorf(c, "template: error calling tz: unknown time zone %s", z);
-    tn_tz_free(tz);
     *out = a[1];
     out->tm.zone = (!*z || !strcmp(z, "UTC")) ? NULL : z;
     return 0;
