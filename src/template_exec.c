@@ -1675,7 +1675,7 @@ static int time_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
     } else if (!strcmp(name, "Unix")) {
         *out = tv_int(unix_s);
     } else if (!strcmp(name, "UnixMilli") || !strcmp(name, "UnixMicro")) {
-        int64_t div = name[5] == 'M' && name[6] == 'i' && name[7] == 'l' ? TN_NS_PER_MS : 1000;
+        int64_t div = !strcmp(name, "UnixMilli") ? TN_NS_PER_MS : 1000;
         *out = tv_int((int64_t)(t >= 0 ? t / div : -((-t + div - 1) / div)));
     } else if (!strcmp(name, "UnixNano")) {
         *out = tv_int(recv->tm.t == 0 ? INT64_MIN : recv->tm.t); /* undefined in Go too */
