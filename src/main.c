@@ -21,6 +21,7 @@
 #include "tocsin/outbound.h"
 #include "tocsin/sched.h"
 #include "tocsin/store.h"
+#include "tocsin/template.h"
 #include "tocsin/version.h"
 #include "tocsin/webconfig.h"
 
@@ -128,7 +129,7 @@ static const flag_t flags[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: tocsin [<flags>] [check-config <file>...]\n\n"
+    fprintf(out, "usage: tocsin [<flags>] [check-config <file>... | template render <flags>]\n\n"
                  "An alert router, compatible with Prometheus Alertmanager.\n\nFlags:\n"
                  "  -h, --help     Show this help.\n"
                  "      --version  Show the version.\n");
@@ -139,7 +140,9 @@ static void usage(FILE *out)
         fprintf(out, "      --%s=%s\n          %s\n", f->name, f->def ? f->def : "", f->help);
     }
     fprintf(out, "      --cluster.*    Accepted and ignored: tocsin does not gossip.\n"
-                 "\nCommands:\n  check-config <file>...  Validate configuration files.\n");
+                 "\nCommands:\n  check-config <file>...  Validate configuration files.\n"
+                 "  template render --template.glob=GLOB --template.text=TEXT\n"
+                 "                          Render a template as amtool does.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -773,6 +776,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "check-config") == 0)
         return tn_config_check_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "template") == 0)
+        return tn_template_render_main(argc - 1, argv + 1);
     app_t app;
     memset(&app, 0, sizeof(app));
     bool cluster_flags = false;

@@ -1030,7 +1030,30 @@ int tt_parse(tt_arena_t *a, const char *name, const char *text, size_t len, tt_d
 
 tn_tmpl_t *tn_tmpl_new(void)
 {
-    return tn_xcalloc(1, sizeof(tn_tmpl_t));
+    tn_tmpl_t *t = tn_xcalloc(1, sizeof(tn_tmpl_t));
+    pthread_mutex_init(&t->zmu, NULL);
+    return t;
+}
+
+/* Loads the zones named by constants in `tz "Zone"` calls, so renders find them cached. */
+static void preload_zones(tn_tmpl_t *t, const tt_node_t *n)
+{
+    if (!n)
+        return;
+    if (n->type == TN_CMD && n->nkids >= 2 && n->kids[0]->type == TN_IDENT &&
+        !strcmp(n->kids[0]->str, "tz") && n->kids[1]->type == TN_CONST &&
+        n->kids[1]->val.kind == TV_STR && n->kids[1]->val.s.n > 0 && n->kids[1]->val.s.n < 256 &&
+        !memchr(n->kids[1]->val.s.p, 0, n->kids[1]->val.s.n)) {
+        char name[256];
+        memcpy(name, n->kids[1]->val.s.p, n->kids[1]->val.s.n);
+        name[n->kids[1]->val.s.n] = 0;
+        tt_zones_preload(t, name);
+    }
+    for (size_t i = 0; i < n->nkids; i++)
+        preload_zones(t, n->kids[i]);
+    preload_zones(t, n->pipe);
+    preload_zones(t, n->list);
+    preload_zones(t, n->elist);
 }
 
 /* Parses into a scratch arena and definition list so that a failure leaves t unchanged. */
@@ -1095,6 +1118,11 @@ static int read_file(const char *path, char **out, size_t *len)
 
 tn_tmpl_t *tn_tmpl_load(char *const *globs, size_t nglobs, char *err, size_t errlen)
 {
+    return tt_load(globs, nglobs, false, err, errlen);
+}
+
+tn_tmpl_t *tt_load(char *const *globs, size_t nglobs, bool go_names, char *err, size_t errlen)
+{
     tn_tmpl_t *t = tn_tmpl_new();
     if (tmpl_add(t, "default.tmpl", NULL, tn_tmpl_default_text, strlen(tn_tmpl_default_text), err,
                  errlen)) {
@@ -1125,7 +1153,7 @@ tn_tmpl_t *tn_tmpl_load(char *const *globs, size_t nglobs, char *err, size_t err
             }
             const char *base = strrchr(path, '/');
             base = base ? base + 1 : path;
-            int rc = tmpl_add(t, path, base, text, len, err, errlen);
+            int rc = tmpl_add(t, go_names ? base : path, base, text, len, err, errlen);
             free(text);
             if (rc) {
                 globfree(&g);
@@ -1135,6 +1163,9 @@ tn_tmpl_t *tn_tmpl_load(char *const *globs, size_t nglobs, char *err, size_t err
         }
         globfree(&g);
     }
+    tt_zones_preload(t, "Local"); /* now, and times shown in the local zone */
+    for (size_t i = 0; i < t->ndefs; i++)
+        preload_zones(t, t->defs[i].root);
     return t;
 }
 
@@ -1144,5 +1175,7 @@ void tn_tmpl_free(tn_tmpl_t *t)
         return;
     tt_arena_free(&t->arena);
     free(t->defs);
+    tt_zones_free(&t->zones);
+    pthread_mutex_destroy(&t->zmu);
     free(t);
 }

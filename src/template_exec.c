@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "template_internal.h"
 #include "tocsin/json.h"
@@ -112,6 +113,8 @@ const char *tv_kind_name(const tv_t *v)
         return "time.Time";
     case TV_DUR:
         return "time.Duration";
+    case TV_LOC:
+        return "*time.Location";
     case TV_LIST:
         switch (v->sub) {
         case TL_STRSLICE:
@@ -134,7 +137,7 @@ const char *tv_kind_name(const tv_t *v)
     case TV_ALERT:
         return "template.Alert";
     case TV_DATA:
-        return "*template.Data";
+        return v->sub == TA_DATA ? "template.Data" : "*template.Data"; /* render: by value */
     case TV_DICT:
         return "map[string]interface {}";
     }
@@ -307,9 +310,9 @@ void tt_duration_string(tn_buf_t *b, int64_t d)
 }
 
 /* Go's time.Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST". */
-int tt_time_string(tn_buf_t *b, const tv_t *t)
+int tt_time_string(tt_ctx_t *c, tn_buf_t *b, const tv_t *t)
 {
-    return tt_time_format(NULL, b, "2006-01-02 15:04:05.999999999 -0700 MST", 39, t);
+    return tt_time_format(c, b, "2006-01-02 15:04:05.999999999 -0700 MST", 39, t);
 }
 
 static int print_kv(tt_ctx_t *c, tn_buf_t *b, tn_labels_t kv)
@@ -323,6 +326,26 @@ static int print_kv(tt_ctx_t *c, tn_buf_t *b, tn_labels_t kv)
         tn_buf_puts(b, kv.v[i].value);
     }
     return 0;
+}
+
+static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok);
+static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth);
+
+/* template.Data as fmt prints a struct: fields in declaration order, the unexported
+ * routeLabelsRendered last; the server passes a *Data (printed &{...}), render a Data. */
+static int print_data(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
+{
+    static const char *const f[] = {"Receiver",           "Status",      "Alerts",
+                                    "NotificationReason", "GroupLabels", "CommonLabels",
+                                    "CommonAnnotations",  "RouteLabels", "ExternalURL"};
+    tn_buf_puts(b, v->sub == TA_DATA ? "{" : "&{");
+    for (size_t i = 0; i < TN_ARRAY_LEN(f); i++) {
+        bool ok;
+        tv_t fv = data_field(c, f[i], &ok);
+        print_depth(c, b, &fv, depth + 1);
+        tn_buf_putc(b, ' ');
+    }
+    return tn_buf_puts(b, "false}");
 }
 
 static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
@@ -340,10 +363,12 @@ static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
     case TV_STR:
         return tn_buf_append(b, v->s.p, v->s.n);
     case TV_TIME:
-        return tt_time_string(b, v);
+        return tt_time_string(c, b, v);
     case TV_DUR:
         tt_duration_string(b, v->i);
         return 0;
+    case TV_LOC:
+        return tn_buf_puts(b, v->tm.zone ? v->tm.zone : "UTC");
     case TV_KV:
         return print_kv(c, b, v->kv);
     case TV_PAIR:
@@ -385,7 +410,7 @@ static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
         tn_buf_putc(b, '{');
         for (size_t i = 0; i < TN_ARRAY_LEN(f); i++) {
             bool ok;
-            tv_t fv = tt_alert_field(c, v->alert, f[i], &ok);
+            tv_t fv = tt_alert_field(c, v, f[i], &ok);
             if (i)
                 tn_buf_putc(b, ' ');
             print_depth(c, b, &fv, depth + 1);
@@ -393,7 +418,7 @@ static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
         return tn_buf_putc(b, '}');
     }
     case TV_DATA:
-        return tn_buf_puts(b, "&{...}");
+        return print_data(c, b, v, depth);
     }
     return 0;
 }
@@ -501,7 +526,7 @@ static int fmt_one(tt_ctx_t *c, tn_buf_t *b, char verb, const tv_t *v, bool plus
         }
         break;
     case 'd':
-        if (v->kind != TV_INT) {
+        if (v->kind != TV_INT && v->kind != TV_DUR) {
             ok = false;
             break;
         }
@@ -784,24 +809,82 @@ static const char *const day_names[] = {"Sunday",   "Monday", "Tuesday", "Wednes
 /* Go's zero time is year 1; tocsin's 0 is "unset" and prints as Go's zero time. */
 #define GO_ZERO_UNIX INT64_C(-62135596800)
 
-static int32_t zone_offset(const tv_t *t, int64_t sec, const char **abbr, char *abuf)
+static const tn_tz_t *zones_find(tt_zones_t *z, const char *name, bool *found)
+{
+    for (size_t i = 0; i < z->n; i++)
+        if (!strcmp(z->v[i].name, name)) {
+            *found = true;
+            return z->v[i].tz;
+        }
+    *found = false;
+    return NULL;
+}
+
+static const tn_tz_t *zones_load(tt_zones_t *z, const char *name)
+{
+    bool found;
+    const tn_tz_t *tz = zones_find(z, name, &found);
+    if (found)
+        return tz;
+    char err[TN_ERRBUF_SIZE];
+    if (z->n == z->cap) {
+        z->cap = z->cap ? 2 * z->cap : 8;
+        z->v = tn_xrealloc(z->v, z->cap * sizeof(*z->v));
+    }
+    z->v[z->n].name = tn_xstrdup(name);
+    z->v[z->n].tz = tn_tz_load(name, err, sizeof err); /* a failure is cached too */
+    return z->v[z->n++].tz;
+}
+
+void tt_zones_free(tt_zones_t *z)
+{
+    for (size_t i = 0; i < z->n; i++) {
+        free(z->v[i].name);
+        tn_tz_free(z->v[i].tz);
+    }
+    free(z->v);
+    memset(z, 0, sizeof(*z));
+}
+
+const tn_tz_t *tt_zone(tt_ctx_t *c, const char *name)
+{
+    if (!c || !c->tmpl) {
+        if (!c)
+            return NULL;
+        return zones_load(&c->zones, name);
+    }
+    tn_tmpl_t *t = (tn_tmpl_t *)c->tmpl; /* the cache is the one mutable part of a set */
+    pthread_mutex_lock(&t->zmu);
+    const tn_tz_t *tz = zones_load(&t->zones, name);
+    pthread_mutex_unlock(&t->zmu);
+    return tz;
+}
+
+void tt_zones_preload(tn_tmpl_t *t, const char *name)
+{
+    pthread_mutex_lock(&t->zmu);
+    zones_load(&t->zones, name);
+    pthread_mutex_unlock(&t->zmu);
+}
+
+static int32_t zone_offset(tt_ctx_t *c, const tv_t *t, int64_t sec, const char **abbr, char *abuf)
 {
     *abbr = "UTC";
     if (!t->tm.zone)
         return 0;
-    char err[128];
-    tn_tz_t *tz = tn_tz_load(t->tm.zone, err, sizeof err);
-    int32_t off = tz ? tn_tz_offset(tz, sec) : 0;
-    tn_tz_free(tz);
-    if (off == 0 && (!strcmp(t->tm.zone, "UTC") || !strcmp(t->tm.zone, "Etc/UTC")))
-        return 0;
-    /* zone abbreviations are not kept: print Go's numeric form (+01, +0530) */
-    int a = off < 0 ? -off : off;
-    if (a % 3600 == 0)
-        snprintf(abuf, 16, "%c%02d", off < 0 ? '-' : '+', a / 3600);
-    else
+    int32_t off;
+    if (t->tm.zone[0] == '=') {
+        off = (int32_t)atoi(t->tm.zone + 1);
+        *abbr = "";
+    } else {
+        off = tn_tz_lookup(tt_zone(c, t->tm.zone), sec, abbr);
+    }
+    if (!**abbr) {
+        /* a zone without an abbreviation prints its offset as -0700, as Go does */
+        int a = off < 0 ? -off : off;
         snprintf(abuf, 16, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
-    *abbr = abuf;
+        *abbr = abuf;
+    }
     return off;
 }
 
@@ -813,7 +896,6 @@ static bool has_prefix(const char *s, size_t n, const char *p)
 
 int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *l, size_t n, const tv_t *t)
 {
-    TN_UNUSED(c);
     int64_t sec, nsec;
     if (t->tm.t == 0) {
         sec = GO_ZERO_UNIX;
@@ -824,7 +906,7 @@ int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *l, size_t n, const tv_t
     }
     const char *abbr;
     char abuf[16];
-    int32_t off = zone_offset(t, sec, &abbr, abuf);
+    int32_t off = zone_offset(c, t, sec, &abbr, abuf);
     int64_t local = sec + off;
     int64_t days = floor_div(local, 86400);
     int64_t sod = local - days * 86400;
@@ -957,11 +1039,16 @@ static void data_common(tt_ctx_t *c)
 static tt_list_t *data_alerts(tt_ctx_t *c)
 {
     if (!c->alerts) {
-        size_t n = c->n ? c->n->nalerts : 0;
+        size_t n = c->data ? c->data->nalerts : c->n ? c->n->nalerts : 0;
         tv_t l = tv_list(c, n, TL_ALERTS);
         for (size_t i = 0; i < n; i++) {
             tv_t a = {.kind = TV_ALERT};
-            a.alert = &c->n->alerts[i];
+            if (c->data) {
+                a.sub = TA_DATA;
+                a.xalert = &c->data->alerts[i];
+            } else {
+                a.alert = &c->n->alerts[i];
+            }
             tt_list_push(c, l.l, a);
         }
         c->alerts = l.l;
@@ -1048,9 +1135,40 @@ static tv_t summary_value(tt_ctx_t *c, const tn_summary_t *s)
     return d;
 }
 
+/* Data given field by field (template render): no derivation, no quoting. */
+static tv_t explicit_field(tt_ctx_t *c, const tn_tmpl_data_t *d, const char *name, bool *ok)
+{
+    *ok = true;
+    if (!strcmp(name, "Receiver"))
+        return tv_cstr(d->receiver ? d->receiver : "");
+    if (!strcmp(name, "Status"))
+        return tv_cstr(d->status ? d->status : "");
+    if (!strcmp(name, "Alerts")) {
+        tv_t v = {.kind = TV_LIST, .sub = TL_ALERTS};
+        v.l = data_alerts(c);
+        return v;
+    }
+    if (!strcmp(name, "GroupLabels"))
+        return kv_value(d->group_labels);
+    if (!strcmp(name, "CommonLabels"))
+        return kv_value(d->common_labels);
+    if (!strcmp(name, "CommonAnnotations"))
+        return kv_value(d->common_annotations);
+    if (!strcmp(name, "RouteLabels"))
+        return kv_value((tn_labels_t){NULL, 0});
+    if (!strcmp(name, "ExternalURL"))
+        return tv_cstr(d->external_url ? d->external_url : "");
+    if (!strcmp(name, "NotificationReason"))
+        return tv_cstr("");
+    *ok = false;
+    return (tv_t){0};
+}
+
 static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok)
 {
     const tn_notification_t *n = c->n;
+    if (c->data)
+        return explicit_field(c, c->data, name, ok);
     *ok = true;
     if (!strcmp(name, "Receiver")) {
         if (!c->receiver)
@@ -1083,21 +1201,46 @@ static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok)
     return (tv_t){0};
 }
 
-tv_t tt_alert_field(tt_ctx_t *c, const tn_notif_alert_t *na, const char *name, bool *ok)
+static tv_t time_value(tn_time_t t, const char *zone)
 {
-    const tn_alert_t *a = na->alert;
+    tv_t v = {.kind = TV_TIME};
+    v.tm.t = t;
+    v.tm.zone = zone;
+    return v;
+}
+
+tv_t tt_alert_field(tt_ctx_t *c, const tv_t *av, const char *name, bool *ok)
+{
     *ok = true;
+    if (av->sub == TA_DATA) {
+        const tn_tmpl_alert_t *x = av->xalert;
+        if (!strcmp(name, "Status"))
+            return tv_cstr(x->status ? x->status : "");
+        if (!strcmp(name, "Labels"))
+            return kv_value(x->labels);
+        if (!strcmp(name, "Annotations"))
+            return kv_value(x->annotations);
+        if (!strcmp(name, "StartsAt"))
+            return time_value(x->starts_at, x->starts_zone);
+        if (!strcmp(name, "EndsAt"))
+            return time_value(x->ends_at, x->ends_zone);
+        if (!strcmp(name, "GeneratorURL"))
+            return tv_cstr(x->generator_url ? x->generator_url : "");
+        if (!strcmp(name, "Fingerprint"))
+            return tv_cstr(x->fingerprint ? x->fingerprint : "");
+        *ok = false;
+        return (tv_t){0};
+    }
+    const tn_notif_alert_t *na = av->alert;
+    const tn_alert_t *a = na->alert;
     if (!strcmp(name, "Status"))
         return tv_cstr(na->resolved ? "resolved" : "firing");
     if (!strcmp(name, "Labels"))
         return kv_value(tn_alert_labels(a));
     if (!strcmp(name, "Annotations"))
         return kv_value(tn_alert_annotations(a));
-    if (!strcmp(name, "StartsAt") || !strcmp(name, "EndsAt")) {
-        tv_t v = {.kind = TV_TIME};
-        v.tm.t = name[0] == 'S' ? a->starts_at : (na->resolved ? a->ends_at : 0);
-        return v;
-    }
+    if (!strcmp(name, "StartsAt") || !strcmp(name, "EndsAt"))
+        return time_value(name[0] == 'S' ? a->starts_at : (na->resolved ? a->ends_at : 0), NULL);
     if (!strcmp(name, "GeneratorURL"))
         return tv_cstr(a->generator_url ? a->generator_url : "");
     if (!strcmp(name, "Fingerprint")) {
@@ -1180,7 +1323,7 @@ static int eval_field(tt_ctx_t *c, const tv_t *dot, const char *name, const tv_t
         *out = data_field(c, name, &ok);
         break;
     case TV_ALERT:
-        *out = tt_alert_field(c, recv->alert, name, &ok);
+        *out = tt_alert_field(c, recv, name, &ok);
         break;
     case TV_PAIR:
         if (!strcmp(name, "Name"))
@@ -1406,6 +1549,221 @@ static int want_args(tt_ctx_t *c, const char *name, size_t nargs, size_t want)
     return 0;
 }
 
+/* ---- methods of time.Time and time.Duration ---- */
+
+typedef __int128 i128;
+#define DUR_MAX INT64_MAX
+#define DUR_MIN INT64_MIN
+
+/* Nanoseconds since the Unix epoch, with 0 as Go's zero time (year 1). */
+static i128 abs_ns(const tv_t *t)
+{
+    return t->tm.t == 0 ? (i128)GO_ZERO_UNIX * TN_NS_PER_SEC : (i128)t->tm.t;
+}
+
+static int64_t sat_dur(i128 d)
+{
+    return d > DUR_MAX ? DUR_MAX : d < DUR_MIN ? DUR_MIN : (int64_t)d;
+}
+
+/* A Duration argument: a duration, or an integer constant as text/template converts one. */
+static int want_dur(tt_ctx_t *c, const char *fn, const tv_t *v, int64_t *d)
+{
+    if (v->kind != TV_DUR && v->kind != TV_INT)
+        return tt_errorf(c, "template: wrong type for value; expected time.Duration; got %s",
+                         tv_kind_name(v));
+    TN_UNUSED(fn);
+    *d = v->i;
+    return 0;
+}
+
+static int want_time_arg(tt_ctx_t *c, const tv_t *v)
+{
+    if (v->kind != TV_TIME)
+        return tt_errorf(c, "template: wrong type for value; expected time.Time; got %s",
+                         tv_kind_name(v));
+    return 0;
+}
+
+static int time_result(tt_ctx_t *c, const tv_t *recv, i128 ns, tv_t *out)
+{
+    if (ns == (i128)GO_ZERO_UNIX * TN_NS_PER_SEC)
+        ns = 0;
+    else if (ns > INT64_MAX || ns < INT64_MIN || ns == 0)
+        /* tocsin keeps times as int64 nanoseconds (years 1678..2262) and 0 for Go's zero */
+        return tt_errorf(c, "template: time out of range");
+    *out = *recv;
+    out->tm.t = (int64_t)ns;
+    return 0;
+}
+
+static tv_t str_value(tt_ctx_t *c, tn_buf_t *b)
+{
+    tv_t v = tt_buf_value(c, b);
+    tn_buf_free(b);
+    return v;
+}
+
+static int time_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
+                       tv_t *out, bool *found)
+{
+    int rc;
+    i128 t = abs_ns(recv);
+    int64_t unix_s =
+        (int64_t)(t >= 0 ? t / TN_NS_PER_SEC : -((-t + TN_NS_PER_SEC - 1) / TN_NS_PER_SEC));
+    static const char *const one_arg[] = {"Format", "Sub",   "Add",      "After", "Before",
+                                          "Equal",  "Round", "Truncate", "In",    NULL};
+    static const char *const no_arg[] = {"Unix", "UnixMilli", "UnixMicro", "UnixNano", "IsZero",
+                                         "UTC",  "Local",     "String",    "Location", NULL};
+    size_t want = 2;
+    for (size_t i = 0; one_arg[i]; i++)
+        if (!strcmp(name, one_arg[i]))
+            want = 1;
+    for (size_t i = 0; no_arg[i]; i++)
+        if (!strcmp(name, no_arg[i]))
+            want = 0;
+    if (want == 2) {
+        *found = false;
+        return 0;
+    }
+    if ((rc = want_args(c, name, nargs, want)))
+        return rc;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    if (!strcmp(name, "Format")) {
+        const char *lay = "";
+        size_t llen = 0;
+        if ((rc = tv_want_str(c, "Format", &args[0], &lay, &llen)))
+            return rc;
+        tt_time_format(c, &b, lay, llen, recv);
+        *out = str_value(c, &b);
+    } else if (!strcmp(name, "Sub")) {
+        if ((rc = want_time_arg(c, &args[0])))
+            return rc;
+        *out = (tv_t){.kind = TV_DUR, .i = sat_dur(t - abs_ns(&args[0]))};
+    } else if (!strcmp(name, "After") || !strcmp(name, "Before") || !strcmp(name, "Equal")) {
+        if ((rc = want_time_arg(c, &args[0])))
+            return rc;
+        i128 u = abs_ns(&args[0]);
+        *out = tv_bool(name[0] == 'A' ? t > u : name[0] == 'B' ? t < u : t == u);
+    } else if (!strcmp(name, "Add") || !strcmp(name, "Round") || !strcmp(name, "Truncate")) {
+        int64_t d = 0;
+        if ((rc = want_dur(c, name, &args[0], &d)))
+            return rc;
+        if (name[0] == 'A')
+            return time_result(c, recv, t + d, out);
+        if (d <= 0) {
+            *out = *recv;
+            return 0;
+        }
+        /* Go rounds relative to the zero time, in absolute (zone-free) time */
+        i128 since_zero = t - (i128)GO_ZERO_UNIX * TN_NS_PER_SEC;
+        i128 r = since_zero % d;
+        i128 res = t - r;
+        if (name[0] == 'R' && (uint64_t)r + (uint64_t)r >= (uint64_t)d)
+            res += d;
+        return time_result(c, recv, res, out);
+    } else if (!strcmp(name, "In")) {
+        if (args[0].kind != TV_LOC)
+            return tt_errorf(c, "template: wrong type for value; expected *time.Location; got %s",
+                             tv_kind_name(&args[0]));
+        *out = *recv;
+        out->tm.zone = args[0].tm.zone;
+    } else if (!strcmp(name, "Location")) {
+        *out = (tv_t){.kind = TV_LOC};
+        out->tm.zone = recv->tm.zone;
+    } else if (!strcmp(name, "Unix")) {
+        *out = tv_int(unix_s);
+    } else if (!strcmp(name, "UnixMilli") || !strcmp(name, "UnixMicro")) {
+        int64_t div = !strcmp(name, "UnixMilli") ? TN_NS_PER_MS : 1000;
+        *out = tv_int((int64_t)(t >= 0 ? t / div : -((-t + div - 1) / div)));
+    } else if (!strcmp(name, "UnixNano")) {
+        *out = tv_int(recv->tm.t == 0 ? INT64_MIN : recv->tm.t); /* undefined in Go too */
+    } else if (!strcmp(name, "IsZero")) {
+        *out = tv_bool(recv->tm.t == 0);
+    } else if (!strcmp(name, "UTC") || !strcmp(name, "Local")) {
+        *out = *recv;
+        out->tm.zone = name[0] == 'U' ? NULL : "Local";
+    } else {
+        tt_time_string(c, &b, recv);
+        *out = str_value(c, &b);
+    }
+    return 0;
+}
+
+static bool less_than_half(int64_t x, int64_t y)
+{
+    return (uint64_t)x + (uint64_t)x < (uint64_t)y;
+}
+
+static int64_t dur_round(int64_t d, int64_t m)
+{
+    if (m <= 0)
+        return d;
+    int64_t r = d % m;
+    if (d < 0) {
+        r = -r;
+        if (less_than_half(r, m))
+            return d + r;
+        int64_t d1 = (int64_t)((uint64_t)d - (uint64_t)m + (uint64_t)r);
+        return d1 < d ? d1 : DUR_MIN;
+    }
+    if (less_than_half(r, m))
+        return d - r;
+    int64_t d1 = (int64_t)((uint64_t)d + (uint64_t)m - (uint64_t)r);
+    return d1 > d ? d1 : DUR_MAX;
+}
+
+static int dur_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
+                      tv_t *out, bool *found)
+{
+    int rc;
+    int64_t d = recv->i;
+    if (!strcmp(name, "Round") || !strcmp(name, "Truncate")) {
+        int64_t m = 0;
+        if ((rc = want_args(c, name, nargs, 1)) || (rc = want_dur(c, name, &args[0], &m)))
+            return rc;
+        *out = (tv_t){.kind = TV_DUR,
+                      .i = name[0] == 'R' ? dur_round(d, m)
+                           : m <= 0       ? d
+                                          : d - d % m};
+        return 0;
+    }
+    static const char *const no_arg[] = {"Hours",        "Minutes",      "Seconds",
+                                         "Milliseconds", "Microseconds", "Nanoseconds",
+                                         "String",       "Abs",          NULL};
+    bool known = false;
+    for (size_t i = 0; no_arg[i]; i++)
+        known |= !strcmp(name, no_arg[i]);
+    if (!known) {
+        *found = false;
+        return 0;
+    }
+    if ((rc = want_args(c, name, nargs, 0)))
+        return rc;
+    if (!strcmp(name, "Hours") || !strcmp(name, "Minutes") || !strcmp(name, "Seconds")) {
+        /* whole units plus the fraction, as Go computes them */
+        int64_t unit = name[0] == 'H'   ? 3600 * TN_NS_PER_SEC
+                       : name[0] == 'M' ? 60 * TN_NS_PER_SEC
+                                        : TN_NS_PER_SEC;
+        *out = tv_float((double)(d / unit) + (double)(d % unit) / (double)unit);
+    } else if (!strcmp(name, "Milliseconds")) {
+        *out = tv_int(d / TN_NS_PER_MS);
+    } else if (!strcmp(name, "Microseconds")) {
+        *out = tv_int(d / 1000);
+    } else if (!strcmp(name, "Nanoseconds")) {
+        *out = tv_int(d);
+    } else if (!strcmp(name, "Abs")) {
+        *out = (tv_t){.kind = TV_DUR, .i = d >= 0 ? d : d == DUR_MIN ? DUR_MAX : -d};
+    } else {
+        tn_buf_t b;
+        tn_buf_init(&b, 0);
+        tt_duration_string(&b, d);
+        *out = str_value(c, &b);
+    }
+    return 0;
+}
+
 static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
                        tv_t *out, bool *found)
 {
@@ -1491,73 +1849,27 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
             return rc;
         bool want_resolved = name[0] == 'R';
         tv_t l = tv_list(c, recv->l->n, TL_ALERTSLICE);
-        for (size_t i = 0; i < recv->l->n; i++)
-            if (recv->l->v[i].alert->resolved == want_resolved)
-                tt_list_push(c, l.l, recv->l->v[i]);
+        for (size_t i = 0; i < recv->l->n; i++) {
+            const tv_t *a = &recv->l->v[i];
+            /* explicit data filters by the status string, as Alerts.Firing does */
+            bool keep = a->sub == TA_DATA
+                            ? a->xalert->status &&
+                                  !strcmp(a->xalert->status, want_resolved ? "resolved" : "firing")
+                            : a->alert->resolved == want_resolved;
+            if (keep)
+                tt_list_push(c, l.l, *a);
+        }
         *out = l;
         return 0;
     } else if (recv->kind == TV_TIME) {
-        int64_t t = recv->tm.t;
-        int64_t unix_s = t == 0 ? GO_ZERO_UNIX : floor_div(t, TN_NS_PER_SEC);
-        if (!strcmp(name, "Format")) {
-            const char *lay = "";
-            size_t llen = 0;
-            if ((rc = want_args(c, name, nargs, 1)) ||
-                (rc = tv_want_str(c, "Format", &args[0], &lay, &llen)))
-                return rc;
-            tn_buf_t b;
-            tn_buf_init(&b, 0);
-            tt_time_format(c, &b, lay, llen, recv);
-            *out = tt_buf_value(c, &b);
-            tn_buf_free(&b);
-            return 0;
-        }
-        if ((rc = want_args(c, name, nargs, 0)) != 0 && strcmp(name, "Format")) {
-            c->failed = false; /* not one of ours: fall through to "can't evaluate" */
-        }
-        if (!strcmp(name, "Unix")) {
-            *out = tv_int(unix_s);
-            return 0;
-        }
-        if (!strcmp(name, "UnixMilli")) {
-            *out = tv_int(t == 0 ? GO_ZERO_UNIX * 1000 : floor_div(t, TN_NS_PER_MS));
-            return 0;
-        }
-        if (!strcmp(name, "UnixNano")) {
-            *out = tv_int(t == 0 ? INT64_MIN : t);
-            return 0;
-        }
-        if (!strcmp(name, "IsZero")) {
-            *out = tv_bool(t == 0);
-            return 0;
-        }
-        if (!strcmp(name, "UTC")) {
-            *out = *recv;
-            out->tm.zone = NULL;
-            return 0;
-        }
-        if (!strcmp(name, "String")) {
-            tn_buf_t b;
-            tn_buf_init(&b, 0);
-            tt_time_string(&b, recv);
-            *out = tt_buf_value(c, &b);
-            tn_buf_free(&b);
-            return 0;
-        }
+        return time_method(c, recv, name, args, nargs, out, found);
     } else if (recv->kind == TV_DUR) {
-        if (!strcmp(name, "Seconds") || !strcmp(name, "Minutes") || !strcmp(name, "Hours")) {
-            double div = name[0] == 'S' ? 1e9 : name[0] == 'M' ? 60e9 : 3600e9;
-            *out = tv_float((double)recv->i / div);
-            return 0;
-        }
-        if (!strcmp(name, "String")) {
-            tn_buf_t b;
-            tn_buf_init(&b, 0);
-            tt_duration_string(&b, recv->i);
-            *out = tt_buf_value(c, &b);
-            tn_buf_free(&b);
-            return 0;
-        }
+        return dur_method(c, recv, name, args, nargs, out, found);
+    } else if (recv->kind == TV_LOC && !strcmp(name, "String")) {
+        if ((rc = want_args(c, name, nargs, 0)))
+            return rc;
+        *out = tv_cstr(recv->tm.zone ? recv->tm.zone : "UTC");
+        return 0;
     }
     *found = false;
     return 0;
@@ -1618,6 +1930,14 @@ static int html_text(tt_ctx_t *c, const char *s, size_t n)
             } else if (ch == '<' && i + 1 < n &&
                        (((s[i + 1] | 32) >= 'a' && (s[i + 1] | 32) <= 'z') || s[i + 1] == '/')) {
                 c->hstate = HS_TAGNAME;
+            } else if (ch == '<' && !(n - i >= 9 && !strncasecmp(s + i, "<!doctype", 9))) {
+                /* a '<' that starts no tag is written as &lt;, as html/template does */
+                int rc = out_append(c, s + start, i - start);
+                if (!rc)
+                    rc = out_append(c, "&lt;", 4);
+                if (rc)
+                    return rc;
+                start = i + 1;
             }
             break;
         case HS_COMMENT:
@@ -1974,13 +2294,16 @@ static int exec_list(tt_ctx_t *c, const tt_node_t *list, const tv_t *dot)
     return 0;
 }
 
-int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
-                   unsigned flags, tn_buf_t *out, char *err, size_t errlen)
+static int render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
+                  const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
+                  size_t errlen)
 {
     if (!text || !*text)
         return 0;
     tt_ctx_t *c = tn_xcalloc(1, sizeof(*c));
+    c->tmpl = t;
     c->n = n;
+    c->data = data;
     c->out = out;
     c->out_limit = out->len + TN_TMPL_MAX_OUTPUT;
     c->flags = flags;
@@ -1999,7 +2322,7 @@ int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notific
             c->defs2 = t->defs;
             c->ndefs2 = t->ndefs;
         }
-        tv_t data = {.kind = TV_DATA};
+        tv_t data = {.kind = TV_DATA, .sub = c->data ? TA_DATA : TA_NOTIF};
         var_push(c, "$", data);
         rc = top ? exec_list(c, top, &data) : 0;
         if (rc > 0)
@@ -2017,7 +2340,20 @@ int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notific
     }
     free(c->vnames);
     free(c->vvals);
+    tt_zones_free(&c->zones);
     tt_arena_free(&c->arena);
     free(c);
     return rc < 0 ? rc : 0;
+}
+
+int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
+                   unsigned flags, tn_buf_t *out, char *err, size_t errlen)
+{
+    return render(t, text, n, NULL, flags, out, err, errlen);
+}
+
+int tn_tmpl_render_data(const tn_tmpl_t *t, const char *text, const tn_tmpl_data_t *d,
+                        unsigned flags, tn_buf_t *out, char *err, size_t errlen)
+{
+    return render(t, text, NULL, d, flags, out, err, errlen);
 }

@@ -547,10 +547,101 @@ static int f_toLower(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     return str_fn(c, "toLower", a, 1, out);
 }
+/* Word-break classes of uncased runes as x/text/cases sees them: "mid" runes (MidLetter,
+ * MidNumLet, Single_Quote) keep a word going unless doubled; letters, digits, ExtendNumLet
+ * and marks keep it going; everything else breaks it. */
+static bool title_mid(uint32_t cp)
+{
+    static const uint32_t mid[] = {':',    0xB7,   0x387,  0x55F,  0x5F4,  0x2027,
+                                   0xFE13, 0xFE55, 0xFF1A, '.',    0x2018, 0x2019,
+                                   0x2024, 0xFE52, 0xFF07, 0xFF0E, '\''};
+    for (size_t i = 0; i < TN_ARRAY_LEN(mid); i++)
+        if (cp == mid[i])
+            return true;
+    return false;
+}
+
+static bool title_nobreak(uint32_t cp, locale_t loc)
+{
+    if (cp == '_' || cp == 0x202F || cp == 0x203F || cp == 0x2040 || cp == 0x2054 || cp == 0xFE33 ||
+        cp == 0xFE34 || (cp >= 0xFE4D && cp <= 0xFE4F) || cp == 0xFF3F)
+        return true; /* ExtendNumLet */
+    if ((cp >= 0x300 && cp <= 0x36F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+        (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+        (cp >= 0xFE20 && cp <= 0xFE2F) || cp == 0x200C || cp == 0x200D || cp == 0xAD)
+        return true; /* Extend, ZWJ, Format (the common ones) */
+    if (cp < 128)
+        return ((cp | 32) >= 'a' && (cp | 32) <= 'z') || (cp >= '0' && cp <= '9');
+    return loc && iswalnum_l((wint_t)cp, loc);
+}
+
+/* Title case of the four Unicode digraphs that have one; towupper elsewhere. */
+static uint32_t title_rune(uint32_t cp, locale_t loc)
+{
+    if (cp >= 0x1C4 && cp <= 0x1CC)
+        return cp - (cp - 0x1C4) % 3 + 1;
+    if (cp >= 0x1F1 && cp <= 0x1F3)
+        return 0x1F2;
+    if (cp < 128)
+        return cp >= 'a' && cp <= 'z' ? cp - 32 : cp;
+    return loc ? (uint32_t)towupper_l((wint_t)cp, loc) : cp;
+}
+
+/* cases.Title(language.Und): the first cased letter of a word is title-cased and the rest of
+ * the word lowered. Digits do not start a word ("3rd" -> "3Rd"), '_' does not end one, and a
+ * single '.' or '\'' between letters does not either ("example.net" -> "Example.net"). */
+static void title_case(tn_buf_t *b, const char *s, size_t n)
+{
+    locale_t loc = utf8_locale();
+    bool mid_word = false, was_mid = false;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = tn_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (k == 0) { /* invalid UTF-8 is copied and breaks the word */
+            tn_buf_putc(b, s[i++]);
+            mid_word = was_mid = false;
+            continue;
+        }
+        bool is_mid = title_mid(cp);
+        if (was_mid && is_mid)
+            mid_word = false;
+        uint32_t up = title_rune(cp, loc);
+        uint32_t lo = cp < 128 ? (cp >= 'A' && cp <= 'Z' ? cp + 32 : cp)
+                      : loc    ? (uint32_t)towlower_l((wint_t)cp, loc)
+                               : cp;
+        bool cased =
+            up != cp || lo != cp ||
+            (cp >= 128 && loc && (iswupper_l((wint_t)cp, loc) || iswlower_l((wint_t)cp, loc)));
+        if (cased) {
+            uint32_t r = mid_word ? lo : up;
+            if (r == cp)
+                tn_buf_append(b, s + i, k);
+            else
+                tn_utf8_put(b, r);
+            mid_word = true;
+        } else {
+            tn_buf_append(b, s + i, k);
+            if (!is_mid && !title_nobreak(cp, loc))
+                mid_word = false;
+        }
+        was_mid = is_mid;
+        i += k;
+    }
+}
+
 static int f_title(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    return str_fn(c, "title", a, 2, out);
+    const char *s;
+    size_t len;
+    int rc = tv_want_str(c, "title", &a[0], &s, &len);
+    if (rc)
+        return rc;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    title_case(&b, s, len);
+    *out = buf_out(c, &b);
+    return 0;
 }
 
 static int f_trimSpace(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
@@ -877,11 +968,8 @@ static int f_tz(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     if (rc || (rc = want_time(c, "tz", &a[1])))
         return rc;
     char *z = tt_strndup(&c->arena, name, nl);
-    char err[TN_ERRBUF_SIZE];
-    tn_tz_t *tz = tn_tz_load(z, err, sizeof err);
-    if (!tz)
+    if (*z && strcmp(z, "UTC") && !tt_zone(c, z))
         return tt_errorf(c, "template: error calling tz: unknown time zone %s", z);
-    tn_tz_free(tz);
     *out = a[1];
     out->tm.zone = (!*z || !strcmp(z, "UTC")) ? NULL : z;
     return 0;
@@ -1111,7 +1199,7 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         tn_buf_putc(b, '{');
         for (size_t i = 0; i < TN_ARRAY_LEN(f); i++) {
             bool ok;
-            tv_t fv = tt_alert_field(c, v->alert, f[i], &ok);
+            tv_t fv = tt_alert_field(c, v, f[i], &ok);
             tn_buf_printf(b, "%s\"%s\":", i ? "," : "", k[i]);
             tt_json(c, b, &fv);
         }

@@ -3,6 +3,8 @@
 #ifndef TOCSIN_TEMPLATE_INTERNAL_H
 #define TOCSIN_TEMPLATE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "tocsin/labels.h"
 #include "tocsin/receiver.h"
 #include "tocsin/template.h"
@@ -42,8 +44,10 @@ enum tv_kind {
     TV_ALERT,
     TV_DATA,
     TV_DICT, /* map[string]any from dict */
+    TV_LOC,  /* *time.Location: tm.zone as for TV_TIME */
 };
 
+enum { TA_NOTIF, TA_DATA };                                                   /* alert subtypes */
 enum { TS_PLAIN, TS_HTML, TS_URL };                                           /* string subtypes */
 enum { TL_ANY, TL_STRSLICE, TL_STRINGS, TL_PAIRS, TL_ALERTS, TL_ALERTSLICE }; /* list types */
 
@@ -77,7 +81,8 @@ struct tv {
         tt_list_t *l;
         tn_labels_t kv; /* sorted by name */
         tn_label_t pair;
-        const tn_notif_alert_t *alert;
+        const tn_notif_alert_t *alert; /* sub 0 */
+        const tn_tmpl_alert_t *xalert; /* sub TA_DATA: explicit data */
         tt_dict_t *d;
     };
 };
@@ -131,10 +136,25 @@ typedef struct tt_def {
     tt_node_t *root;
 } tt_def_t;
 
+/* A time zone by name, loaded once; tz NULL = no such zone. */
+typedef struct tt_zone {
+    char *name;
+    struct tn_tz *tz;
+} tt_zone_t;
+
+typedef struct tt_zones {
+    tt_zone_t *v;
+    size_t n, cap;
+} tt_zones_t;
+
 struct tn_tmpl {
     tt_arena_t arena;
     tt_def_t *defs;
     size_t ndefs, cap;
+    /* Zones the templates use (tz, .In, now's Local): loaded with the set, and any other name
+     * on first use, so formatting a time never reads tzdata again. */
+    pthread_mutex_t zmu;
+    tt_zones_t zones;
 };
 
 /* Parses text into a, adding defines to the definition list (grown with
@@ -145,6 +165,9 @@ const tt_def_t *tt_find(const tt_def_t *defs, size_t n, const char *name);
 /* Adds or replaces a definition, as Go does: an empty body never replaces a non-empty one. */
 void tt_define(tt_def_t **defs, size_t *ndefs, size_t *cap, const tt_def_t *d);
 bool tt_tree_empty(const tt_node_t *n);
+/* tn_tmpl_load; go_names names files in parse errors by base name, as Go does (the server
+ * names them by path, which is more useful in its logs). */
+tn_tmpl_t *tt_load(char *const *globs, size_t nglobs, bool go_names, char *err, size_t errlen);
 
 /* ---- execution ---- */
 
@@ -162,7 +185,10 @@ bool tt_func_exists(const char *name); /* builtins included */
 /* Render state. */
 struct tt_ctx {
     tt_arena_t arena;
+    const tn_tmpl_t *tmpl; /* NULL: zones cached per render in `zones` */
+    tt_zones_t zones;
     const tn_notification_t *n;
+    const tn_tmpl_data_t *data; /* explicit data instead of n */
     tn_buf_t *out;
     unsigned flags;
     char *err;
@@ -220,10 +246,14 @@ int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t 
 /* Copies a buffer's content into the render arena as a string value. */
 tv_t tt_buf_value(tt_ctx_t *c, tn_buf_t *b);
 tn_labels_t tt_kv_sorted_pairs(tt_ctx_t *c, tn_labels_t kv); /* alertname first */
-int tt_time_string(tn_buf_t *b, const tv_t *t);
+int tt_time_string(tt_ctx_t *c, tn_buf_t *b, const tv_t *t);
+/* The zone `name` from the set's cache (loading it there once), NULL if there is none such. */
+const struct tn_tz *tt_zone(tt_ctx_t *c, const char *name);
+void tt_zones_free(tt_zones_t *z);
+void tt_zones_preload(tn_tmpl_t *t, const char *name);
 void tt_duration_string(tn_buf_t *b, int64_t d);
 int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v);
-tv_t tt_alert_field(tt_ctx_t *c, const tn_notif_alert_t *a, const char *name, bool *ok);
+tv_t tt_alert_field(tt_ctx_t *c, const tv_t *alert, const char *name, bool *ok);
 int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *layout, size_t llen, const tv_t *t);
 
 #endif

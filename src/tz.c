@@ -24,6 +24,7 @@ typedef struct tz_rule {
     bool has_dst;
     int32_t std_off, dst_off; /* east positive */
     tz_rule_date_t start, end;
+    char std_abbr[16], dst_abbr[16];
 } tz_rule_t;
 
 struct tn_tz {
@@ -31,9 +32,12 @@ struct tn_tz {
     char *name;
     int64_t *trans; /* ascending, unix seconds */
     int32_t *trans_off;
+    uint16_t *trans_abbr; /* offsets into abbrs */
     size_t ntrans;
     int32_t first_off; /* before the first transition */
-    tz_rule_t rule;    /* past the last transition, when the footer has one */
+    uint16_t first_abbr;
+    char *abbrs;    /* the TZif designation strings, NUL-separated ("" when none) */
+    tz_rule_t rule; /* past the last transition, when the footer has one */
 };
 
 /* ---- calendar arithmetic on a proleptic Gregorian calendar ---- */
@@ -163,20 +167,35 @@ static const char *tz_rule_date(const char *p, tz_rule_date_t *d)
     return p;
 }
 
+/* Copies the zone abbreviation between s and its end e (without <>) into out. */
+static void tz_rule_abbr(const char *s, const char *e, char out[16])
+{
+    if (*s == '<')
+        s++, e--;
+    size_t n = (size_t)(e - s) < 15 ? (size_t)(e - s) : 15;
+    memcpy(out, s, n);
+    out[n] = 0;
+}
+
 static int tz_rule_parse(const char *s, tz_rule_t *r)
 {
     const char *p = tz_rule_name(s);
     int32_t off;
 
     memset(r, 0, sizeof(*r));
-    if (!p || !(p = tz_rule_hms(p, 24, &off)))
+    if (!p)
+        return TN_ERR_INVAL;
+    tz_rule_abbr(s, p, r->std_abbr);
+    if (!(p = tz_rule_hms(p, 24, &off)))
         return TN_ERR_INVAL;
     r->std_off = -off; /* POSIX offsets count west */
     r->set = true;
     if (!*p)
         return TN_OK;
+    const char *dst = p;
     if (!(p = tz_rule_name(p)))
         return TN_ERR_INVAL;
+    tz_rule_abbr(dst, p, r->dst_abbr);
     r->has_dst = true;
     r->dst_off = r->std_off + 3600;
     if (*p && *p != ',') {
@@ -215,8 +234,9 @@ static int64_t tz_rule_day(const tz_rule_date_t *d, int64_t y)
     }
 }
 
-static int32_t tz_rule_offset(const tz_rule_t *r, int64_t t)
+static int32_t tz_rule_offset(const tz_rule_t *r, int64_t t, const char **abbr)
 {
+    *abbr = r->std_abbr;
     if (!r->has_dst)
         return r->std_off;
     int64_t y;
@@ -226,6 +246,8 @@ static int32_t tz_rule_offset(const tz_rule_t *r, int64_t t)
     int64_t start = tz_rule_day(&r->start, y) * 86400 + r->start.secs - r->std_off;
     int64_t end = tz_rule_day(&r->end, y) * 86400 + r->end.secs - r->dst_off;
     bool dst = start < end ? (t >= start && t < end) : !(t >= end && t < start);
+    if (dst)
+        *abbr = r->dst_abbr;
     return dst ? r->dst_off : r->std_off;
 }
 
@@ -274,6 +296,7 @@ static tn_tz_t *tz_new(const char *name)
     tn_tz_t *tz = tn_xcalloc(1, sizeof(*tz));
     tz->refs = 1;
     tz->name = tn_xstrdup(name);
+    tz->abbrs = tn_xstrdup("UTC"); /* until a zone file says otherwise */
     return tz;
 }
 
@@ -308,10 +331,15 @@ tn_tz_t *tn_tz_from_tzif(const char *name, const void *data, size_t len, char *e
     tz->ntrans = h.timecnt;
     tz->trans = tn_xcalloc(h.timecnt + 1, sizeof(*tz->trans));
     tz->trans_off = tn_xcalloc(h.timecnt + 1, sizeof(*tz->trans_off));
+    tz->trans_abbr = tn_xcalloc(h.timecnt + 1, sizeof(*tz->trans_abbr));
+    const uint8_t *chars = types + (size_t)h.typecnt * 6;
+    free(tz->abbrs);
+    tz->abbrs = tn_xcalloc(h.charcnt + 1, 1); /* NUL-terminated even if the file is not */
+    memcpy(tz->abbrs, chars, h.charcnt);
     for (uint32_t i = 0; i < h.typecnt; i++) {
         /* ttinfo: int32 utoff, uint8 isdst, uint8 desigidx */
         int32_t off = (int32_t)tz_be32(types + 6 * i);
-        if (off < -25 * 3600 || off > 26 * 3600)
+        if (off < -25 * 3600 || off > 26 * 3600 || types[6 * i + 5] > h.charcnt)
             goto bad;
     }
     for (uint32_t i = 0; i < h.timecnt; i++) {
@@ -319,8 +347,10 @@ tn_tz_t *tn_tz_from_tzif(const char *name, const void *data, size_t len, char *e
         if (idx[i] >= h.typecnt || (i > 0 && tz->trans[i] <= tz->trans[i - 1]))
             goto bad;
         tz->trans_off[i] = (int32_t)tz_be32(types + 6 * idx[i]);
+        tz->trans_abbr[i] = types[6 * idx[i] + 5];
     }
     tz->first_off = (int32_t)tz_be32(types);
+    tz->first_abbr = types[5];
 
     if (version >= 2) {
         const char *f = (const char *)p + 44 + blen, *fend = (const char *)p + len;
@@ -351,6 +381,7 @@ tn_tz_t *tn_tz_from_rule(const char *name, const char *rule, char *err, size_t e
         return NULL;
     }
     tz->first_off = tz->rule.std_off;
+    tz->abbrs[0] = 0;
     return tz;
 }
 
@@ -431,6 +462,8 @@ void tn_tz_free(tn_tz_t *tz)
         return;
     free(tz->trans);
     free(tz->trans_off);
+    free(tz->trans_abbr);
+    free(tz->abbrs);
     free(tz->name);
     free(tz);
 }
@@ -442,14 +475,27 @@ const char *tn_tz_name(const tn_tz_t *tz)
 
 int32_t tn_tz_offset(const tn_tz_t *tz, int64_t unix_sec)
 {
+    const char *abbr;
+    return tn_tz_lookup(tz, unix_sec, &abbr);
+}
+
+int32_t tn_tz_lookup(const tn_tz_t *tz, int64_t unix_sec, const char **abbr)
+{
+    *abbr = "UTC";
     if (!tz)
         return 0;
-    if (tz->ntrans == 0)
-        return tz->rule.set ? tz_rule_offset(&tz->rule, unix_sec) : tz->first_off;
-    if (unix_sec < tz->trans[0])
+    if (tz->ntrans == 0) {
+        if (tz->rule.set)
+            return tz_rule_offset(&tz->rule, unix_sec, abbr);
+        *abbr = tz->abbrs + tz->first_abbr;
         return tz->first_off;
+    }
+    if (unix_sec < tz->trans[0]) {
+        *abbr = tz->abbrs + tz->first_abbr;
+        return tz->first_off;
+    }
     if (unix_sec >= tz->trans[tz->ntrans - 1] && tz->rule.set)
-        return tz_rule_offset(&tz->rule, unix_sec);
+        return tz_rule_offset(&tz->rule, unix_sec, abbr);
     /* last transition at or before unix_sec */
     size_t lo = 0, hi = tz->ntrans;
     while (hi - lo > 1) {
@@ -459,6 +505,7 @@ int32_t tn_tz_offset(const tn_tz_t *tz, int64_t unix_sec)
         else
             hi = mid;
     }
+    *abbr = tz->abbrs + tz->trans_abbr[lo];
     return tz->trans_off[lo];
 }
 

@@ -8,6 +8,7 @@
 #define TOCSIN_TEMPLATE_H
 
 #include "tocsin/common.h"
+#include "tocsin/labels.h"
 
 struct tn_notification;
 
@@ -38,6 +39,36 @@ enum { TN_TMPL_HTML = 1 }; /* html/template-style escaping of output */
  * and returns <0. t may be NULL (no named templates). */
 int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
                    unsigned flags, tn_buf_t *out, char *err, size_t errlen);
+
+/* Alertmanager's template.Data given field by field rather than derived from a notification:
+ * what `tocsin template render` executes (amtool's example data or a --template.data file).
+ * Times are Unix nanoseconds, 0 being Go's zero time; `zone` is NULL for UTC, "Local", a zone
+ * name, or "=SECONDS" for a fixed offset without a name (a parsed RFC 3339 offset). Label
+ * sets are sorted by name; their strings must be interned (tn_intern). */
+typedef struct tn_tmpl_alert {
+    const char *status;
+    tn_labels_t labels, annotations;
+    tn_time_t starts_at, ends_at;
+    const char *starts_zone, *ends_zone;
+    const char *generator_url;
+    const char *fingerprint;
+} tn_tmpl_alert_t;
+
+typedef struct tn_tmpl_data {
+    const char *receiver; /* as given: not regex-quoted */
+    const char *status;
+    const tn_tmpl_alert_t *alerts;
+    size_t nalerts;
+    tn_labels_t group_labels, common_labels, common_annotations;
+    const char *external_url;
+} tn_tmpl_data_t;
+
+/* tn_tmpl_render over explicit data. */
+int tn_tmpl_render_data(const tn_tmpl_t *t, const char *text, const tn_tmpl_data_t *d,
+                        unsigned flags, tn_buf_t *out, char *err, size_t errlen);
+
+/* `tocsin template render ...` (argv[0] is "template"); returns the exit status. */
+int tn_template_render_main(int argc, char **argv);
 
 /* tocsin's own default templates (src/template_default.c). */
 extern const char tn_tmpl_default_text[];

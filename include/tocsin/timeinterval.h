@@ -35,6 +35,9 @@ void tn_tz_free(tn_tz_t *tz);
 const char *tn_tz_name(const tn_tz_t *tz);
 /* Offset from UTC in seconds at the instant unix_sec (east positive). NULL tz is UTC. */
 int32_t tn_tz_offset(const tn_tz_t *tz, int64_t unix_sec);
+/* The same, and the zone abbreviation in effect ("CET", "+0530" style names as tzdata has
+ * them; "" when the zone data has none). NULL tz is UTC. */
+int32_t tn_tz_lookup(const tn_tz_t *tz, int64_t unix_sec, const char **abbr);
 
 /* Wall-clock fields of an instant in a zone. */
 typedef struct tn_civil {

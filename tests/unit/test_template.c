@@ -284,6 +284,110 @@ static void test_cases(void **state)
     tn_clock_set_fake(NULL);
 }
 
+/* cases.Title semantics (x/text word breaking), methods of time.Time and time.Duration, and
+ * Go fmt output of values. Alert 2 ran 03:00:00 .. 03:30:00.123; alert 0 fires (zero EndsAt). */
+static const tcase_t more[] = {
+    /* title */
+    {"{{ title \"db-1.example.net\" }}", "Db-1.Example.net", NULL},
+    {"{{ title \"hello_world\" }}", "Hello_world", NULL},
+    {"{{ title \"3rd\" }}", "3Rd", NULL},
+    {"{{ title \"HELLO wORLD\" }}", "Hello World", NULL},
+    {"{{ title \"o'neil a..b x,y\" }}", "O'neil A..B X,Y", NULL},
+    {"{{ title \"über-straße\" }}", "Über-Straße", NULL},
+    {"{{ title \"\xc7\x86"
+     "emal\" }}",
+     "\xc7\x85"
+     "emal",
+     NULL}, /* the dz digraph */
+    {"{{ title .CommonLabels.instance }}", "", NULL},
+    {"{{ title 3 }}", NULL, "expected string"},
+    /* time.Time */
+    {"{{ $a := index .Alerts 2 }}{{ $a.EndsAt.Sub $a.StartsAt }}", "30m0.123s", NULL},
+    {"{{ $a := index .Alerts 2 }}{{ $a.StartsAt.Sub $a.EndsAt }}", "-30m0.123s", NULL},
+    {"{{ $a := index .Alerts 0 }}{{ $a.EndsAt.Sub $a.StartsAt }}", "-2562047h47m16.854775808s",
+     NULL},
+    {"{{ (index .Alerts 2).StartsAt.Add 2700000000000 }}", "2024-01-02 03:45:00 +0000 UTC", NULL},
+    {"{{ $a := index .Alerts 2 }}{{ ($a.StartsAt.Add 2700000000000).Sub $a.StartsAt }}", "45m0s",
+     NULL},
+    {"{{ $a := index .Alerts 2 }}{{ $a.EndsAt.After $a.StartsAt }} {{ $a.EndsAt.Before "
+     "$a.StartsAt }} {{ $a.StartsAt.Equal $a.StartsAt }}",
+     "true false true", NULL},
+    {"{{ (index .Alerts 2).EndsAt.Format \"2006-01-02T15:04:05.000Z07:00 Mon Jan _2\" }}",
+     "2024-01-02T03:30:00.123Z Tue Jan  2", NULL},
+    {"{{ $a := index .Alerts 2 }}{{ $a.StartsAt.Unix }} {{ $a.EndsAt.UnixMilli }}",
+     "1704164400 1704166200123", NULL},
+    {"{{ (index .Alerts 0).EndsAt.IsZero }} {{ (index .Alerts 2).EndsAt.IsZero }}", "true false",
+     NULL},
+    {"{{ (index .Alerts 0).EndsAt }}", "0001-01-01 00:00:00 +0000 UTC", NULL},
+    {"{{ (index .Alerts 0).EndsAt.Unix }}", "-62135596800", NULL},
+    {"{{ (tz \"Europe/Paris\" (index .Alerts 2).StartsAt) }}", "2024-01-02 04:00:00 +0100 CET",
+     NULL},
+    {"{{ (tz \"Europe/Paris\" (index .Alerts 2).StartsAt).UTC }}", "2024-01-02 03:00:00 +0000 UTC",
+     NULL},
+    {"{{ $a := index .Alerts 2 }}{{ $a.StartsAt.In (tz \"Asia/Tokyo\" $a.StartsAt).Location }}",
+     "2024-01-02 12:00:00 +0900 JST", NULL},
+    {"{{ (index .Alerts 2).StartsAt.Local.Location }}", "Local", NULL},
+    {"{{ (index .Alerts 2).StartsAt.In \"UTC\" }}", NULL, "expected *time.Location"},
+    {"{{ (index .Alerts 1).StartsAt.Round 1000000000 }}", "2024-01-02 03:04:06 +0000 UTC", NULL},
+    {"{{ (index .Alerts 1).StartsAt.Truncate 1000000000 }}", "2024-01-02 03:04:05 +0000 UTC", NULL},
+    {"{{ (index .Alerts 2).EndsAt.Round 3600000000000 }}", "2024-01-02 04:00:00 +0000 UTC", NULL},
+    {"{{ (index .Alerts 2).EndsAt.Truncate 0 }}", "2024-01-02 03:30:00.123 +0000 UTC", NULL},
+    {"{{ (index .Alerts 2).EndsAt.Sub 5 }}", NULL, "expected time.Time"},
+    {"{{ (index .Alerts 2).EndsAt.Nope }}", NULL, "can't evaluate field Nope"},
+    /* time.Duration */
+    {"{{ $a := index .Alerts 2 }}{{ $d := $a.EndsAt.Sub $a.StartsAt }}{{ $d.Hours }} "
+     "{{ $d.Minutes }} {{ $d.Seconds }} {{ $d.String }}",
+     "0.5000341666666667 30.00205 1800.123 30m0.123s", NULL},
+    {"{{ $a := index .Alerts 2 }}{{ $d := $a.EndsAt.Sub $a.StartsAt }}{{ $d.Round 60000000000 }} "
+     "{{ $d.Truncate 1000000000 }} {{ $d.Round 1000000 }} {{ $d.Round 0 }}",
+     "30m0s 30m0s 30m0.123s 30m0.123s", NULL},
+    {"{{ $a := index .Alerts 2 }}{{ $d := $a.StartsAt.Sub $a.EndsAt }}{{ $d.Round 1000000000 }} "
+     "{{ $d.Truncate 60000000000 }}",
+     "-30m0s -30m0s", NULL},
+    {"{{ $a := index .Alerts 2 }}{{ $d := $a.EndsAt.Sub $a.StartsAt }}{{ printf \"%v|%s|%d|%T\" "
+     "$d $d $d $d }}",
+     "30m0.123s|30m0.123s|1800123000000|time.Duration", NULL},
+    {"{{ since (index .Alerts 2).StartsAt }}", "1h0m0s", NULL},
+    /* fmt output of values */
+    {"{{ dict \"b\" 1 \"a\" \"x\" }}", "map[a:x b:1]", NULL},
+    {"{{ list 1 \"a\" 2.5 nil true }}", "[1 a 2.5 <nil> true]", NULL},
+    {"{{ stringSlice \"a\" \"b\" }} {{ .GroupLabels.Names }}", "[a b] [alertname]", NULL},
+    {"{{ print nil }} {{ (dict).x }} [{{ .CommonLabels.nothere }}]", "<nil> <no value> []", NULL},
+    {"{{ 1.5 }} {{ 1e6 }} {{ 100000.0 }} {{ 0.000001 }} {{ 3.0 }}", "1.5 1e+06 100000 1e-06 3",
+     NULL},
+    {"{{ printf \"%v %.2f %g\" 2.25 2.25 1e21 }}", "2.25 2.25 1e+21", NULL},
+    {"{{ list (index .Alerts 2).StartsAt }}", "[2024-01-02 03:00:00 +0000 UTC]", NULL},
+    {"{{ $a := index .Alerts 2 }}{{ list ($a.EndsAt.Sub $a.StartsAt) }}", "[30m0.123s]", NULL},
+    {"{{ dict \"k\" .GroupLabels }}", "map[k:alertname=DiskFull]", NULL},
+    {"{{ .GroupLabels.SortedPairs }} {{ index .GroupLabels.SortedPairs 0 }}",
+     "alertname=DiskFull {alertname DiskFull}", NULL},
+    {"{{ printf \"%v\" . | printf \"%.16s\" }}", "&{team-X\\.ops fi", NULL},
+};
+
+static void test_more(void **state)
+{
+    fixture_t *f = *state;
+    tn_time_t now = ts("2024-01-02T04:00:00Z");
+    tn_clock_set_fake(&now);
+    for (size_t i = 0; i < TN_ARRAY_LEN(more); i++) {
+        char err[TN_ERRBUF_SIZE] = "";
+        char *got = render(f, f->t, more[i].in, 0, err);
+        if (more[i].want) {
+            if (!got)
+                fail_msg("more %zu %s: error %s", i, more[i].in, err);
+            if (strcmp(got, more[i].want))
+                fail_msg("more %zu %s:\n got: [%s]\nwant: [%s]", i, more[i].in, got, more[i].want);
+        } else {
+            if (got)
+                fail_msg("more %zu %s: want error %s, got [%s]", i, more[i].in, more[i].err, got);
+            if (!strstr(err, more[i].err))
+                fail_msg("more %zu %s: error [%s] lacks [%s]", i, more[i].in, err, more[i].err);
+        }
+        free(got);
+    }
+    tn_clock_set_fake(NULL);
+}
+
 static void test_html(void **state)
 {
     fixture_t *f = *state;
@@ -413,6 +517,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_more, setup, teardown),
         cmocka_unit_test_setup_teardown(test_html, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_golden, setup, teardown),
