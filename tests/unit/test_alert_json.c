@@ -264,11 +264,13 @@ static void test_semantic(void **state)
     /* the empty value of an invalid name is dropped before names are checked */
     assert_string_equal(tn_alert_name(d.alerts[1]), "ok2");
     assert_int_equal(d.alerts[1]->nlabels, 1);
-    assert_string_equal(errstr(&d), "alerts[1].labels: invalid label set: invalid label name \"1x\"; "
-                                    "alerts[2].labels: at least one label pair required; "
-                                    "alerts[3].endsAt: start time must be before end time; "
-                                    "alerts[4].annotations: invalid annotations: invalid annotation name \"bad-name\"; "
-                                    "alerts[6].endsAt: start time must be before end time");
+    assert_string_equal(
+        errstr(&d),
+        "alerts[1].labels: invalid label set: invalid label name \"1x\"; "
+        "alerts[2].labels: at least one label pair required; "
+        "alerts[3].endsAt: start time must be before end time; "
+        "alerts[4].annotations: invalid annotations: invalid annotation name \"bad-name\"; "
+        "alerts[6].endsAt: start time must be before end time");
     /* invalid alerts count as received too */
     assert_int_equal(d.nfiring + d.nresolved, 7);
     assert_int_equal(d.nresolved, 1);
@@ -291,7 +293,8 @@ static void test_label_modes(void **state)
     assert_int_equal(d.rc, TN_ERR_INVAL);
     assert_int_equal(d.n, 0);
     assert_int_equal(d.ninvalid, 1);
-    assert_string_equal(errstr(&d), "alerts[0].labels: invalid label set: invalid label name \"1x\"");
+    assert_string_equal(errstr(&d),
+                        "alerts[0].labels: invalid label set: invalid label name \"1x\"");
     done(&d);
     /* the empty name is never valid */
     tn_labels_set_mode(TN_LABELS_UTF8);
@@ -316,10 +319,11 @@ static void test_nul(void **state)
         fail_msg("%s", errstr(&d));
     assert_int_equal(d.ninvalid, 3);
     assert_string_equal(d.alerts[0]->labels[0].value, "\xc3\xa9");
-    assert_string_equal(errstr(&d), "alerts[0].labels: value contains a NUL character for \"a\"; "
-                                    "alerts[1].labels: invalid label set: invalid label name \"a\\x00\"; "
-                                    "alerts[2].annotations: value contains a NUL character for "
-                                    "\"s\"");
+    assert_string_equal(errstr(&d),
+                        "alerts[0].labels: value contains a NUL character for \"a\"; "
+                        "alerts[1].labels: invalid label set: invalid label name \"a\\x00\"; "
+                        "alerts[2].annotations: value contains a NUL character for "
+                        "\"s\"");
     done(&d);
 }
 
