@@ -1207,7 +1207,8 @@ static int matchers_parse_mode(const char *s, bool single, tn_matchers_t *out, c
         urc = matchers_parse_utf8_any(s, single, &u, ue, sizeof(ue));
         crc = matchers_parse_classic_any(s, single, &c, ce, sizeof(ce));
         if (urc != TN_OK && crc != TN_OK) {
-            snprintf(err, errlen, "%s (as UTF-8 matchers: %s)", ce, ue);
+            /* Alertmanager answers with the classic parser's error alone. */
+            snprintf(err, errlen, "%s", ce);
             rc = TN_ERR_INVAL;
         } else if (urc != TN_OK) {
             tn_log(TN_LOG_WARN,

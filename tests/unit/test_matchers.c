@@ -245,7 +245,14 @@ static void test_single_modes(void **state)
         assert_string_equal(m.value, cases[i].value);
         tn_matcher_free(&m);
     }
+    /* When both parsers fail, the answer is the classic parser's error alone, word for word. */
     tn_labels_set_mode(TN_LABELS_UTF8);
+    {
+        tn_matcher_t m;
+        char err[512] = "";
+        assert_int_not_equal(tn_matcher_parse("foo!bar", &m, err, sizeof(err)), TN_OK);
+        assert_string_equal(err, "bad matcher format: foo!bar");
+    }
 }
 
 /* Classic lists: commas inside quotes kept, an empty element refused, a trailing one not. */
