@@ -817,18 +817,32 @@ static void api_ready(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
 static void api_reload(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
 {
     TN_UNUSED(call);
-    char err[TN_ERRBUF_SIZE] = "";
-    int rc = api->deps.reload ? api->deps.reload(api->deps.ud, err, sizeof(err)) : TN_ERR_INVAL;
-    if (!api->deps.reload)
-        snprintf(err, sizeof(err), "reload is not available");
-    if (rc == TN_OK) {
-        rep->status = 200;
+    if (!api->deps.reload) {
+        api_reload_answer(api, rep, TN_ERR_INVAL, "reload is not available");
         return;
     }
-    rep->status = 500;
-    rep->content_type = API_CT_TEXT;
-    tn_buf_printf(&rep->body, "failed to reload config: %s\n", err[0] ? err : "unknown error");
-    api_header(rep, "X-Content-Type-Options", "nosniff");
+    rep->flags |= API_REPLY_DEFER;
+}
+
+static void api_observe(tn_api_t *api, const api_route_t *r, const char *method, int status,
+                        uint64_t start_ms, size_t size);
+
+void api_reload_answer(tn_api_t *api, api_reply_t *rep, int rc, const char *err)
+{
+    if (rc == TN_OK) {
+        rep->status = 200;
+    } else {
+        rep->status = 500;
+        rep->content_type = API_CT_TEXT;
+        tn_buf_printf(&rep->body, "failed to reload config: %s\n",
+                      err && err[0] ? err : "unknown error");
+        api_header(rep, "X-Content-Type-Options", "nosniff");
+    }
+    if (rep->flags & API_REPLY_DEFER) {
+        rep->flags &= ~(unsigned)API_REPLY_DEFER;
+        api_observe(api, rep->defer_route, rep->defer_method, rep->status, rep->defer_start_ms,
+                    rep->body.len);
+    }
 }
 
 static void api_metrics(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
@@ -1004,6 +1018,12 @@ void api_dispatch(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
         goto done;
     }
     r->fn(api, call, rep);
+    if (rep->flags & API_REPLY_DEFER) {
+        rep->defer_route = r;
+        rep->defer_method = call->method;
+        rep->defer_start_ms = start;
+        return;
+    }
 done:
     api_observe(api, r, call->method, rep->status, start, rep->streamed + rep->body.len);
 }
@@ -1087,6 +1107,22 @@ static void api_synced(void *ud, int rc)
     free(p);
 }
 
+/* A reload answer waiting for the load off the loop. */
+typedef struct api_reload_wait {
+    tn_api_t *api;
+    tn_http_req_t *req;
+    api_reply_t rep;
+} api_reload_wait_t;
+
+static void api_reloaded(void *ud, int rc, const char *err)
+{
+    api_reload_wait_t *w = ud;
+    api_reload_answer(w->api, &w->rep, rc, err);
+    api_send(w->req, &w->rep);
+    api_reply_free(&w->rep);
+    free(w);
+}
+
 void tn_api_handle(void *ud, tn_http_req_t *req)
 {
     tn_api_t *api = ud;
@@ -1103,6 +1139,14 @@ void tn_api_handle(void *ud, tn_http_req_t *req)
     rep.stream = api_stream;
     rep.stream_ud = req;
     api_dispatch(api, &call, &rep);
+    if (rep.flags & API_REPLY_DEFER) {
+        api_reload_wait_t *w = tn_xmalloc(sizeof(*w));
+        w->api = api;
+        w->req = req;
+        w->rep = rep;
+        api->deps.reload(api->deps.ud, api_reloaded, w);
+        return;
+    }
     if ((rep.flags & API_REPLY_SYNC) && api->deps.sync) {
         api_pending_t *p = tn_xmalloc(sizeof(*p));
         p->req = req;

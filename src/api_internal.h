@@ -49,6 +49,10 @@ typedef struct api_reply {
      * or false to release undo_ud. */
     void (*undo)(void *ud, bool failed);
     void *undo_ud;
+    /* Set with API_REPLY_DEFER: what the request metric needs once the answer is known. */
+    const void *defer_route;
+    const char *defer_method; /* the request's, live while it is */
+    uint64_t defer_start_ms;
 } api_reply_t;
 
 /* Body size from which a large answer is sent in parts while the rest is written, so the
@@ -60,6 +64,12 @@ void api_reply_flush(api_reply_t *r);
 /* Set by a handler whose change must be durable before the client hears of it (a new or
  * expired silence): the http glue answers only after deps.sync reports. */
 #define API_REPLY_SYNC 1
+/* Set by POST /-/reload: the config is loaded off the loop, and the glue answers once
+ * deps.reload reports, with api_reload_answer. */
+#define API_REPLY_DEFER 2
+
+/* Finishes a deferred reload answer (200, or 500 with the error) and counts the request. */
+void api_reload_answer(tn_api_t *api, api_reply_t *rep, int rc, const char *err);
 
 void api_reply_init(api_reply_t *r);
 void api_reply_free(api_reply_t *r);

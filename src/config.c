@@ -1698,18 +1698,28 @@ static const tn_time_interval_t *cfg_time_interval_find(const tn_config_t *c, co
 
 /* ---- routes ---- */
 
-static void cfg_route_free(tn_route_t *r)
+/* Label names the config shares with alerts (group_by, equal) are plain copies until
+ * tn_config_intern, so that loading touches no global state and can run off the loop. */
+static void cfg_name_free(const char *s, bool interned)
+{
+    if (interned)
+        tn_intern_unref(s);
+    else
+        free((char *)s);
+}
+
+static void cfg_route_free(tn_route_t *r, bool interned)
 {
     if (!r)
         return;
     for (size_t i = 0; i < r->nchildren; i++)
-        cfg_route_free(r->children[i]);
+        cfg_route_free(r->children[i], interned);
     free(r->children);
     free(r->key);
     free(r->id);
     tn_matchers_free(&r->matchers);
     for (size_t i = 0; i < r->ngroup_by; i++)
-        tn_intern_unref(r->group_by[i]);
+        cfg_name_free(r->group_by[i], interned);
     free(r->group_by);
     cfg_strv_free(r->mute_time_intervals, r->nmute_time_intervals);
     cfg_strv_free(r->active_time_intervals, r->nactive_time_intervals);
@@ -1754,7 +1764,7 @@ static int cfg_route_group_by(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *r, bool *
         for (size_t j = 0; j < r->ngroup_by; j++)
             if (strcmp(r->group_by[j], s) == 0)
                 return tn_yaml_error(&x->y, it, "duplicated label \"%s\" in group_by", s);
-        r->group_by[r->ngroup_by++] = tn_intern_cstr(s);
+        r->group_by[r->ngroup_by++] = tn_xstrdup(s);
     }
     if (all && r->ngroup_by > 0)
         return tn_yaml_error(&x->y, all_at,
@@ -2026,7 +2036,7 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
         free(r->group_by);
         r->group_by = tn_xcalloc(parent->ngroup_by + 1, sizeof(*r->group_by));
         for (size_t i = 0; i < parent->ngroup_by; i++)
-            r->group_by[r->ngroup_by++] = tn_intern_ref(parent->group_by[i]);
+            r->group_by[r->ngroup_by++] = tn_xstrdup(parent->group_by[i]);
     }
     if (r->repeat_interval < r->group_interval) {
         char ri[32], gi[32];
@@ -2057,12 +2067,12 @@ out:
 
 /* ---- inhibit rules ---- */
 
-static void cfg_inhibit_free(tn_inhibit_rule_t *ir)
+static void cfg_inhibit_free(tn_inhibit_rule_t *ir, bool interned)
 {
     tn_matchers_free(&ir->source);
     tn_matchers_free(&ir->target);
     for (size_t i = 0; i < ir->nequal; i++)
-        tn_intern_unref(ir->equal[i]);
+        cfg_name_free(ir->equal[i], interned);
     free(ir->equal);
 }
 
@@ -2103,7 +2113,7 @@ static int cfg_inhibit_rule(cfg_ctx_t *x, tn_ynode_t *n, tn_inhibit_rule_t *ir)
             if (rc == TN_OK) {
                 ir->equal = tn_xcalloc(nn + 1, sizeof(*ir->equal));
                 for (size_t j = 0; j < nn; j++)
-                    ir->equal[ir->nequal++] = tn_intern_cstr(names[j]);
+                    ir->equal[ir->nequal++] = tn_xstrdup(names[j]);
             }
             cfg_strv_free(names, nn);
         } else if (strcmp(k, "name") == 0) {
@@ -2142,12 +2152,12 @@ static void cfg_free(tn_config_t *c)
 {
     if (!c)
         return;
-    cfg_route_free(c->route);
+    cfg_route_free(c->route, c->names_interned);
     for (size_t i = 0; i < c->nreceivers; i++)
         cfg_receiver_free(&c->receivers[i]);
     free(c->receivers);
     for (size_t i = 0; i < c->ninhibit_rules; i++)
-        cfg_inhibit_free(&c->inhibit_rules[i]);
+        cfg_inhibit_free(&c->inhibit_rules[i], c->names_interned);
     free(c->inhibit_rules);
     for (size_t i = 0; i < c->ntime_intervals; i++)
         cfg_time_interval_free(&c->time_intervals[i]);
@@ -2158,6 +2168,34 @@ static void cfg_free(tn_config_t *c)
     free(c->path);
     free(c->original);
     free(c);
+}
+
+static void cfg_route_intern(tn_route_t *r)
+{
+    for (size_t i = 0; i < r->ngroup_by; i++) {
+        const char *plain = r->group_by[i];
+        r->group_by[i] = tn_intern_cstr(plain);
+        free((char *)plain);
+    }
+    for (size_t i = 0; i < r->nchildren; i++)
+        cfg_route_intern(r->children[i]);
+}
+
+void tn_config_intern(tn_config_t *c)
+{
+    if (c->names_interned)
+        return;
+    if (c->route)
+        cfg_route_intern(c->route);
+    for (size_t i = 0; i < c->ninhibit_rules; i++) {
+        tn_inhibit_rule_t *ir = &c->inhibit_rules[i];
+        for (size_t j = 0; j < ir->nequal; j++) {
+            const char *plain = ir->equal[j];
+            ir->equal[j] = tn_intern_cstr(plain);
+            free((char *)plain);
+        }
+    }
+    c->names_interned = true;
 }
 
 tn_config_t *tn_config_ref(tn_config_t *c)
@@ -2307,6 +2345,8 @@ out:
         cfg_free(c);
         return NULL;
     }
+    if (!(flags & TN_CFG_NO_INTERN))
+        tn_config_intern(c);
     return c;
 }
 

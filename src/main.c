@@ -1,5 +1,6 @@
 /* tocsin: flags, start-up order, signals, reload and drain. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,10 @@ typedef struct app {
     bool cluster_flags;
     tn_metric_child_t *m_reload_ok, *m_reload_ts, *m_config_hash;
     tn_metric_t *m_alerts;
+    /* a reload in flight on its thread, and who waits for it or for the next one */
+    uv_async_t reload_async;
+    struct reload_job *reload_job;
+    struct reload_waiter *reload_waiting, *reload_queued;
 } app_t;
 
 static void set_config_metrics(app_t *app)
@@ -258,26 +263,178 @@ static void set_config_metrics(app_t *app)
     tn_metric_set(app->m_reload_ts, (double)tn_clock_now() / (double)TN_NS_PER_SEC);
 }
 
-static int app_reload(void *ud, char *err, size_t errlen)
+/* ---- reload: the new config is read and checked on a thread of its own, swapped on the loop.
+ * A detached thread rather than the loop's pool: a load stuck on a file (NFS, a FIFO) must not
+ * keep SIGTERM from ending the process. The job is shared under reload_mu; whoever sees the
+ * other side gone frees it. */
+
+typedef struct reload_waiter {
+    struct reload_waiter *next;
+    tn_api_reload_done_fn done; /* NULL: SIGHUP, nobody to answer */
+    void *cbud;
+} reload_waiter_t;
+
+typedef struct reload_job {
+    char *path;
+    uv_async_t *async; /* the app's; not touched once abandoned */
+    bool done, abandoned;
+    tn_config_t *cfg; /* plain names (TN_CFG_NO_INTERN): freeing it off the loop is safe */
+    char err[TN_ERRBUF_SIZE];
+} reload_job_t;
+
+static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void reload_job_free(reload_job_t *j)
 {
-    app_t *app = ud;
-    char e[TN_ERRBUF_SIZE];
-    tn_config_t *c = tn_config_load_file(app->o.config_file, e, sizeof(e));
-    if (!c) {
+    tn_config_unref(j->cfg);
+    free(j->path);
+    free(j);
+}
+
+static void *reload_thread(void *arg)
+{
+    reload_job_t *j = arg;
+    tn_config_t *c =
+        tn_config_load_file_ex(j->path, TN_CFG_NO_INTERN, NULL, j->err, sizeof(j->err));
+    pthread_mutex_lock(&reload_mu);
+    j->cfg = c;
+    j->done = true;
+    bool abandoned = j->abandoned;
+    if (!abandoned)
+        uv_async_send(j->async);
+    pthread_mutex_unlock(&reload_mu);
+    if (abandoned)
+        reload_job_free(j);
+    return NULL;
+}
+
+static void reload_start(app_t *app);
+
+static void reload_answer(reload_waiter_t *ws, int rc, const char *err)
+{
+    while (ws) {
+        reload_waiter_t *next = ws->next;
+        if (ws->done)
+            ws->done(ws->cbud, rc, err);
+        free(ws);
+        ws = next;
+    }
+}
+
+static void reload_finish(app_t *app, reload_job_t *j)
+{
+    tn_config_t *c = j->cfg;
+    const char *err = j->err;
+    int rc = TN_OK;
+    j->cfg = NULL;
+    if (app->stopping) {
+        tn_config_unref(c);
+        err = "shutting down";
+        rc = TN_ERR_INVAL;
+    } else if (!c) {
         tn_metric_set(app->m_reload_ok, 0);
         tn_log(TN_LOG_ERROR, "Loading configuration file failed", "file", app->o.config_file, "err",
-               e, NULL);
-        snprintf(err, errlen, "%s", e);
-        return TN_ERR_INVAL;
+               err, NULL);
+        rc = TN_ERR_INVAL;
+    } else {
+        tn_config_intern(c);
+        tn_config_unref(app->cfg);
+        app->cfg = c;
+        tn_dispatch_set_config(app->dispatch, c);
+        tn_inhibitor_set_config(app->inhibitor, c);
+        set_config_metrics(app);
+        tn_log(TN_LOG_INFO, "Completed loading of configuration file", "file", app->o.config_file,
+               NULL);
     }
-    tn_config_unref(app->cfg);
-    app->cfg = c;
-    tn_dispatch_set_config(app->dispatch, c);
-    tn_inhibitor_set_config(app->inhibitor, c);
-    set_config_metrics(app);
-    tn_log(TN_LOG_INFO, "Completed loading of configuration file", "file", app->o.config_file,
-           NULL);
-    return TN_OK;
+    reload_waiter_t *ws = app->reload_waiting;
+    app->reload_waiting = NULL;
+    if (app->stopping) {
+        /* nobody will load for those queued behind this one: they hear the same */
+        reload_waiter_t **tail = &ws;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = app->reload_queued;
+        app->reload_queued = NULL;
+    } else if (app->reload_queued) {
+        /* asked for while this load ran: the file may have changed since it was read */
+        reload_start(app);
+    }
+    reload_answer(ws, rc, err);
+    reload_job_free(j);
+}
+
+static void on_reload_done(uv_async_t *h)
+{
+    app_t *app = h->data;
+    pthread_mutex_lock(&reload_mu);
+    reload_job_t *j = app->reload_job && app->reload_job->done ? app->reload_job : NULL;
+    if (j)
+        app->reload_job = NULL;
+    pthread_mutex_unlock(&reload_mu);
+    if (j)
+        reload_finish(app, j);
+}
+
+static void reload_start(app_t *app)
+{
+    reload_job_t *j = tn_xcalloc(1, sizeof(*j));
+    j->path = tn_xstrdup(app->o.config_file);
+    j->async = &app->reload_async;
+    app->reload_waiting = app->reload_queued;
+    app->reload_queued = NULL;
+    app->reload_job = j;
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, reload_thread, j);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        snprintf(j->err, sizeof(j->err), "cannot start the reload: %s", strerror(rc));
+        j->done = true;
+        app->reload_job = NULL;
+        reload_finish(app, j);
+    }
+}
+
+/* Shutdown: a load still running is left to its thread, and its waiters hear now. */
+static void reload_abandon(app_t *app)
+{
+    pthread_mutex_lock(&reload_mu);
+    reload_job_t *j = app->reload_job;
+    app->reload_job = NULL;
+    bool running = j && !j->done;
+    if (running)
+        j->abandoned = true;
+    pthread_mutex_unlock(&reload_mu);
+    if (j && !running)
+        reload_job_free(j);
+    reload_waiter_t *ws = app->reload_waiting, **tail = &ws;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = app->reload_queued;
+    app->reload_waiting = app->reload_queued = NULL;
+    reload_answer(ws, TN_ERR_INVAL, "shutting down");
+}
+
+/* Queues a reload; requests that arrive while one runs share the next one. */
+static void app_reload(void *ud, tn_api_reload_done_fn done, void *cbud)
+{
+    app_t *app = ud;
+    if (app->stopping) {
+        if (done)
+            done(cbud, TN_ERR_INVAL, "shutting down");
+        return;
+    }
+    reload_waiter_t *w = tn_xcalloc(1, sizeof(*w));
+    w->done = done;
+    w->cbud = cbud;
+    reload_waiter_t **tail = &app->reload_queued;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = w;
+    if (!app->reload_job)
+        reload_start(app);
 }
 
 static const tn_config_t *api_config(void *ud)
@@ -343,7 +500,7 @@ static void on_sighup(uv_signal_t *h, int signum)
     (void)signum;
     app_t *app = h->data;
     char err[TN_ERRBUF_SIZE];
-    app_reload(app, err, sizeof(err));
+    app_reload(app, NULL, NULL);
     if (app->websec) {
         int rc = tn_websec_reload(app->websec, true, err, sizeof(err));
         if (rc < 0)
@@ -363,6 +520,8 @@ static void close_walk(uv_handle_t *h, void *arg)
 
 static void finish_shutdown(app_t *app)
 {
+    reload_abandon(app);
+    uv_close((uv_handle_t *)&app->reload_async, NULL);
     uv_timer_stop(&app->drain_timer);
     tn_notifier_cancel_all(app->notifier);
     tn_http_server_free(app->http);
@@ -380,7 +539,7 @@ static void finish_shutdown(app_t *app)
 static void on_drain_tick(uv_timer_t *t)
 {
     app_t *app = t->data;
-    bool idle = tn_notifier_inflight(app->notifier) == 0;
+    bool idle = tn_notifier_inflight(app->notifier) == 0 && !app->reload_job;
     bool late = tn_clock_mono_ms() - app->drain_started_ms >= DRAIN_TIMEOUT_MS;
     if (idle || late) {
         if (!idle)
@@ -643,6 +802,8 @@ static int run(app_t *app)
     app->sig_hup.data = app->sig_term.data = app->sig_int.data = app;
     uv_timer_init(app->loop, &app->drain_timer);
     app->drain_timer.data = app;
+    uv_async_init(app->loop, &app->reload_async, on_reload_done);
+    app->reload_async.data = app;
     app->sched = tn_sched_new(app->loop);
     app->store = tn_alert_store_new();
     tn_alert_store_set_limit(app->store, (size_t)max_alerts);

@@ -115,11 +115,192 @@ int tn_yaml_error(tn_yaml_t *y, const tn_ynode_t *at, const char *fmt, ...)
     return TN_ERR_INVAL;
 }
 
+/* Builds the document from parser events rather than with yaml_parser_load, so that nesting
+ * is refused when it is read: libyaml's scanner costs O(depth) per token, and a document
+ * nested 100,000 deep took seconds before the tree could be measured. */
+typedef struct yaml_anchor {
+    char *name;
+    int id;
+} yaml_anchor_t;
+
+typedef struct yaml_composer {
+    tn_yaml_t *y;
+    yaml_parser_t *p;
+    int stack[YAML_MAX_DEPTH + 1];       /* open collections, by node id */
+    int pending_key[YAML_MAX_DEPTH + 1]; /* a mapping's key waiting for its value, or 0 */
+    int depth;
+    yaml_anchor_t *anchors;
+    size_t nanchors, anchors_alloc;
+} yaml_composer_t;
+
+static int yaml_parse_error(tn_yaml_t *y, yaml_parser_t *p)
+{
+    if (!y->err || y->errlen == 0)
+        return TN_ERR_INVAL;
+    snprintf(y->err, y->errlen, "%s:%zu:%zu: yaml: %s%s%s", y->file, p->problem_mark.line + 1,
+             p->problem_mark.column + 1, p->problem ? p->problem : "syntax error",
+             p->context ? " " : "", p->context ? p->context : "");
+    return TN_ERR_INVAL;
+}
+
+static int yaml_mark_error(tn_yaml_t *y, const yaml_mark_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int yaml_mark_error(tn_yaml_t *y, const yaml_mark_t *m, const char *fmt, ...)
+{
+    va_list ap;
+    if (!y->err || y->errlen == 0)
+        return TN_ERR_INVAL;
+    int n = snprintf(y->err, y->errlen, "%s:%zu:%zu: yaml: ", y->file, m->line + 1, m->column + 1);
+    if (n >= 0 && (size_t)n < y->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(y->err + n, y->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return TN_ERR_INVAL;
+}
+
+/* An anchor defined twice names the later node, as Go's YAML reader has it. */
+static void yaml_anchor_set(yaml_composer_t *c, const char *name, int id)
+{
+    for (size_t i = 0; i < c->nanchors; i++)
+        if (!strcmp(c->anchors[i].name, name)) {
+            c->anchors[i].id = id;
+            return;
+        }
+    if (c->nanchors == c->anchors_alloc) {
+        c->anchors_alloc = c->anchors_alloc ? c->anchors_alloc * 2 : 8;
+        c->anchors = tn_xrealloc(c->anchors, c->anchors_alloc * sizeof(*c->anchors));
+    }
+    c->anchors[c->nanchors].name = tn_xstrdup(name);
+    c->anchors[c->nanchors++].id = id;
+}
+
+static int yaml_anchor_get(const yaml_composer_t *c, const char *name)
+{
+    for (size_t i = c->nanchors; i-- > 0;)
+        if (!strcmp(c->anchors[i].name, name))
+            return c->anchors[i].id;
+    return 0;
+}
+
+/* Hangs node `id` under the open collection, if any. */
+static int yaml_attach(yaml_composer_t *c, int id)
+{
+    yaml_document_t *d = &c->y->doc;
+    if (c->depth == 0)
+        return TN_OK; /* the root */
+    int parent = c->stack[c->depth - 1];
+    yaml_node_t *pn = yaml_document_get_node(d, parent);
+    int ok;
+    if (pn->type == YAML_SEQUENCE_NODE) {
+        ok = yaml_document_append_sequence_item(d, parent, id);
+    } else if (!c->pending_key[c->depth - 1]) {
+        c->pending_key[c->depth - 1] = id;
+        ok = 1;
+    } else {
+        ok = yaml_document_append_mapping_pair(d, parent, c->pending_key[c->depth - 1], id);
+        c->pending_key[c->depth - 1] = 0;
+    }
+    return ok ? TN_OK : TN_ERR_NOMEM;
+}
+
+static void yaml_set_marks(yaml_document_t *d, int id, const yaml_event_t *e)
+{
+    yaml_node_t *n = yaml_document_get_node(d, id);
+    n->start_mark = e->start_mark;
+    n->end_mark = e->end_mark;
+}
+
+static const yaml_char_t *yaml_event_tag(const yaml_char_t *tag)
+{
+    return tag && strcmp((const char *)tag, "!") ? tag : NULL;
+}
+
+/* Reads one document's nodes, after its DOCUMENT-START event, up to its DOCUMENT-END. */
+static int yaml_compose_nodes(yaml_composer_t *c)
+{
+    yaml_document_t *d = &c->y->doc;
+    yaml_event_t e;
+    int rc = TN_OK;
+
+    for (;;) {
+        int id = 0;
+        const yaml_char_t *anchor = NULL;
+        if (!yaml_parser_parse(c->p, &e))
+            return yaml_parse_error(c->y, c->p);
+        switch (e.type) {
+        case YAML_DOCUMENT_END_EVENT:
+            yaml_event_delete(&e);
+            return TN_OK;
+        case YAML_ALIAS_EVENT:
+            id = yaml_anchor_get(c, (const char *)e.data.alias.anchor);
+            if (!id)
+                rc = yaml_mark_error(c->y, &e.start_mark, "unknown anchor \"%s\" referenced",
+                                     (const char *)e.data.alias.anchor);
+            break;
+        case YAML_SCALAR_EVENT:
+            anchor = e.data.scalar.anchor;
+            id = yaml_document_add_scalar(d, yaml_event_tag(e.data.scalar.tag), e.data.scalar.value,
+                                          (int)e.data.scalar.length, e.data.scalar.style);
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (c->depth >= YAML_MAX_DEPTH) {
+                rc = yaml_mark_error(c->y, &e.start_mark, "nested deeper than %d levels",
+                                     YAML_MAX_DEPTH);
+                break;
+            }
+            if (e.type == YAML_SEQUENCE_START_EVENT) {
+                anchor = e.data.sequence_start.anchor;
+                id = yaml_document_add_sequence(d, yaml_event_tag(e.data.sequence_start.tag),
+                                                e.data.sequence_start.style);
+            } else {
+                anchor = e.data.mapping_start.anchor;
+                id = yaml_document_add_mapping(d, yaml_event_tag(e.data.mapping_start.tag),
+                                               e.data.mapping_start.style);
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: {
+            int done = c->stack[--c->depth];
+            yaml_node_t *n = yaml_document_get_node(d, done);
+            n->end_mark = e.end_mark;
+            rc = yaml_attach(c, done);
+            yaml_event_delete(&e);
+            if (rc != TN_OK)
+                return rc;
+            continue;
+        }
+        default:
+            break;
+        }
+        if (rc == TN_OK && !id)
+            rc = TN_ERR_NOMEM;
+        if (rc == TN_OK && e.type != YAML_ALIAS_EVENT) {
+            yaml_set_marks(d, id, &e);
+            if (anchor)
+                yaml_anchor_set(c, (const char *)anchor, id);
+        }
+        if (rc == TN_OK) {
+            if (e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT) {
+                c->stack[c->depth] = id;
+                c->pending_key[c->depth++] = 0;
+            } else {
+                rc = yaml_attach(c, id);
+            }
+        }
+        yaml_event_delete(&e);
+        if (rc != TN_OK)
+            return rc;
+    }
+}
+
 int tn_yaml_load(tn_yaml_t *y, const char *file, const char *text, size_t len, char *err,
                  size_t errlen)
 {
     yaml_parser_t parser;
-    yaml_document_t extra;
+    yaml_composer_t *c;
+    yaml_event_t e;
     int rc = TN_OK;
 
     memset(y, 0, sizeof(*y));
@@ -128,30 +309,50 @@ int tn_yaml_load(tn_yaml_t *y, const char *file, const char *text, size_t len, c
     y->errlen = errlen;
     if (!yaml_parser_initialize(&parser))
         return TN_ERR_NOMEM;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &y->doc))
-        goto parse_error;
-    y->loaded = true;
-    if (!yaml_document_get_root_node(&y->doc))
-        goto out;
-    if ((rc = yaml_check_aliases(y)) != TN_OK)
-        goto out;
-    if (!yaml_parser_load(&parser, &extra))
-        goto parse_error;
-    if (yaml_document_get_root_node(&extra)) {
-        yaml_node_t *r = yaml_document_get_root_node(&extra);
-        snprintf(err, errlen, "%s:%d:%d: expected a single YAML document", file, tn_yaml_line(r),
-                 tn_yaml_col(r));
-        rc = TN_ERR_INVAL;
+    if (!yaml_document_initialize(&y->doc, NULL, NULL, NULL, 1, 1)) {
+        yaml_parser_delete(&parser);
+        return TN_ERR_NOMEM;
     }
-    yaml_document_delete(&extra);
-    goto out;
-parse_error:
-    snprintf(err, errlen, "%s:%zu:%zu: yaml: %s%s%s", file, parser.problem_mark.line + 1,
-             parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
-             parser.context ? " " : "", parser.context ? parser.context : "");
-    rc = TN_ERR_INVAL;
-out:
+    y->loaded = true;
+    c = tn_xcalloc(1, sizeof(*c));
+    c->y = y;
+    c->p = &parser;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    /* stream start, then at most one document with content */
+    for (bool first = true; rc == TN_OK;) {
+        if (!yaml_parser_parse(&parser, &e)) {
+            rc = yaml_parse_error(y, &parser);
+            break;
+        }
+        yaml_event_type_t t = e.type;
+        yaml_mark_t at = e.start_mark;
+        yaml_event_delete(&e);
+        if (t == YAML_STREAM_END_EVENT)
+            break;
+        if (t != YAML_DOCUMENT_START_EVENT)
+            continue;
+        if (first) {
+            first = false;
+            rc = yaml_compose_nodes(c);
+            if (rc == TN_OK && yaml_document_get_root_node(&y->doc))
+                rc = yaml_check_aliases(y);
+            continue;
+        }
+        /* a later document must be empty */
+        if (!yaml_parser_parse(&parser, &e)) {
+            rc = yaml_parse_error(y, &parser);
+            break;
+        }
+        t = e.type;
+        at = e.start_mark;
+        yaml_event_delete(&e);
+        if (t != YAML_DOCUMENT_END_EVENT)
+            rc = yaml_mark_error(y, &at, "expected a single YAML document");
+    }
+    for (size_t i = 0; i < c->nanchors; i++)
+        free(c->anchors[i].name);
+    free(c->anchors);
+    free(c);
     yaml_parser_delete(&parser);
     if (rc != TN_OK)
         tn_yaml_free(y);

@@ -16,7 +16,8 @@
 
 typedef struct tn_api tn_api_t;
 
-typedef void (*tn_api_reload_done_fn)(tn_http_req_t *req, int rc, const char *err);
+/* How a reload reports: rc 0, or an error code and the message. */
+typedef void (*tn_api_reload_done_fn)(void *cbud, int rc, const char *err);
 
 typedef struct tn_api_deps {
     void *ud;
@@ -25,8 +26,9 @@ typedef struct tn_api_deps {
     const tn_config_t *(*config)(void *ud);
     /* Receivers the alert is routed to, sorted names; returns count, writes up to max. */
     size_t (*alert_receivers)(void *ud, const tn_alert_t *a, const char **out, size_t max);
-    /* Reload the config now; returns 0 or an error code and message. */
-    int (*reload)(void *ud, char *err, size_t errlen);
+    /* Reloads the config: it is read and checked off the loop, and done(cbud, ...) is called
+     * on the loop once the new config is in place or refused. */
+    void (*reload)(void *ud, tn_api_reload_done_fn done, void *cbud);
     /* Ready to serve (config loaded, state restored). */
     bool (*ready)(void *ud);
     /* Called after a batch of alerts was put in the store (dispatch hook, metrics). */

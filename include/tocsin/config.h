@@ -233,6 +233,7 @@ typedef struct tn_config {
     char **templates; /* globs, relative paths resolved against the file's directory */
     size_t ntemplates;
     struct tn_tmpl *tmpl; /* tocsin's default templates + the files the globs match */
+    bool names_interned;  /* group_by and equal hold interned names (tn_config_intern) */
 } tn_config_t;
 
 /* Reads and validates a config file. On error returns NULL and writes
@@ -245,10 +246,15 @@ tn_config_t *tn_config_load_string(const char *name, const char *text, size_t le
  * "file:line:col: message" line appended to `warnings`), not an error, as in amtool's check;
  * the loaded config then lacks that secret and must not be run. */
 #define TN_CFG_CHECK_ONLY 1u
+/* TN_CFG_NO_INTERN: leave group_by and equal as plain strings, so that the load touches no
+ * global state and may run on a worker thread; call tn_config_intern on the loop before the
+ * config is used. Without it the load interns them itself. */
+#define TN_CFG_NO_INTERN 2u
 tn_config_t *tn_config_load_file_ex(const char *path, unsigned flags, tn_buf_t *warnings, char *err,
                                     size_t errlen);
 tn_config_t *tn_config_load_string_ex(const char *name, const char *text, size_t len,
                                       unsigned flags, tn_buf_t *warnings, char *err, size_t errlen);
+void tn_config_intern(tn_config_t *c);
 tn_config_t *tn_config_ref(tn_config_t *c);
 void tn_config_unref(tn_config_t *c);
 const tn_receiver_cfg_t *tn_config_receiver(const tn_config_t *c, const char *name);

@@ -1,11 +1,13 @@
 """Configuration reload: POST /-/reload and SIGHUP, no re-page after reload, bad configs
 rejected while the old one keeps routing."""
 
+import os
 import re
 import signal
+import threading
 import time
 
-from harness import alert, assert_no_request, dur, run_cases, scaled, wait_for
+from harness import alert, assert_no_request, dur, run_cases, scaled, tocsin_only, wait_for
 
 LATE = 1.0
 
@@ -162,6 +164,91 @@ def test_bad_reload_undefined_receiver(ctx):
     check_bad_reload(ctx, "undefined_receiver")
 
 
+def test_reload_runs_off_the_loop(ctx):
+    """The new config is read on a worker thread: while its template file (a FIFO here) does
+    not open, health checks, alerts and a SIGHUP are still served, and two reloads asked for
+    meanwhile share the next load."""
+    tocsin_only("reading the config off the event loop is tocsin's")
+    sink = ctx.sink()
+    srv = ctx.server(config(sink))
+    fifo = os.path.join(srv.workdir, "slow.tmpl")
+    os.mkfifo(fifo)
+    srv.write_config(config(sink, top="templates: ['%s']" % fifo))
+    answers = []
+
+    def reload_in_background():
+        answers.append(srv.request("POST", "/-/reload", timeout=60))
+    threads = [threading.Thread(target=reload_in_background) for _ in range(2)]
+    threads[0].start()
+    # the load is blocked on the FIFO; the loop is not
+    for _ in range(5):
+        assert srv.request("GET", "/-/healthy", timeout=2).status == 200
+    srv.post_ok([alert({"alertname": "During"})])
+    assert [a["labels"]["alertname"] for a in srv.get_alerts()] == ["During"]
+    threads[1].start()
+    srv.signal(signal.SIGHUP)
+    time.sleep(0.2)
+    assert answers == [], "a reload answered before its config could be read: %r" % answers
+    with open(fifo, "w") as f:  # the first load reads it and finishes
+        f.write('{{ define "slow" }}ok{{ end }}')
+    threads[0].join(30)
+    assert [r.status for r in answers] == [200], answers
+    # the two queued behind it (HTTP and SIGHUP) share one load, which reads it again
+    with open(fifo, "w") as f:
+        f.write('{{ define "slow" }}ok{{ end }}')
+    for t in threads:
+        t.join(30)
+    assert [r.status for r in answers] == [200, 200], answers
+    assert srv.metric("alertmanager_config_last_reload_successful") == 1
+    sink.wait("/a", 1, timeout=0.5 + LATE)
+    assert srv.alive()
+
+
+def test_shutdown_during_reload(ctx):
+    """SIGTERM while a reload waits on its file: the waiting client hears an error and the
+    server stops cleanly once the load returns."""
+    tocsin_only("reading the config off the event loop is tocsin's")
+    sink = ctx.sink()
+    srv = ctx.server(config(sink))
+    fifo = os.path.join(srv.workdir, "slow.tmpl")
+    os.mkfifo(fifo)
+    srv.write_config(config(sink, top="templates: ['%s']" % fifo))
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(srv.request("POST", "/-/reload",
+                                                                     timeout=60)))
+    t.start()
+    assert srv.request("GET", "/-/healthy", timeout=2).status == 200
+    srv.signal(signal.SIGTERM)
+    time.sleep(0.3)
+    with open(fifo, "w") as f:
+        f.write("")
+    t.join(30)
+    assert [r.status for r in answers] == [500], answers
+    assert "shutting down" in answers[0].text()
+    assert srv.proc.wait(20) == 0
+
+
+def test_sigterm_with_stuck_reload(ctx):
+    """A load that never returns (its FIFO is never written) cannot hold shutdown: after the
+    drain timeout the waiting client hears an error and the process exits."""
+    tocsin_only("reading the config off the event loop is tocsin's")
+    sink = ctx.sink()
+    srv = ctx.server(config(sink))
+    fifo = os.path.join(srv.workdir, "stuck.tmpl")
+    os.mkfifo(fifo)
+    srv.write_config(config(sink, top="templates: ['%s']" % fifo))
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(srv.request("POST", "/-/reload",
+                                                                     timeout=60)))
+    t.start()
+    assert srv.request("GET", "/-/healthy", timeout=2).status == 200
+    srv.signal(signal.SIGTERM)
+    assert srv.proc.wait(40) == 0
+    t.join(5)
+    assert [r.status for r in answers] == [500], answers
+    assert "shutting down" in answers[0].text()
+
+
 if __name__ == "__main__":
     run_cases([
         test_reload_via_http,
@@ -170,4 +257,7 @@ if __name__ == "__main__":
         test_bad_reload_syntax_error,
         test_bad_reload_unknown_key,
         test_bad_reload_undefined_receiver,
+        test_reload_runs_off_the_loop,
+        test_shutdown_during_reload,
+        test_sigterm_with_stuck_reload,
     ])

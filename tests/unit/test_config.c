@@ -650,6 +650,33 @@ static void test_alias_bombs(void **state)
     assert_null(load_err(tn_buf_cstr(&b), err, sizeof(err)));
     assert_non_null(strstr(err, "nested deeper than 1000 levels"));
     tn_buf_free(&b);
+    /* refused while reading: the error names the bracket that went too deep, not the end of a
+     * document 100,000 deep (which took seconds to build before it could be measured) */
+    tn_buf_init(&b, 0);
+    tn_buf_puts(&b, "route: ");
+    for (int i = 0; i < 100000; i++)
+        tn_buf_putc(&b, '[');
+    for (int i = 0; i < 100000; i++)
+        tn_buf_putc(&b, ']');
+    tn_buf_putc(&b, '\n');
+    assert_null(load_err(tn_buf_cstr(&b), err, sizeof(err)));
+    assert_string_equal(err, "test.yml:1:1007: yaml: nested deeper than 1000 levels");
+    tn_buf_free(&b);
+    tn_buf_init(&b, 0);
+    for (int i = 0; i < 100000; i++)
+        tn_buf_puts(&b, "{a: ");
+    assert_null(load_err(tn_buf_cstr(&b), err, sizeof(err)));
+    assert_string_equal(err, "test.yml:1:4001: yaml: nested deeper than 1000 levels");
+    tn_buf_free(&b);
+    assert_null(load_err("route: *r\n", err, sizeof(err)));
+    assert_string_equal(err, "test.yml:1:8: yaml: unknown anchor \"r\" referenced");
+    /* a redefined anchor names the later value, as Go's reader has it */
+    tn_config_t *redef =
+        load_ok("route:\n  receiver: a\n  routes:\n  - &r {receiver: a}\n"
+                "  - &r {receiver: b}\n  - *r\nreceivers: [{name: a}, {name: b}]\n");
+    assert_int_equal(redef->route->nchildren, 3);
+    assert_string_equal(redef->route->children[2]->receiver->name, "b");
+    tn_config_unref(redef);
 
     /* plain sharing stays fine: one anchor used many times */
     tn_buf_init(&b, 0);
