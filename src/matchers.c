@@ -10,6 +10,7 @@
 #include "tocsin/labels.h"
 #include "tocsin/log.h"
 
+#include "matchers_internal.h"
 #include "re2_shim.h"
 
 #include <pcre2.h>
@@ -463,37 +464,9 @@ static bool matchers_reserved(uint32_t c)
 /* -- the UTF-8 matcher syntax: a lexer of runes with rune columns, and a parser that follows
  * Alertmanager's state machine so that the same inputs fail with the same messages -- */
 
-enum mtok_kind {
-    MTOK_EOF = 0,
-    MTOK_OPEN,
-    MTOK_CLOSE,
-    MTOK_COMMA,
-    MTOK_EQ,
-    MTOK_NE,
-    MTOK_RE,
-    MTOK_NRE,
-    MTOK_QUOTED,
-    MTOK_UNQUOTED,
-};
-
-typedef struct mtok {
-    enum mtok_kind kind;
-    size_t off, end;     /* bytes */
-    size_t col, col_end; /* runes */
-} mtok_t;
-
-typedef struct mlex {
-    const char *in;
-    size_t len;
-    size_t start, pos, width;
-    size_t column, cols;
-    bool failed; /* sticky, as the error is */
-    char lexerr[TN_ERRBUF_SIZE];
-} mlex_t;
-
 #define MLEX_EOF 0xffffffffu
 
-static uint32_t mlex_next(mlex_t *l)
+static uint32_t mlex_next(tn_mlex_t *l)
 {
     uint32_t r;
 
@@ -507,29 +480,29 @@ static uint32_t mlex_next(mlex_t *l)
     return r;
 }
 
-static void mlex_rewind(mlex_t *l)
+static void mlex_rewind(tn_mlex_t *l)
 {
     l->pos -= l->width;
     if (l->width > 0)
         l->cols--;
 }
 
-static mtok_t mlex_emit(mlex_t *l, enum mtok_kind kind)
+static tn_mtok_t mlex_emit(tn_mlex_t *l, enum tn_mtok_kind kind)
 {
-    mtok_t t = {kind, l->start, l->pos, l->column, l->cols};
+    tn_mtok_t t = {kind, l->start, l->pos, l->column, l->cols};
     l->start = l->pos;
     l->column = l->cols;
     return t;
 }
 
-static void mlex_fail(mlex_t *l, const char *what)
+static void mlex_fail(tn_mlex_t *l, const char *what)
 {
     l->failed = true;
     snprintf(l->lexerr, sizeof(l->lexerr), "%zu:%zu: %.*s: %s", l->column, l->cols,
              (int)(l->pos - l->start), l->in + l->start, what);
 }
 
-static void mlex_fail_expected(mlex_t *l, const char *expected)
+static void mlex_fail_expected(tn_mlex_t *l, const char *expected)
 {
     l->failed = true;
     if (l->pos >= l->len)
@@ -541,7 +514,7 @@ static void mlex_fail_expected(mlex_t *l, const char *expected)
                  l->cols, (int)(l->pos - l->start), l->in + l->start, expected);
 }
 
-static bool mlex_accept(mlex_t *l, uint32_t c)
+static bool mlex_accept(tn_mlex_t *l, uint32_t c)
 {
     if (mlex_next(l) == c)
         return true;
@@ -549,8 +522,8 @@ static bool mlex_accept(mlex_t *l, uint32_t c)
     return false;
 }
 
-/* Returns 0 with *t set (MTOK_EOF at the end), or -1 with the error in l->lexerr. */
-static int mlex_scan(mlex_t *l, mtok_t *t)
+/* Returns 0 with *t set (TN_MTOK_EOF at the end), or -1 with the error in l->lexerr. */
+int tn_mlex_scan(tn_mlex_t *l, tn_mtok_t *t)
 {
     uint32_t r;
 
@@ -559,33 +532,33 @@ static int mlex_scan(mlex_t *l, mtok_t *t)
         return -1;
     while ((r = mlex_next(l)) != MLEX_EOF) {
         if (r == '{') {
-            *t = mlex_emit(l, MTOK_OPEN);
+            *t = mlex_emit(l, TN_MTOK_OPEN);
             return 0;
         }
         if (r == '}') {
-            *t = mlex_emit(l, MTOK_CLOSE);
+            *t = mlex_emit(l, TN_MTOK_CLOSE);
             return 0;
         }
         if (r == ',') {
-            *t = mlex_emit(l, MTOK_COMMA);
+            *t = mlex_emit(l, TN_MTOK_COMMA);
             return 0;
         }
         if (r == '=' || r == '!') {
             mlex_rewind(l);
             if (mlex_accept(l, '!')) {
                 if (mlex_accept(l, '=')) {
-                    *t = mlex_emit(l, MTOK_NE);
+                    *t = mlex_emit(l, TN_MTOK_NE);
                     return 0;
                 }
                 if (mlex_accept(l, '~')) {
-                    *t = mlex_emit(l, MTOK_NRE);
+                    *t = mlex_emit(l, TN_MTOK_NRE);
                     return 0;
                 }
                 mlex_fail_expected(l, "=~");
                 return -1;
             }
             (void)mlex_accept(l, '=');
-            *t = mlex_emit(l, mlex_accept(l, '~') ? MTOK_RE : MTOK_EQ);
+            *t = mlex_emit(l, mlex_accept(l, '~') ? TN_MTOK_RE : TN_MTOK_EQ);
             return 0;
         }
         if (r == '"') {
@@ -604,7 +577,7 @@ static int mlex_scan(mlex_t *l, mtok_t *t)
                 mlex_fail(l, "missing end \"");
                 return -1;
             }
-            *t = mlex_emit(l, MTOK_QUOTED);
+            *t = mlex_emit(l, TN_MTOK_QUOTED);
             return 0;
         }
         if (!matchers_reserved(r)) {
@@ -614,7 +587,7 @@ static int mlex_scan(mlex_t *l, mtok_t *t)
                     break;
                 }
             }
-            *t = mlex_emit(l, MTOK_UNQUOTED);
+            *t = mlex_emit(l, TN_MTOK_UNQUOTED);
             return 0;
         }
         if (matchers_unicode_space(r)) {
@@ -628,10 +601,10 @@ static int mlex_scan(mlex_t *l, mtok_t *t)
     return 0;
 }
 
-static int mlex_peek(mlex_t *l, mtok_t *t)
+int tn_mlex_peek(tn_mlex_t *l, tn_mtok_t *t)
 {
     size_t start = l->start, pos = l->pos, width = l->width, column = l->column, cols = l->cols;
-    int rc = mlex_scan(l, t);
+    int rc = tn_mlex_scan(l, t);
 
     l->start = start;
     l->pos = pos;
@@ -639,6 +612,19 @@ static int mlex_peek(mlex_t *l, mtok_t *t)
     l->column = column;
     l->cols = cols;
     return rc;
+}
+
+void tn_mlex_init(tn_mlex_t *l, const char *in, size_t len)
+{
+    memset(l, 0, sizeof(*l));
+    l->in = in;
+    l->len = len;
+}
+
+tn_mtok_t tn_mlex_position(const tn_mlex_t *l)
+{
+    tn_mtok_t t = {TN_MTOK_EOF, l->start, l->pos, l->column, l->cols};
+    return t;
 }
 
 /* Go's strconv.Unquote of a double-quoted token, then the UTF-8 check the matcher syntax
@@ -745,14 +731,14 @@ static int matchers_go_unquote(const char *s, size_t len, tn_buf_t *out)
 }
 
 typedef struct mparser {
-    mlex_t l;
+    tn_mlex_t l;
     bool open_brace;
     tn_matchers_t *out;
     char *err;
     size_t errlen;
 } mparser_t;
 
-static bool mtok_in(const mtok_t *t, const enum mtok_kind *kinds, size_t n)
+static bool mtok_in(const tn_mtok_t *t, const enum tn_mtok_kind *kinds, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (t->kind == kinds[i])
@@ -764,14 +750,14 @@ enum { MP_OK = 0, MP_EOF = 1, MP_ERR = 2 };
 
 /* Peeks a token of one of the kinds. MP_EOF at the end of input; MP_ERR with the lexer's or
  * an "unexpected" message in why. */
-static int mparser_expect_peek(mparser_t *p, const enum mtok_kind *kinds, size_t n, mtok_t *t,
+static int mparser_expect_peek(mparser_t *p, const enum tn_mtok_kind *kinds, size_t n, tn_mtok_t *t,
                                char *why, size_t whylen)
 {
-    if (mlex_peek(&p->l, t) != 0) {
+    if (tn_mlex_peek(&p->l, t) != 0) {
         snprintf(why, whylen, "%s", p->l.lexerr);
         return MP_ERR;
     }
-    if (t->kind == MTOK_EOF)
+    if (t->kind == TN_MTOK_EOF)
         return MP_EOF;
     if (!mtok_in(t, kinds, n)) {
         snprintf(why, whylen, "%zu:%zu: unexpected %.*s", t->col, t->col_end,
@@ -781,14 +767,14 @@ static int mparser_expect_peek(mparser_t *p, const enum mtok_kind *kinds, size_t
     return MP_OK;
 }
 
-static int mparser_expect(mparser_t *p, const enum mtok_kind *kinds, size_t n, mtok_t *t, char *why,
-                          size_t whylen)
+static int mparser_expect(mparser_t *p, const enum tn_mtok_kind *kinds, size_t n, tn_mtok_t *t,
+                          char *why, size_t whylen)
 {
     int rc = mparser_expect_peek(p, kinds, n, t, why, whylen);
-    mtok_t dummy;
+    tn_mtok_t dummy;
 
     if (rc == MP_OK)
-        (void)mlex_scan(&p->l, &dummy);
+        (void)tn_mlex_scan(&p->l, &dummy);
     return rc;
 }
 
@@ -801,13 +787,13 @@ static int mparser_fail(mparser_t *p, int rc, const char *why, const char *wante
 
 static int mparser_eof(mparser_t *p)
 {
-    mtok_t t;
+    tn_mtok_t t;
 
-    if (mlex_scan(&p->l, &t) != 0) {
+    if (tn_mlex_scan(&p->l, &t) != 0) {
         snprintf(p->err, p->errlen, "%s: expected end of input", p->l.lexerr);
         return TN_ERR_INVAL;
     }
-    if (t.kind != MTOK_EOF) {
+    if (t.kind != TN_MTOK_EOF) {
         snprintf(p->err, p->errlen, "%zu:%zu: %.*s: expected end of input", t.col, t.col_end,
                  (int)(t.end - t.off), p->l.in + t.off);
         return TN_ERR_INVAL;
@@ -817,9 +803,9 @@ static int mparser_eof(mparser_t *p)
 
 static int mparser_close_brace(mparser_t *p)
 {
-    static const enum mtok_kind close[] = {MTOK_CLOSE};
+    static const enum tn_mtok_kind close[] = {TN_MTOK_CLOSE};
     char why[TN_ERRBUF_SIZE];
-    mtok_t t;
+    tn_mtok_t t;
     int rc = mparser_expect(p, close, 1, &t, why, sizeof(why));
 
     if (p->open_brace && rc != MP_OK) {
@@ -834,12 +820,12 @@ static int mparser_close_brace(mparser_t *p)
     return mparser_eof(p);
 }
 
-static int mparser_token_text(mparser_t *p, const mtok_t *t, tn_buf_t *out)
+static int mparser_token_text(mparser_t *p, const tn_mtok_t *t, tn_buf_t *out)
 {
     const char *s = p->l.in + t->off;
     size_t n = t->end - t->off;
 
-    if (t->kind == MTOK_UNQUOTED)
+    if (t->kind == TN_MTOK_UNQUOTED)
         return tn_buf_append(out, s, n);
     if (matchers_go_unquote(s, n, out) != TN_OK) {
         snprintf(p->err, p->errlen, "%zu:%zu: %.*s: invalid input", t->col, t->col_end, (int)n, s);
@@ -850,15 +836,15 @@ static int mparser_token_text(mparser_t *p, const mtok_t *t, tn_buf_t *out)
 
 static int mparser_matchers(mparser_t *p)
 {
-    static const enum mtok_kind names[] = {MTOK_QUOTED, MTOK_UNQUOTED};
-    static const enum mtok_kind ops[] = {MTOK_EQ, MTOK_NE, MTOK_RE, MTOK_NRE};
-    static const enum mtok_kind values[] = {MTOK_UNQUOTED, MTOK_QUOTED};
-    static const enum mtok_kind after[] = {MTOK_COMMA, MTOK_CLOSE};
-    static const enum mtok_kind comma[] = {MTOK_COMMA};
-    static const enum mtok_kind next[] = {MTOK_CLOSE, MTOK_UNQUOTED, MTOK_QUOTED};
+    static const enum tn_mtok_kind names[] = {TN_MTOK_QUOTED, TN_MTOK_UNQUOTED};
+    static const enum tn_mtok_kind ops[] = {TN_MTOK_EQ, TN_MTOK_NE, TN_MTOK_RE, TN_MTOK_NRE};
+    static const enum tn_mtok_kind values[] = {TN_MTOK_UNQUOTED, TN_MTOK_QUOTED};
+    static const enum tn_mtok_kind after[] = {TN_MTOK_COMMA, TN_MTOK_CLOSE};
+    static const enum tn_mtok_kind comma[] = {TN_MTOK_COMMA};
+    static const enum tn_mtok_kind next[] = {TN_MTOK_CLOSE, TN_MTOK_UNQUOTED, TN_MTOK_QUOTED};
     char why[TN_ERRBUF_SIZE], e[TN_ERRBUF_SIZE];
     tn_buf_t name, value;
-    mtok_t t;
+    tn_mtok_t t;
     int rc;
 
     tn_buf_init(&name, 0);
@@ -880,10 +866,10 @@ static int mparser_matchers(mparser_t *p)
             rc = mparser_fail(p, rc, why, "expected an operator such as '=', '!=', '=~' or '!~'");
             break;
         }
-        op = t.kind == MTOK_EQ   ? TN_MATCH_EQ
-             : t.kind == MTOK_NE ? TN_MATCH_NE
-             : t.kind == MTOK_RE ? TN_MATCH_RE
-                                 : TN_MATCH_NRE;
+        op = t.kind == TN_MTOK_EQ   ? TN_MATCH_EQ
+             : t.kind == TN_MTOK_NE ? TN_MATCH_NE
+             : t.kind == TN_MTOK_RE ? TN_MATCH_RE
+                                    : TN_MATCH_NRE;
         rc = mparser_expect(p, values, 2, &t, why, sizeof(why));
         if (rc != MP_OK) {
             rc = mparser_fail(p, rc, why, "expected label value");
@@ -900,7 +886,7 @@ static int mparser_matchers(mparser_t *p)
         }
         p->out->n++;
         rc = mparser_expect_peek(p, after, 2, &t, why, sizeof(why));
-        if (rc == MP_EOF || (rc == MP_OK && t.kind == MTOK_CLOSE)) {
+        if (rc == MP_EOF || (rc == MP_OK && t.kind == TN_MTOK_CLOSE)) {
             rc = mparser_close_brace(p);
             break;
         }
@@ -914,7 +900,7 @@ static int mparser_matchers(mparser_t *p)
             break;
         }
         rc = mparser_expect_peek(p, next, 3, &t, why, sizeof(why));
-        if (rc == MP_EOF || (rc == MP_OK && t.kind == MTOK_CLOSE)) {
+        if (rc == MP_EOF || (rc == MP_OK && t.kind == TN_MTOK_CLOSE)) {
             rc = mparser_close_brace(p);
             break;
         }
@@ -933,27 +919,26 @@ static int mparser_matchers(mparser_t *p)
 static int matchers_parse_utf8(const char *s, tn_matchers_t *out, char *err, size_t errlen)
 {
     mparser_t p = {.out = out, .err = err, .errlen = errlen};
-    mtok_t t;
+    tn_mtok_t t;
 
-    p.l.in = s;
-    p.l.len = strlen(s);
-    if (mlex_peek(&p.l, &t) != 0) {
+    tn_mlex_init(&p.l, s, strlen(s));
+    if (tn_mlex_peek(&p.l, &t) != 0) {
         snprintf(err, errlen, "%s", p.l.lexerr);
         return TN_ERR_INVAL;
     }
-    if (t.kind == MTOK_EOF)
+    if (t.kind == TN_MTOK_EOF)
         return mparser_eof(&p);
-    if (t.kind == MTOK_OPEN) {
+    if (t.kind == TN_MTOK_OPEN) {
         p.open_brace = true;
-        (void)mlex_scan(&p.l, &t);
-        if (mlex_peek(&p.l, &t) != 0) {
+        (void)tn_mlex_scan(&p.l, &t);
+        if (tn_mlex_peek(&p.l, &t) != 0) {
             snprintf(err, errlen, "%s", p.l.lexerr);
             return TN_ERR_INVAL;
         }
-        if (t.kind == MTOK_EOF)
+        if (t.kind == TN_MTOK_EOF)
             return mparser_close_brace(&p);
     }
-    if (t.kind == MTOK_CLOSE)
+    if (t.kind == TN_MTOK_CLOSE)
         return mparser_close_brace(&p);
     return mparser_matchers(&p);
 }
@@ -1181,6 +1166,25 @@ static int matchers_parse_utf8_any(const char *s, bool single, tn_matchers_t *ou
             snprintf(err, errlen, "expected 1 matcher, found %zu", out->n);
         rc = TN_ERR_INVAL;
     }
+    return rc;
+}
+
+int tn_matchers_parse_utf8(const char *s, tn_matchers_t *out, char *err, size_t errlen)
+{
+    return matchers_parse_utf8_any(s, false, out, err, errlen);
+}
+
+int tn_matcher_parse_utf8(const char *s, tn_matcher_t *out, char *err, size_t errlen)
+{
+    tn_matchers_t ms = {0};
+    int rc = matchers_parse_utf8_any(s, true, &ms, err, errlen);
+
+    memset(out, 0, sizeof(*out));
+    if (rc == TN_OK) {
+        *out = ms.v[0];
+        ms.n = 0;
+    }
+    tn_matchers_free(&ms);
     return rc;
 }
 
