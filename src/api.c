@@ -63,13 +63,6 @@ void api_reply_init(api_reply_t *r)
     tn_buf_init(&r->body, 0);
 }
 
-void api_reply_flush(api_reply_t *r)
-{
-    if (!r->stream || r->body.len < API_STREAM_PART)
-        return;
-    r->stream(r->stream_ud, r);
-}
-
 void api_reply_free(api_reply_t *r)
 {
     if (r->undo) {
@@ -479,48 +472,60 @@ static void api_over_budget_reply(api_reply_t *rep)
     api_error_string(rep, 503, msg, sizeof(msg) - 1);
 }
 
-static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
+/* GET /api/v2/alerts as a job: the matching alerts are referenced when the request comes, and
+ * written a part at a time as the client reads (a slow reader holds a part, not the answer). */
+typedef struct api_alerts_job {
+    api_filters_t f;
+    api_collect_t c; /* each alert referenced until the job is freed */
+    size_t i, written;
+    tn_time_t now;
+    uint64_t spent_ms; /* time spent writing so far, against the query budget */
+} api_alerts_job_t;
+
+static void api_alerts_job_free(void *ud)
+{
+    api_alerts_job_t *j = ud;
+    for (size_t k = 0; k < j->c.n; k++)
+        tn_alert_unref(j->c.v[k].a);
+    free(j->c.v);
+    api_filters_free(&j->f);
+    free(j);
+}
+
+/* Writes alerts until the body holds a part (parted) or the answer is done; true when done. */
+static bool api_alerts_step(tn_api_t *api, api_alerts_job_t *j, api_reply_t *rep, bool parted)
 {
     uint64_t start = tn_clock_mono_ms();
-    tn_time_t now = tn_clock_now();
-    api_filters_t f;
-    api_collect_t c = {0};
-    if (api_filters_read(call, &f)) {
-        api_error_string(rep, 400, f.err, strlen(f.err));
-        goto out;
-    }
-    if (api->deps.store)
-        tn_alert_store_foreach(api->deps.store, api_collect_cb, &c);
-    api_sort_by_fp(c.v, c.n);
-    rep->status = 200;
-    rep->content_type = API_CT_JSON;
-    tn_buf_putc(&rep->body, '[');
-    size_t written = 0;
-    for (size_t i = 0; i < c.n; i++) {
-        if (api_over_budget(start, i)) {
+    api_collect_t *c = &j->c;
+    for (; j->i < c->n; j->i++) {
+        size_t i = j->i;
+        if ((i & 255) == 255 && j->spent_ms + (tn_clock_mono_ms() - start) > API_QUERY_BUDGET_MS) {
             api_over_budget_reply(rep);
-            goto out;
+            return true;
         }
-        api_prefetch(api, c.v, c.n, i);
-        tn_alert_t *a = c.v[i].a;
+        if (parted && rep->body.len >= API_STREAM_PART) {
+            j->spent_ms += tn_clock_mono_ms() - start;
+            return false;
+        }
+        api_prefetch(api, c->v, c->n, i);
+        tn_alert_t *a = c->v[i].a;
         /* alerts resolved before now are left out, as Alertmanager does */
-        if (a->ends_at != 0 && a->ends_at < now)
+        if (a->ends_at != 0 && a->ends_at < j->now)
             continue;
-        if (f.matchers.n && !tn_matchers_match(&f.matchers, tn_alert_labels(a)))
+        if (j->f.matchers.n && !tn_matchers_match(&j->f.matchers, tn_alert_labels(a)))
             continue;
         const char *small[16], **rcv;
         size_t nrcv = api_receivers(api, a, &rcv, small, TN_ARRAY_LEN(small));
-        bool keep = !f.has_receiver;
+        bool keep = !j->f.has_receiver;
         for (size_t k = 0; !keep && k < nrcv; k++)
-            keep = tn_matcher_matches(&f.receiver, rcv[k]);
+            keep = tn_matcher_matches(&j->f.receiver, rcv[k]);
         if (keep) {
             api_mute_t m;
-            api_mute_compute(api, a, now, &m);
-            if (api_status_passes(&f, &m.st)) {
-                if (written++)
+            api_mute_compute(api, a, j->now, &m);
+            if (api_status_passes(&j->f, &m.st)) {
+                if (j->written++)
                     tn_buf_putc(&rep->body, ',');
                 api_encode_alert_status(&rep->body, a, rcv, nrcv, &m.st);
-                api_reply_flush(rep);
             }
             api_mute_free(&m);
         }
@@ -528,9 +533,47 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
             free(rcv);
     }
     tn_buf_puts(&rep->body, "]\n");
-out:
-    free(c.v);
-    api_filters_free(&f);
+    return true;
+}
+
+static bool api_alerts_more(tn_api_t *api, void *ud, api_reply_t *rep)
+{
+    return api_alerts_step(api, ud, rep, true);
+}
+
+static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
+{
+    api_alerts_job_t *j = tn_xcalloc(1, sizeof(*j));
+    j->now = tn_clock_now();
+    if (api_filters_read(call, &j->f)) {
+        api_error_string(rep, 400, j->f.err, strlen(j->f.err));
+        api_alerts_job_free(j);
+        return;
+    }
+    if (api->deps.store)
+        tn_alert_store_foreach(api->deps.store, api_collect_cb, &j->c);
+    for (size_t k = 0; k < j->c.n; k++)
+        tn_alert_ref(j->c.v[k].a);
+    if (rep->charge && !rep->charge(rep->stream_ud, j->c.n * sizeof(*j->c.v))) {
+        static const char msg[] = "too many answers are being sent; try again";
+        api_error_string(rep, 503, msg, sizeof(msg) - 1);
+        api_header(rep, "Retry-After", "1");
+        api_alerts_job_free(j);
+        return;
+    }
+    api_sort_by_fp(j->c.v, j->c.n);
+    rep->status = 200;
+    rep->content_type = API_CT_JSON;
+    tn_buf_putc(&rep->body, '[');
+    bool parted = rep->stream != NULL;
+    if (!api_alerts_step(api, j, rep, parted)) {
+        rep->flags |= API_REPLY_MORE;
+        rep->more = api_alerts_more;
+        rep->more_free = api_alerts_job_free;
+        rep->more_ud = j;
+        return;
+    }
+    api_alerts_job_free(j);
 }
 
 /* ---- GET /api/v2/alerts/groups ---- */
@@ -1079,6 +1122,45 @@ static void api_send(tn_http_req_t *req, api_reply_t *rep)
     tn_http_respond_owned(req, rep->status, rep->content_type, body, len);
 }
 
+/* A large answer made a part at a time: the next part only once the client has read the
+ * last one down to a part's size. */
+typedef struct api_streaming {
+    tn_api_t *api;
+    tn_http_req_t *req;
+    api_reply_t rep;
+} api_streaming_t;
+
+static void api_streaming_go(void *ud)
+{
+    api_streaming_t *st = ud;
+    bool done = false;
+    for (;;) {
+        if (st->rep.body.len)
+            api_stream(st->req, &st->rep);
+        if (tn_http_stream_dead(st->req))
+            break; /* the client left */
+        if (tn_http_stream_wait(st->req, API_STREAM_PART, api_streaming_go, st))
+            return;
+        if (tn_http_stream_dead(st->req))
+            break;
+        if (st->rep.more(st->api, st->rep.more_ud, &st->rep)) {
+            done = true;
+            break;
+        }
+    }
+    st->rep.more_free(st->rep.more_ud);
+    if (!done)
+        st->rep.cut = true;
+    api_send(st->req, &st->rep);
+    api_reply_free(&st->rep);
+    free(st);
+}
+
+static bool api_charge(void *ud, size_t bytes)
+{
+    return tn_http_req_charge(ud, bytes);
+}
+
 /* A reply held until the change it reports is durable. */
 typedef struct api_pending {
     tn_http_req_t *req;
@@ -1138,7 +1220,16 @@ void tn_api_handle(void *ud, tn_http_req_t *req)
     api_reply_init(&rep);
     rep.stream = api_stream;
     rep.stream_ud = req;
+    rep.charge = api_charge;
     api_dispatch(api, &call, &rep);
+    if (rep.flags & API_REPLY_MORE) {
+        api_streaming_t *st = tn_xmalloc(sizeof(*st));
+        st->api = api;
+        st->req = req;
+        st->rep = rep;
+        api_streaming_go(st);
+        return;
+    }
     if (rep.flags & API_REPLY_DEFER) {
         api_reload_wait_t *w = tn_xmalloc(sizeof(*w));
         w->api = api;

@@ -39,7 +39,7 @@ typedef struct api_reply {
     } headers[API_MAX_HEADERS];
     unsigned flags; /* API_REPLY_* */
     /* Set by the http glue: sends the body so far as a part of a streamed answer (the first
-     * call sends status and headers). Handlers of large answers call api_reply_flush. */
+     * call sends status and headers). */
     void (*stream)(void *ud, struct api_reply *rep);
     void *stream_ud;
     size_t streamed; /* body bytes already sent as parts */
@@ -49,17 +49,24 @@ typedef struct api_reply {
      * or false to release undo_ud. */
     void (*undo)(void *ud, bool failed);
     void *undo_ud;
+    /* Set with API_REPLY_MORE: the rest of a large answer, made a part at a time as the
+     * client reads. more appends the next part to body and returns true once the answer is
+     * complete; more_free releases more_ud (after the last part, or when the client left). */
+    bool (*more)(struct tn_api *api, void *ud, struct api_reply *rep);
+    void (*more_free)(void *ud);
+    void *more_ud;
+    /* Set by the http glue: counts bytes an answer holds while it is made against the
+     * server's response cap; false when over it. NULL: no cap. */
+    bool (*charge)(void *ud, size_t bytes);
     /* Set with API_REPLY_DEFER: what the request metric needs once the answer is known. */
     const void *defer_route;
     const char *defer_method; /* the request's, live while it is */
     uint64_t defer_start_ms;
 } api_reply_t;
 
-/* Body size from which a large answer is sent in parts while the rest is written, so the
- * transfer overlaps the work. */
+/* The size of a part of a large answer (API_REPLY_MORE): a part goes out as soon as it is
+ * made, and the next is made once the client has read the connection down to one part. */
 #define API_STREAM_PART ((size_t)256 << 10)
-/* Sends the body so far when it has reached API_STREAM_PART and the glue streams. */
-void api_reply_flush(api_reply_t *r);
 
 /* Set by a handler whose change must be durable before the client hears of it (a new or
  * expired silence): the http glue answers only after deps.sync reports. */
@@ -67,6 +74,8 @@ void api_reply_flush(api_reply_t *r);
 /* Set by POST /-/reload: the config is loaded off the loop, and the glue answers once
  * deps.reload reports, with api_reload_answer. */
 #define API_REPLY_DEFER 2
+/* Set by a handler whose answer continues in rep->more (GET /api/v2/alerts past one part). */
+#define API_REPLY_MORE 4
 
 /* Finishes a deferred reload answer (200, or 500 with the error) and counts the request. */
 void api_reload_answer(tn_api_t *api, api_reply_t *rep, int rc, const char *err);

@@ -20,6 +20,7 @@
 
 #include "tocsin/clock.h"
 #include "tocsin/log.h"
+#include "tocsin/oatab.h"
 #include "tocsin/tls.h"
 
 /* Read buffers come from a small per-server pool: a connection holds one only while a request
@@ -31,19 +32,27 @@
 #define HTTP_LINGER_MS  2000        /* draining input after a final response, to avoid RST */
 #define HTTP_REJECT_MAX 64          /* connections beyond max_conns answered 503 at a time */
 #define HTTP_SHRINK     (64 * 1024) /* per-connection buffers above this are freed when idle */
+/* Slots beyond max_conns kept for loopback peers (local health checks), with a short header
+ * timeout so that a local flood cannot hold them either. */
+#define HTTP_LOOPBACK_RESERVE  64 /* most reserved slots (limits.loopback_reserve) */
+#define HTTP_RESERVE_HEADER_MS 2000
+/* Past 3/4 of max_conns, a connection that has sent no complete request gets this long for
+ * its headers; below 1/2 the normal timeout applies again. */
+#define HTTP_PRESSURE_HEADER_MS 5000
 
 enum conn_state {
     CONN_IDLE,    /* keep-alive, between requests: idle timer */
     CONN_HEADERS, /* request line and headers: header timer */
     CONN_BODY,    /* request body: body timer */
     CONN_HANDLER, /* request with the handler: reads stopped, no timer */
+    CONN_DRAIN,   /* a streamed answer waits for the peer to read its parts: idle timer */
     CONN_WRITING, /* responses queued beyond HTTP_WQ_MAX: waiting for the peer to read */
     CONN_LINGER,  /* final response sent, write side shut down: draining input */
     CONN_CLOSED,  /* uv_close called: waiting for close callbacks and the handler */
 };
 
-static const char *const conn_state_names[] = {"idle",    "headers", "body",  "handler",
-                                               "writing", "linger",  "closed"};
+static const char *const conn_state_names[] = {"idle",  "headers", "body",   "handler",
+                                               "drain", "writing", "linger", "closed"};
 
 struct http_hdr {
     uint32_t name, name_len, val, val_len; /* offsets into conn->hb */
@@ -65,6 +74,10 @@ struct tn_http_req {
     bool live, head, keep_alive, http11;
     /* a response in parts (tn_http_stream_*) */
     bool streaming, chunked, stream_keep, stream_dead, stream_parts;
+    tn_http_drain_fn drain_fn; /* tn_http_stream_wait: called once the queue is low */
+    void *drain_ud;
+    size_t drain_low;
+    size_t charged; /* tn_http_req_charge: bytes held for this answer */
 };
 
 /* Header arena: URL, names and values, each NUL-terminated, reused across requests. */
@@ -103,7 +116,19 @@ typedef struct http_conn {
     tn_http_req_t req;
     tn_tls_conn_t *tls; /* NULL: plain HTTP */
     char peer[64];
+    uint8_t ip[16];  /* the peer's address (IPv4 as IPv4-mapped), for the per-address share */
+    bool ip_counted; /* counted in the server's per-address table until closed */
+    bool loopback;
+    int reserved;  /* 1 + its index in the server's reserved slots, or 0 */
+    uint32_t nreq; /* requests handed to the handler */
 } http_conn_t;
+
+/* Open connections per peer address: open addressing, sized at twice the most connections
+ * that can be open, so it never fills. */
+struct http_addr {
+    uint8_t ip[16];
+    uint32_t n; /* 0: empty slot */
+};
 
 struct tn_http_server {
     uv_loop_t *loop;
@@ -123,6 +148,12 @@ struct tn_http_server {
     tn_buf_t scratch; /* response head, reused */
     int64_t date_sec;
     char date[40];
+    size_t queued;  /* response bytes waiting in write queues, all connections */
+    size_t charged; /* bytes answers in progress hold (tn_http_req_charge) */
+    struct http_addr *addrs;
+    size_t addr_cap; /* power of two */
+    bool pressure;   /* over 3/4 of max_conns: short header timeout for new talkers */
+    struct http_conn *reserved[HTTP_LOOPBACK_RESERVE]; /* loopback slots beyond the limits */
 };
 
 static const llhttp_settings_t http_settings;
@@ -143,6 +174,9 @@ void tn_http_limits_default(tn_http_limits_t *l)
     l->header_timeout_ms = 30000;
     l->body_timeout_ms = 60000;
     l->tls_handshake_timeout_ms = 10000;
+    l->max_conns_per_addr = 0;
+    l->loopback_reserve = 16;
+    l->max_response_bytes = 256u << 20;
 }
 
 static const char *http_reason(int status)
@@ -319,7 +353,7 @@ static void pool_put(tn_http_server_t *s, char *b)
 
 static void conn_release_rbuf(http_conn_t *c)
 {
-    if (c->rbuf && c->rpos == c->rlen && c->state != CONN_HANDLER) {
+    if (c->rbuf && c->rpos == c->rlen && c->state != CONN_HANDLER && c->state != CONN_DRAIN) {
         pool_put(c->srv, c->rbuf);
         c->rbuf = NULL;
         c->rlen = c->rpos = 0;
@@ -357,6 +391,7 @@ static void conn_set_state(http_conn_t *c, enum conn_state st)
     case CONN_BODY:
         ms = l->body_timeout_ms;
         break;
+    case CONN_DRAIN:
     case CONN_WRITING:
         ms = l->idle_timeout_ms;
         break;
@@ -396,6 +431,11 @@ static void conn_free(http_conn_t *c)
 
 static void req_release(tn_http_req_t *r)
 {
+    if (r->charged) {
+        r->conn->srv->charged -= r->charged;
+        r->charged = 0;
+    }
+    r->drain_fn = NULL;
     while (r->qblocks) {
         struct http_qblk *b = r->qblocks;
         r->qblocks = b->next;
@@ -407,9 +447,20 @@ static void req_release(tn_http_req_t *r)
 static void conn_on_close(uv_handle_t *h)
 {
     http_conn_t *c = h->data;
-    if (--c->handles == 0 && !c->req.live)
+    c->handles--;
+    tn_http_drain_fn fn = c->req.live ? c->req.drain_fn : NULL;
+    if (fn) {
+        /* the producer of a streamed answer sees it dead and ends it (tn_http_stream_end),
+         * which frees the connection once no handle is left */
+        c->req.drain_fn = NULL;
+        fn(c->req.drain_ud);
+        return;
+    }
+    if (c->handles == 0 && !c->req.live)
         conn_free(c);
 }
+
+static void addr_count(tn_http_server_t *s, http_conn_t *c, int delta);
 
 static void conn_close(http_conn_t *c)
 {
@@ -417,6 +468,14 @@ static void conn_close(http_conn_t *c)
         return;
     conn_set_state(c, CONN_CLOSED);
     c->srv->n_open--;
+    if (c->ip_counted) {
+        addr_count(c->srv, c, -1);
+        c->ip_counted = false;
+    }
+    if (c->reserved) {
+        c->srv->reserved[c->reserved - 1] = NULL;
+        c->reserved = 0;
+    }
     uv_close((uv_handle_t *)&c->tcp, conn_on_close);
     uv_close((uv_handle_t *)&c->timer, conn_on_close);
 }
@@ -425,6 +484,7 @@ static void conn_close(http_conn_t *c)
 struct http_wreq {
     uv_write_t req;
     char *owned; /* a response body written in place, freed with the request */
+    size_t len;  /* bytes it holds in the queue, counted in the server's queued */
     char data[];
 };
 
@@ -432,11 +492,20 @@ static void conn_on_write(uv_write_t *req, int status)
 {
     http_conn_t *c = req->data;
     struct http_wreq *w = tn_container_of(req, struct http_wreq, req);
+    c->srv->queued -= w->len;
     free(w->owned);
     free(w);
     c->writes--;
     if (status < 0) {
         conn_close(c);
+        return;
+    }
+    if (c->state == CONN_DRAIN && c->req.drain_fn &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= c->req.drain_low) {
+        tn_http_drain_fn fn = c->req.drain_fn;
+        c->req.drain_fn = NULL;
+        conn_set_state(c, CONN_HANDLER);
+        fn(c->req.drain_ud);
         return;
     }
     if (c->state == CONN_WRITING &&
@@ -497,6 +566,9 @@ static int conn_write_raw(http_conn_t *c, uv_buf_t *bufs, unsigned n, char *owne
     if (ncopy < n && bufs[n - 1].len > skip)
         out[nout++] = uv_buf_init(bufs[n - 1].base + skip, (unsigned)(bufs[n - 1].len - skip));
     w->req.data = c;
+    w->len = 0;
+    for (unsigned i = 0; i < nout; i++)
+        w->len += out[i].len;
     rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, out, nout, conn_on_write);
     if (rc < 0) {
         free(w->owned);
@@ -504,6 +576,7 @@ static int conn_write_raw(http_conn_t *c, uv_buf_t *bufs, unsigned n, char *owne
         conn_close(c);
         return rc;
     }
+    c->srv->queued += w->len;
     c->writes++;
     return 0;
 }
@@ -954,6 +1027,15 @@ static const llhttp_settings_t http_settings = {
 
 /* ---- parsing and dispatch ---- */
 
+/* Small answers that monitoring needs most when the server is loaded. */
+static bool http_health_path(const char *path)
+{
+    size_t n = strlen(path);
+    return (n >= 10 && !strcmp(path + n - 10, "/-/healthy")) ||
+           (n >= 8 && !strcmp(path + n - 8, "/-/ready")) ||
+           (n >= 8 && !strcmp(path + n - 8, "/metrics"));
+}
+
 static void conn_dispatch(http_conn_t *c)
 {
     tn_http_req_t *r = &c->req;
@@ -982,7 +1064,17 @@ static void conn_dispatch(http_conn_t *c)
         r->body_len = c->body.len;
     }
     r->live = true;
-    c->srv->handler(c->srv->ud, r);
+    c->nreq++;
+    tn_http_server_t *s = c->srv;
+    if (s->lim.max_response_bytes && s->queued + s->charged > s->lim.max_response_bytes &&
+        !http_health_path(tn_http_req_path(r))) {
+        /* answers already buffered for slow readers are at the cap: refuse new work rather
+         * than grow memory; health checks are a few bytes and stay served */
+        tn_http_add_header(r, "Retry-After", "1");
+        tn_http_respond_error(r, 503, "response buffers are full; try again");
+        return;
+    }
+    s->handler(s->ud, r);
 }
 
 static void conn_parse(http_conn_t *c)
@@ -1417,6 +1509,33 @@ void tn_http_stream_part(tn_http_req_t *r, char *owned, size_t len)
         conn_write(c, bufs + 1, 1, owned);
 }
 
+bool tn_http_stream_dead(const tn_http_req_t *r)
+{
+    return !r->streaming || r->stream_dead || r->conn->state == CONN_CLOSED;
+}
+
+bool tn_http_stream_wait(tn_http_req_t *r, size_t low, tn_http_drain_fn fn, void *ud)
+{
+    http_conn_t *c = r->conn;
+    if (tn_http_stream_dead(r) || uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= low)
+        return false;
+    r->drain_fn = fn;
+    r->drain_ud = ud;
+    r->drain_low = low;
+    conn_set_state(c, CONN_DRAIN);
+    return true;
+}
+
+bool tn_http_req_charge(tn_http_req_t *r, size_t bytes)
+{
+    tn_http_server_t *s = r->conn->srv;
+    if (s->lim.max_response_bytes && s->queued + s->charged + bytes > s->lim.max_response_bytes)
+        return false;
+    s->charged += bytes;
+    r->charged += bytes;
+    return true;
+}
+
 void tn_http_stream_end(tn_http_req_t *r, bool complete)
 {
     if (!r->streaming)
@@ -1475,6 +1594,7 @@ static void server_maybe_destroy(tn_http_server_t *s)
     for (int i = 0; i < s->npool; i++)
         free(s->pool[i]);
     tn_buf_free(&s->scratch);
+    free(s->addrs);
     free(s);
 }
 
@@ -1489,8 +1609,119 @@ tn_http_server_t *tn_http_server_new(uv_loop_t *loop, const tn_http_limits_t *li
         tn_http_limits_default(&s->lim);
     s->handler = handler;
     s->ud = ud;
+    s->lim.loopback_reserve = TN_MIN(s->lim.loopback_reserve, (size_t)HTTP_LOOPBACK_RESERVE);
+    if (!s->lim.max_conns_per_addr)
+        s->lim.max_conns_per_addr = TN_MAX(s->lim.max_conns / 8, (size_t)16);
+    size_t most = s->lim.max_conns + HTTP_REJECT_MAX + HTTP_LOOPBACK_RESERVE + 1;
+    s->addr_cap = 64;
+    while (s->addr_cap < 2 * most)
+        s->addr_cap *= 2;
+    s->addrs = tn_xcalloc(s->addr_cap, sizeof(*s->addrs));
     tn_buf_init(&s->scratch, 0);
     return s;
+}
+
+/* ---- connections per peer address ---- */
+
+static size_t addr_home(const tn_http_server_t *s, const uint8_t ip[16])
+{
+    uint64_t a, b;
+    memcpy(&a, ip, 8);
+    memcpy(&b, ip + 8, 8);
+    uint64_t h = (a ^ (b * UINT64_C(0x9e3779b97f4a7c15))) * UINT64_C(0xff51afd7ed558ccd);
+    return (size_t)(h ^ (h >> 29)) & (s->addr_cap - 1);
+}
+
+#define ADDR_HOME(e)  addr_home(s, (e).ip)
+#define ADDR_EMPTY(e) ((e).n == 0)
+#define ADDR_CLEAR(e) ((e).n = 0)
+
+/* Adds delta to the peer's count; returns the count after. */
+static uint32_t addr_add(tn_http_server_t *s, const uint8_t ip[16], int delta)
+{
+    size_t mask = s->addr_cap - 1, i = addr_home(s, ip);
+    for (; s->addrs[i].n; i = (i + 1) & mask)
+        if (!memcmp(s->addrs[i].ip, ip, 16))
+            break;
+    struct http_addr *e = &s->addrs[i];
+    if (!e->n) {
+        if (delta <= 0)
+            return 0;
+        memcpy(e->ip, ip, 16);
+    }
+    e->n = (uint32_t)((int64_t)e->n + delta);
+    uint32_t n = e->n;
+    if (!n)
+        TN_OA_DELETE_BY(s->addrs, s->addr_cap, i, ADDR_HOME, ADDR_EMPTY, ADDR_CLEAR);
+    return n;
+}
+
+static void addr_count(tn_http_server_t *s, http_conn_t *c, int delta)
+{
+    addr_add(s, c->ip, delta);
+}
+
+/* The peer's address as 16 bytes, and whether it is the host itself (127.0.0.1 or ::1). */
+static bool conn_peer_ip(http_conn_t *c)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0)
+        return false;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (ss.ss_family == AF_INET6) {
+        memcpy(c->ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        static const uint8_t lo6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        c->loopback = !memcmp(c->ip, lo6, 16);
+    } else if (ss.ss_family == AF_INET) {
+        memcpy(c->ip, mapped, 12);
+        memcpy(c->ip + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    } else {
+        return false;
+    }
+    /* the host's own health checks: 127.0.0.1 and ::1, not all of 127/8 */
+    static const uint8_t lo4[4] = {127, 0, 0, 1};
+    if (!memcmp(c->ip, mapped, 12) && !memcmp(c->ip + 12, lo4, 4))
+        c->loopback = true;
+    return true;
+}
+
+/* A free reserved slot, or the one of the oldest connection there that has not yet sent a
+ * whole request (a health check sends its request at once; a flood never does). */
+static bool conn_take_reserved(tn_http_server_t *s, http_conn_t *c)
+{
+    int slot = -1;
+    uint64_t oldest = UINT64_MAX;
+    for (int i = 0; i < (int)s->lim.loopback_reserve; i++) {
+        http_conn_t *o = s->reserved[i];
+        if (!o) {
+            slot = i;
+            break;
+        }
+        if (o->state == CONN_HEADERS && o->nreq == 0 && o->id < oldest) {
+            oldest = o->id;
+            slot = i;
+        }
+    }
+    if (slot < 0)
+        return false;
+    if (s->reserved[slot])
+        conn_close(s->reserved[slot]); /* clears the slot */
+    s->reserved[slot] = c;
+    c->reserved = slot + 1;
+    return true;
+}
+
+/* Entering pressure: connections that have sent no complete request yet get the short header
+ * timeout from now, not their full one. */
+static void server_enter_pressure(tn_http_server_t *s)
+{
+    s->pressure = true;
+    tn_log(TN_LOG_WARN, "http: connections near the limit; shortening the header timeout", NULL);
+    for (http_conn_t *c = s->conns; c; c = c->next)
+        if (c->state == CONN_HEADERS && c->nreq == 0 && uv_is_active((uv_handle_t *)&c->timer) &&
+            uv_timer_get_due_in(&c->timer) > HTTP_PRESSURE_HEADER_MS)
+            uv_timer_start(&c->timer, conn_on_timer, HTTP_PRESSURE_HEADER_MS, 0);
 }
 
 static void server_on_connection(uv_stream_t *ls, int status)
@@ -1523,15 +1754,35 @@ static void server_on_connection(uv_stream_t *ls, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    if (s->n_open > s->lim.max_conns) {
+    uint32_t from_addr = 0;
+    if (conn_peer_ip(c)) {
+        from_addr = addr_add(s, c->ip, 1);
+        c->ip_counted = true;
+    }
+    /* a loopback peer past its share or the cap may take a reserved slot, briefly */
+    bool reserved = false;
+    bool over = s->n_open > s->lim.max_conns || from_addr > s->lim.max_conns_per_addr;
+    if (over && c->loopback)
+        reserved = conn_take_reserved(s, c);
+    if (over && !reserved) {
+        const char *why = s->n_open > s->lim.max_conns ? "too many open connections"
+                                                       : "too many connections from one address";
         /* a TLS client could not read a plain 503 */
         if (s->n_open > s->lim.max_conns + HTTP_REJECT_MAX || s->tls_fn)
             conn_close(c);
         else
-            conn_fail(c, 503, "too many open connections");
+            conn_fail(c, 503, why);
         return;
     }
+    if (!s->pressure && s->n_open * 4 > s->lim.max_conns * 3)
+        server_enter_pressure(s);
+    else if (s->pressure && s->n_open * 2 < s->lim.max_conns)
+        s->pressure = false;
     uint64_t first_ms = s->lim.header_timeout_ms;
+    if (reserved)
+        first_ms = TN_MIN(first_ms ? first_ms : UINT64_MAX, (uint64_t)HTTP_RESERVE_HEADER_MS);
+    else if (s->pressure)
+        first_ms = TN_MIN(first_ms ? first_ms : UINT64_MAX, (uint64_t)HTTP_PRESSURE_HEADER_MS);
     if (s->tls_fn) {
         struct tn_tls_ctx *ctx = s->tls_fn(s->tls_ud);
         if (!ctx) {
@@ -1711,6 +1962,11 @@ void tn_http_server_stop_accepting(tn_http_server_t *s)
                 conn_close(c);
         }
     }
+}
+
+size_t tn_http_server_buffered(const tn_http_server_t *s)
+{
+    return s->queued + s->charged;
 }
 
 size_t tn_http_server_connections(tn_http_server_t *s)

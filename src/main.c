@@ -47,6 +47,7 @@ typedef struct opts {
     const char *features;
     const char *max_alerts;
     const char *max_conns, *max_header, *max_body, *max_per_request;
+    const char *max_conns_per_addr, *max_response_bytes;
     const char *max_name, *max_value, *max_annotation;
     const char *per_alertname_limit;
     const char *max_silences;
@@ -105,6 +106,13 @@ static const flag_t flags[] = {
      "tocsin.db.damaged-<time> and start with empty state instead of refusing to start."},
     {"web.max-connections", F_STRING, OPT(max_conns), "4096",
      "Most open client connections; beyond it new ones get a 503 and are closed."},
+    {"web.max-connections-per-address", F_STRING, OPT(max_conns_per_addr), "0",
+     "Most open connections from one client address; beyond it a 503. 0: an eighth of "
+     "--web.max-connections, at least 16. Clients on 127.0.0.1 or ::1 past a limit get one of 16 "
+     "reserved slots, so local health checks still get through."},
+    {"web.max-response-buffer-bytes", F_STRING, OPT(max_response_bytes), "268435456",
+     "Most bytes of answers held for all clients together (slow readers); beyond it new "
+     "requests get a 503, health checks excepted. 0: no limit."},
     {"web.max-header-bytes", F_STRING, OPT(max_header), "65536",
      "Most bytes of request line and headers; beyond it a 431."},
     {"web.max-body-bytes", F_STRING, OPT(max_body), "67108864",
@@ -250,6 +258,7 @@ typedef struct app {
     bool cluster_flags;
     tn_metric_child_t *m_reload_ok, *m_reload_ts, *m_config_hash;
     tn_metric_t *m_alerts;
+    tn_metric_child_t *m_http_buffered;
     /* a reload in flight on its thread, and who waits for it or for the next one */
     uv_async_t reload_async;
     struct reload_job *reload_job;
@@ -466,6 +475,8 @@ static void collect_alerts(void *ud)
     tn_metric_set(tn_metric_with(app->m_alerts, "active", NULL), (double)firing);
     tn_metric_set(tn_metric_with(app->m_alerts, "suppressed", NULL), 0);
     tn_metric_set(tn_metric_with(app->m_alerts, "unprocessed", NULL), 0);
+    if (app->http)
+        tn_metric_set(app->m_http_buffered, (double)tn_http_server_buffered(app->http));
 }
 
 static void on_gc(void *ud, tn_time_t now)
@@ -688,6 +699,11 @@ static void register_metrics(app_t *app)
         "branch,goversion,revision,version");
     tn_metric_set(tn_metric_with(bi, "", "none (tocsin, C)", "", TN_VERSION, NULL), 1);
     app->m_alerts = tn_metric_gauge("alertmanager_alerts", "How many alerts by state.", "state");
+    app->m_http_buffered = tn_metric_plain(tn_metric_gauge(
+        "tocsin_http_response_buffer_bytes",
+        "Bytes of answers held for clients (write queues and answers being made), against "
+        "--web.max-response-buffer-bytes.",
+        NULL));
     tn_metrics_on_collect(collect_alerts, app);
     tn_metrics_register_process();
 }
@@ -733,10 +749,14 @@ static int run(app_t *app)
         return 1;
     }
     unsigned long long max_conns, max_header, max_body, max_per_request, max_name, max_value,
-        max_annotation;
+        max_annotation, max_conns_per_addr, max_response_bytes;
     if (parse_count_flag("web.max-connections", o->max_conns, &max_conns) ||
         parse_count_flag("web.max-header-bytes", o->max_header, &max_header) ||
         parse_count_flag("web.max-body-bytes", o->max_body, &max_body) ||
+        parse_count_flag("web.max-connections-per-address", o->max_conns_per_addr,
+                         &max_conns_per_addr) ||
+        parse_count_flag("web.max-response-buffer-bytes", o->max_response_bytes,
+                         &max_response_bytes) ||
         parse_count_flag("api.max-alerts-per-request", o->max_per_request, &max_per_request) ||
         parse_count_flag("alerts.max-label-name-bytes", o->max_name, &max_name) ||
         parse_count_flag("alerts.max-label-value-bytes", o->max_value, &max_value) ||
@@ -874,6 +894,8 @@ static int run(app_t *app)
     limits.max_conns = (size_t)max_conns;
     limits.max_header = (size_t)max_header;
     limits.max_body = (size_t)max_body;
+    limits.max_conns_per_addr = (size_t)max_conns_per_addr;
+    limits.max_response_bytes = (size_t)max_response_bytes;
     if (o->web_config_file && *o->web_config_file) {
         app->websec =
             tn_websec_new(app->loop, o->web_config_file, tn_api_handle, app->api, err, sizeof(err));

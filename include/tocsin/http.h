@@ -20,6 +20,17 @@ typedef struct tn_http_limits {
     uint64_t header_timeout_ms;        /* request line + headers; default 30 s */
     uint64_t body_timeout_ms;          /* whole body; default 60 s */
     uint64_t tls_handshake_timeout_ms; /* TLS handshake; default 10 s (0: header timeout) */
+    /* Open connections one peer address may hold; beyond: 503. 0 (default): max_conns / 8,
+     * at least 16. */
+    size_t max_conns_per_addr;
+    /* Slots for 127.0.0.1 and ::1 past either limit (local health checks), default 16, at most
+     * 64: 2 s for the headers, and a newcomer takes the slot of the oldest one there that
+     * has not sent a whole request. */
+    size_t loopback_reserve;
+    /* Response bytes buffered for all clients together (write queues and the answers being
+     * produced, tn_http_req_charge); beyond, new requests get 503 except health checks.
+     * Default 256 MiB; 0: no cap. */
+    size_t max_response_bytes;
 } tn_http_limits_t;
 
 void tn_http_limits_default(tn_http_limits_t *l);
@@ -56,6 +67,17 @@ void tn_http_respond_owned(tn_http_req_t *r, int status, const char *content_typ
 void tn_http_stream_begin(tn_http_req_t *r, int status, const char *content_type);
 void tn_http_stream_part(tn_http_req_t *r, char *owned, size_t len);
 void tn_http_stream_end(tn_http_req_t *r, bool complete);
+/* Back-pressure for a streamed answer: when the connection's queue holds more than `low`
+ * bytes, returns true and calls fn(ud) once it has drained to `low` or the connection has
+ * gone (then tn_http_stream_dead is true and fn must end the stream); the producer makes its
+ * next part only then. Returns false when the producer may go on at once (or the stream is
+ * dead). A connection that reads nothing for the idle timeout is closed. */
+typedef void (*tn_http_drain_fn)(void *ud);
+bool tn_http_stream_wait(tn_http_req_t *r, size_t low, tn_http_drain_fn fn, void *ud);
+bool tn_http_stream_dead(const tn_http_req_t *r);
+/* Counts `bytes` an answer holds while it is produced against max_response_bytes, until the
+ * request is answered; false (nothing counted) when that would pass the cap. */
+bool tn_http_req_charge(tn_http_req_t *r, size_t bytes);
 /* JSON error body {"code":status,"message":msg}; message is JSON-escaped. */
 void tn_http_respond_error(tn_http_req_t *r, int status, const char *msg);
 
@@ -76,6 +98,8 @@ int tn_http_server_port(tn_http_server_t *s);
 /* Stops accepting; open connections finish their current request then close. */
 void tn_http_server_stop_accepting(tn_http_server_t *s);
 size_t tn_http_server_connections(tn_http_server_t *s);
+/* Response bytes held now: write queues plus charges (against max_response_bytes). */
+size_t tn_http_server_buffered(const tn_http_server_t *s);
 /* Closes everything; memory is freed in close callbacks (run the loop once more). */
 void tn_http_server_free(tn_http_server_t *s);
 

@@ -695,6 +695,7 @@ static void test_max_conns(void **state)
     tn_http_limits_t l;
     limits_short(&l);
     l.max_conns = 1;
+    l.loopback_reserve = 0;
     run(&h, &l, cl_max_conns);
     assert_int_equal(h.status[0], 200);
     assert_int_equal(h.status[1], 503);
@@ -704,6 +705,80 @@ static void test_max_conns(void **state)
     assert_int_equal(h.status[2], 200);
     assert_has(res(&h, 2), "P=/a2 ");
     assert_int_equal(h.nreq, 2);
+    harness_done(&h);
+}
+
+/* One connection per address, one reserved loopback slot: the second connection takes the
+ * slot and says nothing; a third evicts it and is served. */
+static void cl_reserve(harness_t *h)
+{
+    client_t a, b, c;
+    if (cl_open(&a, AF_INET, h->port) < 0)
+        return;
+    cl_puts(&a, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    rec(h, &a, false);
+    if (cl_open(&b, AF_INET, h->port) < 0)
+        return;
+    cl_puts(&b, "GET /b HTTP/1.1\r\nHo"); /* half a request, then silence */
+    usleep(100 * 1000);
+    if (cl_open(&c, AF_INET, h->port) < 0)
+        return;
+    cl_puts(&c, "GET /c HTTP/1.1\r\nHost: t\r\n\r\n");
+    rec(h, &c, false);
+    h->eof[0] = cl_eof(&b);
+    cl_close(&b);
+    cl_close(&c);
+    cl_close(&a);
+}
+
+static void test_loopback_reserve(void **state)
+{
+    (void)state;
+    harness_t h = {0};
+    tn_http_limits_t l;
+    limits_short(&l);
+    l.max_conns = 8;
+    l.max_conns_per_addr = 1;
+    l.loopback_reserve = 1;
+    run(&h, &l, cl_reserve);
+    assert_int_equal(h.status[0], 200);
+    assert_int_equal(h.status[1], 200);
+    assert_has(res(&h, 1), "P=/c ");
+    assert_true(h.eof[0]); /* evicted */
+    assert_int_equal(h.nreq, 2);
+    harness_done(&h);
+}
+
+/* Past the per-address share without a reserve: 503 that says why. */
+static void cl_per_addr(harness_t *h)
+{
+    client_t a, b;
+    if (cl_open(&a, AF_INET, h->port) < 0)
+        return;
+    cl_puts(&a, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    rec(h, &a, false);
+    if (cl_open(&b, AF_INET, h->port) < 0)
+        return;
+    cl_puts(&b, "GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    rec(h, &b, false);
+    cl_close(&b);
+    cl_close(&a);
+}
+
+static void test_per_address_share(void **state)
+{
+    (void)state;
+    harness_t h = {0};
+    tn_http_limits_t l;
+    limits_short(&l);
+    l.max_conns = 8;
+    l.max_conns_per_addr = 1;
+    l.loopback_reserve = 0;
+    run(&h, &l, cl_per_addr);
+    assert_int_equal(h.status[0], 200);
+    assert_int_equal(h.status[1], 503);
+    assert_has(res(&h, 1), "too many connections from one address");
+    assert_int_equal(h.nreq, 1);
     harness_done(&h);
 }
 
@@ -1051,6 +1126,8 @@ int main(void)
         cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_max_conns),
+        cmocka_unit_test(test_loopback_reserve),
+        cmocka_unit_test(test_per_address_share),
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_query_and_path_decoding),
         cmocka_unit_test(test_listen_ipv6),
