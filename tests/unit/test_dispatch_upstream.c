@@ -9,10 +9,13 @@
  * flush sends. Upstream calls getGroupLabels, flush and RouteLabels on a lone aggregation
  * group; here the same inputs go through the dispatcher and are read back from its groups.
  *
- * Not ported: TestDispatcherRace, TestDispatcherRaceOnFirstAlertNotDeliveredWhenGroupWaitIsZero
- * (Go data races; its group_wait 0 timeline is test_dispatch.c's), TestGroupAlert_RecoversWhen
- * CASFails and TestGroupAlert_DisplacedAggrGroupGoroutineExits (sync.Map compare-and-swap
- * between goroutines; tocsin's groups live on one loop), BenchmarkGetGroupLabels (a benchmark). */
+ * Not ported (Go data races between goroutines; tocsin's groups live on one loop):
+ * - TestDispatcherRace: concurrent Run and Stop of the dispatcher.
+ * - TestDispatcherRaceOnFirstAlertNotDeliveredWhenGroupWaitIsZero: a race on the first flush
+ *   (test_dispatch.c ports its group_wait 0 timeline).
+ * - TestGroupAlert_RecoversWhenCASFails: sync.Map compare-and-swap contention.
+ * - TestGroupAlert_DisplacedAggrGroupGoroutineExits: a group goroutine displaced by that CAS.
+ * BenchmarkGetGroupLabels is a benchmark. */
 #include "tn_test.h"
 
 #include <jansson.h>
