@@ -221,9 +221,12 @@ static int wh_message(tn_buf_t *b, const tn_notification_t *full, uint64_t max_a
             tn_intern_unref(common[i].value);
         }
     }
-    /* Route labels are not configurable yet: always the empty map. */
     if (rc == TN_OK)
-        rc = tn_buf_puts(b, ",\"routeLabels\":{},\"externalURL\":");
+        rc = tn_buf_puts(b, ",\"routeLabels\":");
+    if (rc == TN_OK)
+        rc = wh_kv(b, n.route_labels);
+    if (rc == TN_OK)
+        rc = tn_buf_puts(b, ",\"externalURL\":");
     if (rc == TN_OK)
         rc = wh_str(b, n.external_url);
     if (rc == TN_OK)

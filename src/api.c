@@ -581,6 +581,7 @@ static void api_get_alerts(tn_api_t *api, const api_call_t *call, api_reply_t *r
 typedef struct api_group {
     const tn_route_t *route;
     tn_labels_t labels;
+    tn_labels_t route_labels; /* rendered */
     tn_notif_alert_t *alerts; /* sorted as Alertmanager sorts a group's alerts */
     size_t nalerts;
     const char *muted_by; /* time interval name, or NULL */
@@ -618,14 +619,16 @@ static bool api_alert_passes(api_groups_ctx_t *x, const tn_alert_t *a)
     return ok;
 }
 
-static bool api_group_cb(void *ud, const tn_route_t *route, tn_labels_t labels,
-                         tn_alert_t *const *alerts, size_t nalerts)
+static bool api_group_cb(void *ud, const tn_dispatch_group_view_t *view)
 {
     api_groups_ctx_t *x = ud;
+    const tn_route_t *route = view->route;
+    tn_alert_t *const *alerts = view->alerts;
+    size_t nalerts = view->nalerts;
     const char *receiver = route->receiver ? route->receiver->name : "";
     if (x->f->has_receiver && !tn_matcher_matches(&x->f->receiver, receiver))
         return true;
-    api_group_t g = {.route = route, .labels = labels};
+    api_group_t g = {.route = route, .labels = view->labels};
     for (size_t i = 0; i < nalerts; i++) {
         if (api_over_budget(x->start_ms, x->seen++)) {
             x->over_budget = true;
@@ -651,6 +654,9 @@ static bool api_group_cb(void *ud, const tn_route_t *route, tn_labels_t labels,
         free(g.alerts);
         return true;
     }
+    /* Rendered only for a group that is listed (and then kept until its alerts change). */
+    if (view->route_labels)
+        g.route_labels = view->route_labels(view);
     tn_notif_alerts_sort(g.alerts, g.nalerts);
     if (x->n == x->alloc) {
         x->alloc = x->alloc ? x->alloc * 2 : 16;
@@ -750,7 +756,9 @@ static void api_get_groups(tn_api_t *api, const api_call_t *call, api_reply_t *r
         tn_buf_puts(b, ",\"receiver\":{\"name\":");
         const char *rn = g->route->receiver ? g->route->receiver->name : "";
         tn_json_go_string(b, rn, strlen(rn));
-        tn_buf_puts(b, "},\"routeLabels\":{}}");
+        tn_buf_puts(b, "},\"routeLabels\":");
+        api_encode_labels(b, g->route_labels);
+        tn_buf_putc(b, '}');
     }
     tn_buf_puts(b, "]\n");
     if (names != small)

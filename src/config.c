@@ -1725,7 +1725,44 @@ static void cfg_route_free(tn_route_t *r, bool interned)
     cfg_strv_free(r->active_time_intervals, r->nactive_time_intervals);
     free(r->mute_tis);
     free(r->active_tis);
+    for (size_t i = 0; i < r->nlabels; i++) {
+        tn_intern_unref(r->labels[i].name);
+        tn_intern_unref(r->labels[i].value);
+    }
+    free(r->labels);
     free(r);
+}
+
+/* A route's labels: this route's keys (v, NULL when it has none) over the parent's. */
+static int cfg_route_labels(cfg_ctx_t *x, tn_ynode_t *v, tn_route_t *r, const tn_route_t *parent)
+{
+    tn_strmap_t m = {0};
+    int rc = v ? cfg_read_strmap(x, v, "labels", &m) : TN_OK;
+    for (size_t j = 0; rc == TN_OK && j < m.n; j++)
+        if (!cfg_label_name_ok(m.keys[j]))
+            rc = tn_yaml_error(&x->y, v, "invalid label name \"%s\" in route labels", m.keys[j]);
+    if (rc == TN_OK) {
+        size_t np = parent ? parent->nlabels : 0;
+        r->labels = tn_xmalloc((np + m.n + 1) * sizeof(*r->labels));
+        for (size_t j = 0; j < m.n; j++) {
+            r->labels[r->nlabels].name = tn_intern_cstr(m.keys[j]);
+            r->labels[r->nlabels].value = tn_intern_cstr(m.values[j]);
+            r->nlabels++;
+        }
+        for (size_t j = 0; j < np; j++) {
+            bool own = false;
+            for (size_t k = 0; k < m.n && !own; k++)
+                own = strcmp(m.keys[k], parent->labels[j].name) == 0;
+            if (own)
+                continue;
+            r->labels[r->nlabels].name = tn_intern_ref(parent->labels[j].name);
+            r->labels[r->nlabels].value = tn_intern_ref(parent->labels[j].value);
+            r->nlabels++;
+        }
+        tn_labels_sort(r->labels, r->nlabels);
+    }
+    cfg_strmap_free(&m);
+    return rc;
 }
 
 static int cfg_str_cmp(const void *a, const void *b)
@@ -1893,7 +1930,7 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
 {
     tn_ypair_t *pairs = NULL;
     tn_route_t *r = tn_xcalloc(1, sizeof(*r));
-    tn_ynode_t *v, *routes = NULL;
+    tn_ynode_t *v, *routes = NULL, *labels = NULL;
     bool gb_set = false;
     int np, rc = TN_OK;
 
@@ -2007,13 +2044,7 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
                 rc = tn_yaml_error(&x->y, pairs[i].key,
                                    "root route must not have any active time intervals");
         } else if (strcmp(k, "labels") == 0) {
-            tn_strmap_t m;
-            rc = cfg_read_strmap(x, v, k, &m);
-            for (size_t j = 0; rc == TN_OK && j < m.n; j++)
-                if (!cfg_label_name_ok(m.keys[j]))
-                    rc = tn_yaml_error(&x->y, v, "invalid label name \"%s\" in route labels",
-                                       m.keys[j]);
-            cfg_strmap_free(&m);
+            labels = v;
         } else if (strcmp(k, "rate_limit") == 0) {
             rc = cfg_route_rate_limit(x, v, &r->rate_limit);
         } else if (strcmp(k, "group_limit") == 0) {
@@ -2025,6 +2056,8 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
             rc = tn_yaml_error(&x->y, pairs[i].key, "unknown field \"%s\" in route", k);
         }
     }
+    if (rc == TN_OK)
+        rc = cfg_route_labels(x, labels, r, parent);
     if (rc != TN_OK)
         goto out;
     if (!parent && !r->receiver) {

@@ -9,6 +9,7 @@
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
 #include "tocsin/oatab.h"
+#include "tocsin/template.h"
 
 /* A flush may retry for group_interval, but never for less than this (Alertmanager's floor). */
 #define MIN_FLUSH_TIMEOUT (10 * TN_NS_PER_SEC)
@@ -109,6 +110,11 @@ typedef struct group {
     tn_sched_entry_t timer;
     tn_alert_t **sent_resolved; /* resolved versions in the flush in flight */
     size_t nsent_resolved;
+    /* The route's labels rendered against the alerts held, for the groups API: rendered when
+     * first asked, dropped whenever the alerts change. */
+    tn_label_t *route_labels;
+    size_t nroute_labels;
+    bool route_labels_valid;
 } group_t;
 
 struct tn_dispatch {
@@ -168,10 +174,29 @@ static void gtab_remove(tn_dispatch_t *d, group_t *g)
     tn_metric_set(d->m_groups, (double)d->count);
 }
 
+static void labels_free(tn_label_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        tn_intern_unref(v[i].name);
+        tn_intern_unref(v[i].value);
+    }
+    free(v);
+}
+
+/* The group's alerts changed: its rendered route labels no longer hold. */
+static void group_route_labels_drop(group_t *g)
+{
+    labels_free(g->route_labels, g->nroute_labels);
+    g->route_labels = NULL;
+    g->nroute_labels = 0;
+    g->route_labels_valid = false;
+}
+
 static void group_unref(group_t *g)
 {
     if (--g->refs)
         return;
+    group_route_labels_drop(g);
     amap_free(&g->alerts);
     for (size_t i = 0; i < g->nlabels; i++) {
         tn_intern_unref(g->labels[i].name);
@@ -325,8 +350,10 @@ static void on_flush_done(void *ud, bool ok)
         /* Resolved alerts leave the group once notified, unless they changed meanwhile. */
         for (size_t i = 0; i < g->nsent_resolved; i++) {
             tn_alert_t *v = g->sent_resolved[i];
-            if (amap_get(&g->alerts, v->fp) == v)
+            if (amap_get(&g->alerts, v->fp) == v) {
                 amap_del(&g->alerts, v->fp);
+                group_route_labels_drop(g);
+            }
         }
     }
     for (size_t i = 0; i < g->nsent_resolved; i++)
@@ -344,6 +371,47 @@ static void on_flush_done(void *ud, bool ok)
         group_flush_held(g);
     }
     group_unref(g);
+}
+
+static void route_label_failed(void *ud, const char *name, const char *value, const char *err)
+{
+    const group_t *g = ud;
+    tn_log(TN_LOG_ERROR, "failed to render route label", "aggrGroup", g->key, "label", name,
+           "value", value, "err", err, NULL);
+}
+
+/* Alertmanager's renderRouteLabels: the route's labels rendered against these alerts of the
+ * group (stored_ends: firing alerts print their stored endsAt, as the groups API sees them).
+ * A label that fails to render is logged and left out. The caller frees *out (labels_free). */
+static size_t render_route_labels(const group_t *g, const tn_notif_alert_t *alerts, size_t n,
+                                  size_t nfiring, tn_time_t now, bool stored_ends, tn_label_t **out)
+{
+    const tn_route_t *r = g->route;
+    *out = NULL;
+    if (!r->nlabels)
+        return 0;
+    tn_notification_t notif = {
+        .receiver = r->receiver->name,
+        .group_key = g->key,
+        .group_labels = {g->labels, g->nlabels},
+        .alerts = alerts,
+        .nalerts = n,
+        .nfiring = nfiring,
+        .external_url = g->d->external_url,
+        .now = now,
+        .config = g->cfg,
+        .route = r,
+        .route_labels = {r->labels, r->nlabels},
+        .route_labels_raw = true,
+        .stored_ends_at = stored_ends,
+    };
+    *out = tn_xmalloc(r->nlabels * sizeof(**out));
+    size_t k =
+        tn_tmpl_render_route_labels(g->cfg->tmpl, &notif, *out, route_label_failed, (void *)g);
+    for (size_t i = 0; i < k && tn_log_enabled(TN_LOG_DEBUG); i++)
+        tn_log(TN_LOG_DEBUG, "rendered route label", "aggrGroup", g->key, "label", (*out)[i].name,
+               "value", (*out)[i].value, NULL);
+    return k;
 }
 
 static void group_flush(group_t *g, tn_time_t now)
@@ -367,6 +435,9 @@ static void group_flush(group_t *g, tn_time_t now)
     }
     tn_notif_alerts_sort(alerts, k);
     size_t nfiring = k - g->nsent_resolved;
+    /* Rendered against the alerts of this flush, as they are sent. */
+    tn_label_t *rl;
+    size_t nrl = render_route_labels(g, alerts, k, nfiring, now, false, &rl);
     tn_notification_t notif = {
         .receiver = g->route->receiver->name,
         .group_key = g->key,
@@ -378,6 +449,7 @@ static void group_flush(group_t *g, tn_time_t now)
         .now = now,
         .config = g->cfg,
         .route = g->route,
+        .route_labels = {rl, nrl},
     };
     if (tn_log_enabled(TN_LOG_DEBUG)) {
         char num[24];
@@ -389,6 +461,7 @@ static void group_flush(group_t *g, tn_time_t now)
     g->refs++;
     tn_notify_flush(d->notifier, &notif, g->route->repeat_interval, now + timeout, on_flush_done,
                     g);
+    labels_free(rl, nrl);
     free(alerts);
 }
 
@@ -572,6 +645,7 @@ static void route_alert(tn_dispatch_t *d, tn_alert_t *a, tn_time_t now)
                 tn_sched_at(d->sched, &g->timer, when);
         }
         amap_set(&g->alerts, tn_alert_ref(a));
+        group_route_labels_drop(g);
     }
     if (gl != gl_small)
         free(gl);
@@ -711,6 +785,35 @@ bool tn_dispatch_holds(void *ud, const tn_alert_t *a)
     return held;
 }
 
+/* AlertGroup.RouteLabels: rendered against every alert the group holds, resolved ones too. */
+static tn_labels_t view_route_labels(const tn_dispatch_group_view_t *v)
+{
+    group_t *g = v->priv;
+    if (!g->route_labels_valid) {
+        group_route_labels_drop(g);
+        size_t n = g->alerts.count;
+        if (n && g->route->nlabels) {
+            tn_time_t now = tn_clock_now();
+            tn_notif_alert_t *alerts = tn_xmalloc(n * sizeof(*alerts));
+            size_t k = 0, nfiring = 0;
+            for (uint32_t i = 0; i < g->alerts.cap; i++) {
+                tn_alert_t *a = g->alerts.slots[i];
+                if (!a)
+                    continue;
+                bool resolved = tn_alert_resolved_at(a, now);
+                alerts[k++] = (tn_notif_alert_t){a, resolved};
+                nfiring += !resolved;
+            }
+            tn_notif_alerts_sort(alerts, k);
+            g->nroute_labels =
+                render_route_labels(g, alerts, k, nfiring, now, true, &g->route_labels);
+            free(alerts);
+        }
+        g->route_labels_valid = true;
+    }
+    return (tn_labels_t){g->route_labels, g->nroute_labels};
+}
+
 void tn_dispatch_foreach_group(tn_dispatch_t *d, tn_dispatch_group_fn fn, void *ud)
 {
     tn_alert_t **v = NULL;
@@ -727,7 +830,15 @@ void tn_dispatch_foreach_group(tn_dispatch_t *d, tn_dispatch_group_fn fn, void *
         for (uint32_t k = 0; k < g->alerts.cap; k++)
             if (g->alerts.slots[k])
                 v[n++] = g->alerts.slots[k];
-        if (!fn(ud, g->route, (tn_labels_t){g->labels, g->nlabels}, v, n))
+        tn_dispatch_group_view_t view = {
+            .route = g->route,
+            .labels = {g->labels, g->nlabels},
+            .alerts = v,
+            .nalerts = n,
+            .route_labels = view_route_labels,
+            .priv = g,
+        };
+        if (!fn(ud, &view))
             break;
     }
     free(v);

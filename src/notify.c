@@ -46,6 +46,7 @@ struct flush {
     tn_notification_t n;
     tn_config_t *cfg;
     tn_label_t *group_labels;
+    tn_label_t *route_labels;
     tn_notif_alert_t *alerts;
     tn_duration_t repeat;
     tn_time_t deadline;
@@ -176,6 +177,11 @@ static void flush_free(flush_t *f)
         tn_intern_unref(f->group_labels[i].value);
     }
     free(f->group_labels);
+    for (size_t i = 0; i < f->n.route_labels.n; i++) {
+        tn_intern_unref(f->route_labels[i].name);
+        tn_intern_unref(f->route_labels[i].value);
+    }
+    free(f->route_labels);
     free(f->alerts);
     free(f->firing);
     free(f->resolved);
@@ -475,6 +481,12 @@ void tn_notify_flush(tn_notifier_t *nt, const tn_notification_t *n, tn_duration_
         f->group_labels[i].value = tn_intern_ref(n->group_labels.v[i].value);
     }
     f->n.group_labels.v = f->group_labels;
+    f->route_labels = tn_xmalloc((n->route_labels.n + 1) * sizeof(tn_label_t));
+    for (size_t i = 0; i < n->route_labels.n; i++) {
+        f->route_labels[i].name = tn_intern_ref(n->route_labels.v[i].name);
+        f->route_labels[i].value = tn_intern_ref(n->route_labels.v[i].value);
+    }
+    f->n.route_labels.v = f->route_labels;
     f->alerts = tn_xmalloc((n->nalerts + 1) * sizeof(*f->alerts));
     f->firing = tn_xmalloc((n->nalerts + 1) * sizeof(uint64_t));
     f->resolved = tn_xmalloc((n->nalerts + 1) * sizeof(uint64_t));

@@ -113,6 +113,8 @@ typedef struct held {
     char *group_key;
     tn_label_t *glabels;
     size_t nglabels;
+    tn_label_t *rlabels; /* the group's rendered route labels */
+    size_t nrlabels;
     tn_notif_alert_t *alerts; /* referenced */
     size_t nalerts, nfiring_alerts;
     uint64_t *firing, *resolved; /* hashes for the notification log */
@@ -136,6 +138,11 @@ static void held_free(held_t *h)
         tn_intern_unref(h->glabels[i].value);
     }
     free(h->glabels);
+    for (size_t i = 0; i < h->nrlabels; i++) {
+        tn_intern_unref(h->rlabels[i].name);
+        tn_intern_unref(h->rlabels[i].value);
+    }
+    free(h->rlabels);
     free(h->alerts);
     free(h->firing);
     free(h->resolved);
@@ -164,6 +171,12 @@ static held_t *held_new(const tn_notification_t *n, const char *key, const uint6
     for (size_t i = 0; i < h->nglabels; i++) {
         h->glabels[i].name = tn_intern_ref(n->group_labels.v[i].name);
         h->glabels[i].value = tn_intern_ref(n->group_labels.v[i].value);
+    }
+    h->nrlabels = n->route_labels.n;
+    h->rlabels = tn_xmalloc((h->nrlabels + 1) * sizeof(*h->rlabels));
+    for (size_t i = 0; i < h->nrlabels; i++) {
+        h->rlabels[i].name = tn_intern_ref(n->route_labels.v[i].name);
+        h->rlabels[i].value = tn_intern_ref(n->route_labels.v[i].value);
     }
     h->nalerts = n->nalerts;
     h->alerts = tn_xmalloc((n->nalerts + 1) * sizeof(*h->alerts));
@@ -621,10 +634,11 @@ static void send_summary(lane_t *l, tn_time_t now)
     summary_build_t sb;
     summary_build(&sb, l->out, l->nout, l->out_notifications, l->out_since);
     char *gkey = NULL;
-    tn_labels_t glabels = {NULL, 0};
+    tn_labels_t glabels = {NULL, 0}, rlabels = {NULL, 0};
     if (l->per_group && l->nout == 1) {
         gkey = tn_xstrdup(l->out[0]->group_key);
         glabels = (tn_labels_t){l->out[0]->glabels, l->out[0]->nglabels};
+        rlabels = (tn_labels_t){l->out[0]->rlabels, l->out[0]->nrlabels};
     } else {
         gkey = tn_xasprintf("%s%s", SUMMARY_KEY_PREFIX, l->log_key);
     }
@@ -641,6 +655,7 @@ static void send_summary(lane_t *l, tn_time_t now)
         .route = NULL,
         .reason = SUMMARY_REASON,
         .summary = &sb.s,
+        .route_labels = rlabels,
     };
     tn_duration_t timeout = TN_MIN(TN_MAX(bucket_step(&l->p), MIN_SEND_TIMEOUT), MAX_SEND_TIMEOUT);
     char err[TN_ERRBUF_SIZE] = "";

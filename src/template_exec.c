@@ -332,7 +332,8 @@ static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok);
 static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth);
 
 /* template.Data as fmt prints a struct: fields in declaration order, the unexported
- * routeLabelsRendered last; the server passes a *Data (printed &{...}), render a Data. */
+ * routeLabelsRendered last (true in a notification, whose route labels come rendered); the
+ * server passes a *Data (printed &{...}), render a Data. */
 static int print_data(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
 {
     static const char *const f[] = {"Receiver",           "Status",      "Alerts",
@@ -345,7 +346,8 @@ static int print_data(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
         print_depth(c, b, &fv, depth + 1);
         tn_buf_putc(b, ' ');
     }
-    return tn_buf_puts(b, "false}");
+    bool rendered = c->data ? c->data->route_labels_rendered : c->n && !c->n->route_labels_raw;
+    return tn_buf_puts(b, rendered ? "true}" : "false}");
 }
 
 static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
@@ -1155,7 +1157,7 @@ static tv_t explicit_field(tt_ctx_t *c, const tn_tmpl_data_t *d, const char *nam
     if (!strcmp(name, "CommonAnnotations"))
         return kv_value(d->common_annotations);
     if (!strcmp(name, "RouteLabels"))
-        return kv_value((tn_labels_t){NULL, 0});
+        return kv_value(d->route_labels);
     if (!strcmp(name, "ExternalURL"))
         return tv_cstr(d->external_url ? d->external_url : "");
     if (!strcmp(name, "NotificationReason"))
@@ -1190,7 +1192,7 @@ static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok)
         return kv_value((tn_labels_t){c->common[k], c->ncommon[k]});
     }
     if (!strcmp(name, "RouteLabels"))
-        return kv_value((tn_labels_t){NULL, 0});
+        return kv_value(n ? n->route_labels : (tn_labels_t){NULL, 0});
     if (!strcmp(name, "ExternalURL"))
         return tv_cstr(n && n->external_url ? n->external_url : "");
     if (!strcmp(name, "NotificationReason"))
@@ -1239,8 +1241,12 @@ tv_t tt_alert_field(tt_ctx_t *c, const tv_t *av, const char *name, bool *ok)
         return kv_value(tn_alert_labels(a));
     if (!strcmp(name, "Annotations"))
         return kv_value(tn_alert_annotations(a));
-    if (!strcmp(name, "StartsAt") || !strcmp(name, "EndsAt"))
-        return time_value(name[0] == 'S' ? a->starts_at : (na->resolved ? a->ends_at : 0), NULL);
+    if (!strcmp(name, "StartsAt"))
+        return time_value(a->starts_at, NULL);
+    if (!strcmp(name, "EndsAt")) {
+        bool stored = na->resolved || (c->n && c->n->stored_ends_at);
+        return time_value(stored ? a->ends_at : 0, NULL);
+    }
     if (!strcmp(name, "GeneratorURL"))
         return tv_cstr(a->generator_url ? a->generator_url : "");
     if (!strcmp(name, "Fingerprint")) {
@@ -2296,7 +2302,7 @@ static int exec_list(tt_ctx_t *c, const tt_node_t *list, const tv_t *dot)
 
 static int render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
                   const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
-                  size_t errlen)
+                  size_t errlen, tt_rl_t *rl, int depth)
 {
     if (!text || !*text)
         return 0;
@@ -2304,6 +2310,8 @@ static int render(const tn_tmpl_t *t, const char *text, const struct tn_notifica
     c->tmpl = t;
     c->n = n;
     c->data = data;
+    c->rl = rl;
+    c->depth = depth;
     c->out = out;
     c->out_limit = out->len + TN_TMPL_MAX_OUTPUT;
     c->flags = flags;
@@ -2349,11 +2357,147 @@ static int render(const tn_tmpl_t *t, const char *text, const struct tn_notifica
 int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
                    unsigned flags, tn_buf_t *out, char *err, size_t errlen)
 {
-    return render(t, text, n, NULL, flags, out, err, errlen);
+    return render(t, text, n, NULL, flags, out, err, errlen, NULL, 0);
 }
 
 int tn_tmpl_render_data(const tn_tmpl_t *t, const char *text, const tn_tmpl_data_t *d,
                         unsigned flags, tn_buf_t *out, char *err, size_t errlen)
 {
-    return render(t, text, NULL, d, flags, out, err, errlen);
+    return render(t, text, NULL, d, flags, out, err, errlen, NULL, 0);
+}
+
+/* ---- route labels ---- */
+
+static tt_rl_t *rl_new(tt_arena_t *a, tn_labels_t labels)
+{
+    tt_rl_t *r = tt_alloc(a, sizeof(*r));
+    size_t n = labels.n ? labels.n : 1;
+    r->arena = a;
+    r->labels = labels;
+    r->vals = tt_alloc(a, n * sizeof(*r->vals));
+    r->vlens = tt_alloc(a, n * sizeof(*r->vlens));
+    r->busy = tt_alloc(a, n * sizeof(*r->busy));
+    r->stack = tt_alloc(a, n * sizeof(*r->stack));
+    return r;
+}
+
+/* Renders label i of r against the render's data, or returns its earlier render. */
+static int rl_resolve(tt_rl_t *r, const tn_tmpl_t *t, const tn_notification_t *n,
+                      const tn_tmpl_data_t *data, unsigned flags, int depth, size_t i,
+                      const char **val, size_t *vlen, char *err, size_t errlen)
+{
+    if (r->vals[i]) {
+        *val = r->vals[i];
+        *vlen = r->vlens[i];
+        return 0;
+    }
+    if (r->busy[i]) {
+        tn_buf_t b;
+        tn_buf_init(&b, 0);
+        tn_buf_puts(&b, "route label cycle detected: ");
+        for (size_t k = 0; k < r->nstack; k++) {
+            tn_buf_puts(&b, r->labels.v[r->stack[k]].name);
+            tn_buf_puts(&b, " -> ");
+        }
+        tn_buf_puts(&b, r->labels.v[i].name);
+        snprintf(err, errlen, "%s", tn_buf_cstr(&b));
+        tn_buf_free(&b);
+        return TN_ERR_INVAL;
+    }
+    if (depth >= TN_TMPL_MAX_DEPTH) {
+        snprintf(err, errlen, "template: exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
+        return TN_ERR_INVAL;
+    }
+    r->busy[i] = true;
+    r->stack[r->nstack++] = i;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    int rc = render(t, r->labels.v[i].value, n, data, flags, &b, err, errlen, r, depth + 1);
+    r->nstack--;
+    r->busy[i] = false;
+    if (rc == 0) {
+        r->vals[i] = tt_strndup(r->arena, b.data ? b.data : "", b.len);
+        r->vlens[i] = b.len;
+        *val = r->vals[i];
+        *vlen = b.len;
+    }
+    tn_buf_free(&b);
+    return rc;
+}
+
+/* Index of the label called name[0..len) in ls, or ls.n. */
+static size_t rl_find(tn_labels_t ls, const char *name, size_t len)
+{
+    size_t lo = 0, hi = ls.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *m = ls.v[mid].name;
+        size_t ml = tn_intern_len(m);
+        int cmp = memcmp(m, name, ml < len ? ml : len);
+        if (cmp == 0)
+            cmp = ml < len ? -1 : ml > len;
+        if (cmp == 0)
+            return mid;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return ls.n;
+}
+
+int tt_route_label(tt_ctx_t *c, const char *name, size_t len, tv_t *out)
+{
+    tn_labels_t ls = {NULL, 0};
+    bool rendered = true;
+    if (c->data) {
+        ls = c->data->route_labels;
+        rendered = c->data->route_labels_rendered;
+    } else if (c->n) {
+        ls = c->n->route_labels;
+        rendered = !c->n->route_labels_raw;
+    }
+    size_t i = rl_find(ls, name, len);
+    if (i == ls.n) {
+        *out = tv_cstr("");
+        return 0;
+    }
+    if (rendered) {
+        *out = tv_str(ls.v[i].value, tn_intern_len(ls.v[i].value));
+        return 0;
+    }
+    if (!c->rl)
+        c->rl = rl_new(&c->arena, ls);
+    const char *v;
+    size_t vl;
+    char err[TN_ERRBUF_SIZE];
+    if (rl_resolve(c->rl, c->tmpl, c->n, c->data, c->flags, c->depth, i, &v, &vl, err, sizeof(err)))
+        return tt_errorf(c, "template: error calling routeLabels: %s", err);
+    *out = tv_str(v, vl);
+    return 0;
+}
+
+size_t tn_tmpl_render_route_labels(const tn_tmpl_t *t, const tn_notification_t *n, tn_label_t *out,
+                                   tn_tmpl_label_err_fn on_err, void *ud)
+{
+    tn_notification_t raw = *n;
+    raw.route_labels_raw = true;
+    tt_arena_t arena = {0};
+    tt_rl_t *r = rl_new(&arena, raw.route_labels);
+    size_t k = 0;
+    for (size_t i = 0; i < raw.route_labels.n; i++) {
+        const tn_label_t *l = &raw.route_labels.v[i];
+        const char *v;
+        size_t vl;
+        char err[TN_ERRBUF_SIZE] = "";
+        if (rl_resolve(r, t, &raw, NULL, 0, 0, i, &v, &vl, err, sizeof(err)) == 0) {
+            out[k].name = tn_intern_ref(l->name);
+            out[k].value = tn_intern(v, vl);
+            k++;
+        } else if (on_err) {
+            on_err(ud, l->name, l->value, err);
+        }
+    }
+    tt_arena_free(&arena);
+    return k;
 }

@@ -930,8 +930,9 @@ static int f_routeLabels(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     const char *s;
     size_t len;
     int rc = tv_want_str(c, "routeLabels", &a[0], &s, &len);
-    *out = tv_cstr(""); /* routes carry no labels in tocsin */
-    return rc;
+    if (rc)
+        return rc;
+    return tt_route_label(c, s, len, out);
 }
 
 /* ---- time ---- */

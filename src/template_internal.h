@@ -182,6 +182,19 @@ typedef struct tt_func {
 const tt_func_t *tt_func_find(const char *name);
 bool tt_func_exists(const char *name); /* builtins included */
 
+/* The routeLabels resolver of one top-level render, shared by the renders of route label
+ * values it starts: each label is rendered at most once, and a label met again while it is
+ * being rendered is a cycle. */
+typedef struct tt_rl {
+    tt_arena_t *arena;  /* rendered values live here */
+    tn_labels_t labels; /* raw values, sorted by name */
+    const char **vals;  /* rendered value by label index, NULL until rendered */
+    size_t *vlens;
+    bool *busy;
+    size_t *stack; /* indexes being rendered, outermost first */
+    size_t nstack;
+} tt_rl_t;
+
 /* Render state. */
 struct tt_ctx {
     tt_arena_t arena;
@@ -189,6 +202,7 @@ struct tt_ctx {
     tt_zones_t zones;
     const tn_notification_t *n;
     const tn_tmpl_data_t *data; /* explicit data instead of n */
+    tt_rl_t *rl;                /* made on first use, or the render's that started this one */
     tn_buf_t *out;
     unsigned flags;
     char *err;
@@ -224,6 +238,9 @@ struct tt_ctx {
 };
 
 int tt_errorf(tt_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The routeLabels function: the named route label of the data, executed first unless the
+ * data's labels are already rendered; "" when there is no such label. */
+int tt_route_label(tt_ctx_t *c, const char *name, size_t len, tv_t *out);
 
 /* value helpers used by funcs */
 tv_t tv_str(const char *p, size_t n);

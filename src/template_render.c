@@ -310,6 +310,7 @@ static int load_data(tr_state_t *st, const char *path, tn_tmpl_data_t *d)
     d->group_labels = jkv(st, root, "groupLabels", "Data.groupLabels");
     d->common_labels = jkv(st, root, "commonLabels", "Data.commonLabels");
     d->common_annotations = jkv(st, root, "commonAnnotations", "Data.commonAnnotations");
+    d->route_labels = jkv(st, root, "routeLabels", "Data.routeLabels");
     json_t *al = jget(root, "alerts");
     if (al && !json_is_null(al) && !json_is_array(al)) {
         type_err(st, al, "Data.alerts", "template.Alerts");

@@ -172,6 +172,10 @@ typedef struct tn_route {
     const struct tn_time_interval **active_tis;
     tn_rate_limit_t rate_limit; /* inherited; limit 0 = none */
     uint32_t group_limit;       /* inherited; most aggregation groups, 0 = no cap */
+    /* labels: the parent's, a key of this route's replacing the parent's; values are template
+     * text, rendered per aggregation group by the dispatcher. Interned, sorted by name. */
+    tn_label_t *labels;
+    size_t nlabels;
 } tn_route_t;
 
 /* Route.Match: the matching routes, depth-first, first match wins unless continue. Writes up

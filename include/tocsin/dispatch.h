@@ -36,9 +36,20 @@ size_t tn_dispatch_group_count(tn_dispatch_t *d);
 
 /* One aggregation group, read-only: its route (in the current config), group labels and the
  * alert versions it holds (resolved ones included). Everything is borrowed and stays valid until
- * the loop runs again. Return false to stop. */
-typedef bool (*tn_dispatch_group_fn)(void *ud, const tn_route_t *route, tn_labels_t labels,
-                                     tn_alert_t *const *alerts, size_t nalerts);
+ * the loop runs again. */
+typedef struct tn_dispatch_group_view {
+    const tn_route_t *route;
+    tn_labels_t labels;
+    tn_alert_t *const *alerts;
+    size_t nalerts;
+    /* The route's labels rendered against the group's alerts as they are now (Alertmanager's
+     * AlertGroup.RouteLabels), rendered when first asked and kept until the group's alerts
+     * change. NULL: the group has none. */
+    tn_labels_t (*route_labels)(const struct tn_dispatch_group_view *g);
+    void *priv;
+} tn_dispatch_group_view_t;
+/* Return false to stop. */
+typedef bool (*tn_dispatch_group_fn)(void *ud, const tn_dispatch_group_view_t *g);
 /* Calls fn for every live group, in no particular order. fn must not change the dispatcher or
  * the alert store. */
 void tn_dispatch_foreach_group(tn_dispatch_t *d, tn_dispatch_group_fn fn, void *ud);

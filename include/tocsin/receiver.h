@@ -112,6 +112,16 @@ typedef struct tn_notification {
     const char *reason;
     /* Set only on a rate-limit summary (tocsin extension); NULL on every other notification. */
     const tn_summary_t *summary;
+    /* The group's route labels (Alertmanager's Data.RouteLabels), sorted by name. A flush
+     * carries them rendered, and routeLabels returns them as they are; with route_labels_raw
+     * the values are still template text, which routeLabels executes (the dispatcher's own
+     * render of them, tn_tmpl_render_route_labels). */
+    tn_labels_t route_labels;
+    bool route_labels_raw;
+    /* Firing alerts print their stored endsAt rather than Go's zero time: the groups API's
+     * render of route labels, which sees the group's alerts as stored, not as a flush sends
+     * them. */
+    bool stored_ends_at;
 } tn_notification_t;
 
 /* Alertmanager's AlertSlice order: by the job label, then instance, then whole label sets. */

@@ -61,11 +61,27 @@ typedef struct tn_tmpl_data {
     size_t nalerts;
     tn_labels_t group_labels, common_labels, common_annotations;
     const char *external_url;
+    /* Data.RouteLabels. Unless route_labels_rendered (Alertmanager's MarkRouteLabelsRendered),
+     * routeLabels executes a value as a template before returning it. */
+    tn_labels_t route_labels;
+    bool route_labels_rendered;
 } tn_tmpl_data_t;
 
 /* tn_tmpl_render over explicit data. */
 int tn_tmpl_render_data(const tn_tmpl_t *t, const char *text, const tn_tmpl_data_t *d,
                         unsigned flags, tn_buf_t *out, char *err, size_t errlen);
+
+/* Alertmanager's render of a route's labels for one aggregation group: each value of
+ * n->route_labels is template text executed (as text, never HTML) against n, whose
+ * route_labels_raw is taken as set. A value that calls routeLabels gets the other label's
+ * rendered value; every label is rendered at most once per call, and a cycle is an error.
+ * Writes the labels that rendered into out (room for n->route_labels.n; interned, sorted, the
+ * caller unrefs them) and returns their count. A label whose template fails is left out and
+ * passed to on_err (may be NULL) with its raw value and the error. */
+typedef void (*tn_tmpl_label_err_fn)(void *ud, const char *name, const char *value,
+                                     const char *err);
+size_t tn_tmpl_render_route_labels(const tn_tmpl_t *t, const struct tn_notification *n,
+                                   tn_label_t *out, tn_tmpl_label_err_fn on_err, void *ud);
 
 /* `tocsin template render ...` (argv[0] is "template"); returns the exit status. */
 int tn_template_render_main(int argc, char **argv);

@@ -192,6 +192,40 @@ def test_max_alerts_truncation(ctx):
     assert p["commonLabels"] == {"alertname": "Many"}, p["commonLabels"]
 
 
+def test_route_labels(ctx):
+    """A route's labels are rendered per group: shown in /api/v2/alerts/groups and sent as the
+    webhook's routeLabels; a child's key overrides its parent's, and a label whose template
+    fails is logged and left out."""
+    sink = ctx.sink()
+    routes = """  labels:
+    team: ops
+    summary: '{{ .GroupLabels.alertname }} for {{ routeLabels "team" }} ({{ len .Alerts }})'
+    broken: '{{ .GroupLabels'
+  routes:
+    - receiver: hook
+      matchers: ['service="db"']
+      labels:
+        team: dba
+"""
+    srv = ctx.server(config(sink, routes=routes))
+    srv.post_ok([
+        alert({"alertname": "Disk", "instance": "1"}),
+        alert({"alertname": "Disk", "instance": "2"}),
+        alert({"alertname": "Disk", "service": "db"}),
+    ])
+    r = srv.request("GET", "/api/v2/alerts/groups")
+    assert r.status == 200, r
+    groups = r.json()
+    got = sorted((len(g["alerts"]), g["routeLabels"]) for g in groups)
+    assert got == [(1, {"team": "dba", "summary": "Disk for dba (1)"}),
+                   (2, {"team": "ops", "summary": "Disk for ops (2)"})], groups
+    reqs = sink.wait("/hook", 2, timeout=1 + LATE + 1)
+    sent = sorted((len(q["json"]["alerts"]), q["json"]["routeLabels"]) for q in reqs)
+    assert sent == got, sent
+    assert 'msg="failed to render route label"' in srv.log(), srv.log_tail()
+    assert "label=broken" in srv.log(), srv.log_tail()
+
+
 if __name__ == "__main__":
     run_cases([
         test_one_notification_per_group,
@@ -202,4 +236,5 @@ if __name__ == "__main__":
         test_payload_shape,
         test_fingerprint_matches_api,
         test_max_alerts_truncation,
+        test_route_labels,
     ])

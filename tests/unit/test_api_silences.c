@@ -80,7 +80,9 @@ static bool fx_group_each(void *ud, tn_alert_t *a)
         tn_alert_t *one[1] = {a};
         /* the group labels must outlive the call: the alert's own alertname pair (it sorts
          * first in these tests' alerts) */
-        if (!w->fn(w->fnud, r[i], (tn_labels_t){a->labels, 1}, one, 1))
+        tn_dispatch_group_view_t g = {
+            .route = r[i], .labels = {a->labels, 1}, .alerts = one, .nalerts = 1};
+        if (!w->fn(w->fnud, &g))
             return false;
     }
     return true;

@@ -1,7 +1,6 @@
 /* Alertmanager's route tree tables (dispatch/route_test.go), run against the config loader and
  * src/route.c. Each test is named after the upstream test it ports. TestRouteMatch and TestRouteID
- * are in test_route.c. TestRouteLabelsLoading is not ported: tocsin reads a route's `labels` but
- * does not keep them. */
+ * are in test_route.c. config/config_test.go's route labels verdicts are here too. */
 #include "tn_test.h"
 
 #include <stdlib.h>
@@ -369,12 +368,119 @@ static void TestRouteIndices(void **state)
     tn_config_unref(c);
 }
 
+/* ---- TestRouteLabelsLoading: a child's labels over its parent's ---- */
+
+static char *route_labels_str(const tn_route_t *r)
+{
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tn_labels_format(&b, (tn_labels_t){r->labels, r->nlabels});
+    return (char *)tn_buf_cstr(&b);
+}
+
+static void TestRouteLabelsLoading(void **state)
+{
+    (void)state;
+    static const char yml[] = "route:\n"
+                              "  receiver: \"notify-def\"\n"
+                              "  routes:\n"
+                              "    - matchers: ['{owner=\"team-A\"}', '{level!=\"critical\"}']\n"
+                              "      labels:\n"
+                              "        team: \"team-A\"\n"
+                              "      receiver: \"notify-A\"\n"
+                              "      routes:\n"
+                              "        - matchers: ['{env=\"testing\"}', '{baz!~\".*quux\"}']\n"
+                              "          labels:\n"
+                              "            team: \"team-A-testing\"\n"
+                              "        - matchers: ['{env=\"production\"}']\n"
+                              "          labels:\n"
+                              "            severity: \"production\"\n"
+                              "    - matchers: ['{owner=\"team-B\"}']\n"
+                              "      receiver: \"notify-B\"\n" RECEIVERS;
+    static const struct {
+        const char *input, *want;
+    } rows[] = {
+        {"owner=team-A", "{team=\"team-A\"}"},
+        {"owner=team-A,env=testing", "{team=\"team-A-testing\"}"},
+        {"owner=team-A,env=production", "{severity=\"production\", team=\"team-A\"}"},
+        {"owner=team-B,env=production", "{}"},
+    };
+    tn_config_t *c = load(yml);
+    for (size_t i = 0; i < TN_ARRAY_LEN(rows); i++) {
+        tn_label_t pairs[8];
+        size_t np = mklabels(rows[i].input, pairs, 8);
+        const tn_route_t *out[4];
+        size_t n = tn_route_match(c->route, (tn_labels_t){pairs, np}, out, 4);
+        if (n != 1)
+            fail_msg("%s: %zu matches, want 1", rows[i].input, n);
+        char *got = route_labels_str(out[0]);
+        if (strcmp(got, rows[i].want))
+            fail_msg("%s: route labels %s, want %s", rows[i].input, got, rows[i].want);
+        free(got);
+        unlabels(pairs, np);
+    }
+    /* The root's own labels, if any, reach every route; here it has none. */
+    assert_int_equal(c->route->nlabels, 0);
+    tn_config_unref(c);
+}
+
+/* ---- config_test.go: TestRouteLabelsInvalidLabelName, TestRouteLabelsValidLabelName ---- */
+
+static void TestRouteLabelsLabelNames(void **state)
+{
+    (void)state;
+    static const char invalid[] = "route:\n"
+                                  "  receiver: team-X-mails\n"
+                                  "  labels:\n"
+                                  "    \"-invalid-\": value\n"
+                                  "receivers:\n"
+                                  "- name: 'team-X-mails'\n";
+    static const char valid[] = "route:\n"
+                                "  receiver: team-X-mails\n"
+                                "  labels:\n"
+                                "    team: team-X\n"
+                                "    severity: \"{{ .GroupLabels.severity }}\"\n"
+                                "receivers:\n"
+                                "- name: 'team-X-mails'\n";
+    /* Upstream's package tests run the classic label-name rule. */
+    tn_labels_set_mode(TN_LABELS_CLASSIC);
+    char err[512] = "";
+    tn_config_t *c = tn_config_load_string("test.yml", invalid, strlen(invalid), err, sizeof(err));
+    assert_null(c);
+    assert_non_null(strstr(err, "invalid label name \"-invalid-\" in route labels"));
+    c = load(valid);
+    char *got = route_labels_str(c->route);
+    assert_string_equal(got, "{severity=\"{{ .GroupLabels.severity }}\", team=\"team-X\"}");
+    free(got);
+    tn_config_unref(c);
+    /* The server's default (UTF-8) takes any UTF-8 name. */
+    tn_labels_set_mode(TN_LABELS_UTF8);
+    c = load(invalid);
+    assert_int_equal(c->route->nlabels, 1);
+    tn_config_unref(c);
+    /* A value's template is not checked at load: one that does not parse fails when it is
+     * rendered, and only that label is left out (see test_dispatch_upstream.c). */
+    static const char unparsable[] = "route:\n"
+                                     "  receiver: team-X-mails\n"
+                                     "  labels:\n"
+                                     "    broken: '{{ .GroupLabels'\n"
+                                     "receivers:\n"
+                                     "- name: 'team-X-mails'\n";
+    c = load(unparsable);
+    assert_int_equal(c->route->nlabels, 1);
+    tn_config_unref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(TestRouteMatchers), cmocka_unit_test(TestRouteMatchersAndMatch),
-        cmocka_unit_test(TestRouteWalk),     cmocka_unit_test(TestInheritParentGroupByAll),
+        cmocka_unit_test(TestRouteMatchers),
+        cmocka_unit_test(TestRouteMatchersAndMatch),
+        cmocka_unit_test(TestRouteWalk),
+        cmocka_unit_test(TestInheritParentGroupByAll),
         cmocka_unit_test(TestRouteIndices),
+        cmocka_unit_test(TestRouteLabelsLoading),
+        cmocka_unit_test(TestRouteLabelsLabelNames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -459,6 +459,161 @@ static void test_limits(void **state)
     tn_tmpl_free(t);
 }
 
+/* ---- routeLabels: template/template_test.go's cases, over explicit data ---- */
+
+typedef struct rl_case {
+    const char *title;
+    const char *in;
+    const char *const *route_labels; /* name, value, ..., NULL */
+    bool rendered;                   /* MarkRouteLabelsRendered */
+    unsigned flags;
+    const char *want; /* NULL: an error containing err */
+    const char *err;
+} rl_case_t;
+
+static const rl_case_t rl_cases[] = {
+    {"Template using routeLabels",
+     "Simple: {{ routeLabels \"rl1\" }} - Templated: {{ routeLabels \"rl2\" }} - Recursive: "
+     "{{ routeLabels \"rl3\" }}",
+     (const char *const[]){"rl1", "rl1", "rl2", "{{ .GroupLabels.key1 }}", "rl3",
+                           "{{ routeLabels \"rl2\" }} recursive", NULL},
+     false, 0, "Simple: rl1 - Templated: key1 - Recursive: key1 recursive", NULL},
+    {"routeLabels unknown name renders empty", "[{{ routeLabels \"nope\" }}]",
+     (const char *const[]){"rl1", "rl1", NULL}, false, 0, "[]", NULL},
+    {"routeLabels direct cycle is detected, not a stack overflow", "{{ routeLabels \"rl1\" }}",
+     (const char *const[]){"rl1", "{{ routeLabels \"rl2\" }}", "rl2", "{{ routeLabels \"rl1\" }}",
+                           NULL},
+     false, 0, NULL, "route label cycle detected: rl1 -> rl2 -> rl1"},
+    {"routeLabels self cycle is detected", "{{ routeLabels \"rl1\" }}",
+     (const char *const[]){"rl1", "{{ routeLabels \"rl1\" }}", NULL}, false, 0, NULL,
+     "route label cycle detected: rl1 -> rl1"},
+    {"routeLabels diamond reference renders once per branch", "{{ routeLabels \"top\" }}",
+     (const char *const[]){"top", "{{ routeLabels \"a\" }}-{{ routeLabels \"b\" }}", "a",
+                           "{{ routeLabels \"leaf\" }}", "b", "{{ routeLabels \"leaf\" }}", "leaf",
+                           "{{ .GroupLabels.x }}", NULL},
+     false, 0, "v-v", NULL},
+    /* TestRouteLabelsRenderedNotReExecuted */
+    {"rendered route labels are returned verbatim", "[{{ routeLabels \"desc\" }}]",
+     (const char *const[]){"desc", "disk usage is {{ $value | humanize }}", NULL}, true, 0,
+     "[disk usage is {{ $value | humanize }}]", NULL},
+    /* TestRouteLabelsUnrenderedExecuted */
+    {"unrendered route labels are executed", "[{{ routeLabels \"desc\" }}]",
+     (const char *const[]){"desc", "{{ .GroupLabels.x }}", NULL}, false, 0, "[v]", NULL},
+    /* TestTemplateData: route labels are passed through as Data.RouteLabels */
+    {"Data.RouteLabels", "{{ .RouteLabels.rlabel_a }}|{{ .RouteLabels.rlabel_plain }}",
+     (const char *const[]){"rlabel_a", "rvalue a", "rlabel_plain", "plain {}", NULL}, false, 0,
+     "rvalue a|plain {}", NULL},
+    /* An HTML render executes the label as HTML too, and escapes what it returns again, as
+     * html/template does with any string a function returns. */
+    {"html", "<p>{{ routeLabels \"a\" }}</p>",
+     (const char *const[]){"a", "{{ .GroupLabels.lt }}", NULL}, false, TN_TMPL_HTML,
+     "<p>&amp;lt;</p>", NULL},
+    {"an error inside a label is the caller's", "{{ routeLabels \"a\" }}",
+     (const char *const[]){"a", "{{ index .Alerts 5 }}", NULL}, false, 0, NULL,
+     "error calling routeLabels"},
+};
+
+static void test_route_labels(void **state)
+{
+    (void)state;
+    tn_label_t gl[8];
+    size_t ngl = pairs((const char *const[]){"key1", "key1", "key2", "key2", "key3", "key3", "key4",
+                                             "key4", "x", "v", "lt", "<", NULL},
+                       gl);
+    tn_labels_sort(gl, ngl);
+    for (size_t i = 0; i < TN_ARRAY_LEN(rl_cases); i++) {
+        const rl_case_t *tc = &rl_cases[i];
+        tn_label_t rl[8];
+        size_t nrl = pairs(tc->route_labels, rl);
+        tn_labels_sort(rl, nrl);
+        tn_tmpl_data_t d = {.group_labels = {gl, ngl},
+                            .route_labels = {rl, nrl},
+                            .route_labels_rendered = tc->rendered};
+        tn_buf_t b;
+        tn_buf_init(&b, 0);
+        char err[TN_ERRBUF_SIZE] = "";
+        int rc = tn_tmpl_render_data(NULL, tc->in, &d, tc->flags, &b, err, sizeof(err));
+        const char *got = tn_buf_cstr(&b);
+        if (tc->want && rc)
+            fail_msg("%s: error %s", tc->title, err);
+        if (tc->want && strcmp(got, tc->want))
+            fail_msg("%s:\n got: [%s]\nwant: [%s]", tc->title, got, tc->want);
+        if (!tc->want && !rc)
+            fail_msg("%s: want error %s, got [%s]", tc->title, tc->err, got);
+        if (!tc->want && !strstr(err, tc->err))
+            fail_msg("%s: error [%s] lacks [%s]", tc->title, err, tc->err);
+        tn_buf_free(&b);
+        for (size_t k = 0; k < nrl; k++) {
+            tn_intern_unref(rl[k].name);
+            tn_intern_unref(rl[k].value);
+        }
+    }
+    for (size_t k = 0; k < ngl; k++) {
+        tn_intern_unref(gl[k].name);
+        tn_intern_unref(gl[k].value);
+    }
+}
+
+typedef struct rl_errs {
+    char names[128];
+    char last[TN_ERRBUF_SIZE];
+} rl_errs_t;
+
+static void rl_err(void *ud, const char *name, const char *value, const char *err)
+{
+    rl_errs_t *e = ud;
+    (void)value;
+    size_t len = strlen(e->names);
+    snprintf(e->names + len, sizeof(e->names) - len, "%s%s", len ? "," : "", name);
+    snprintf(e->last, sizeof(e->last), "%s", err);
+}
+
+/* The dispatcher's render of a group's route labels (TestRouteLabelRendererSharesResolver's
+ * labels): every label against the notification, one that fails left out and reported. */
+static void test_render_route_labels(void **state)
+{
+    fixture_t *f = *state;
+    tn_label_t rl[8];
+    size_t nrl =
+        pairs((const char *const[]){"a", "{{ routeLabels \"leaf\" }}", "b",
+                                    "{{ routeLabels \"leaf\" }}", "leaf", "{{ \"leaf\" }}", "who",
+                                    "{{ .Receiver }}/{{ .Status }}/"
+                                    "{{ .NotificationReason }}/{{ .GroupLabels.alertname }}",
+                                    "bad", "{{ .Foo", "loop", "{{ routeLabels \"loop\" }}", NULL},
+              rl);
+    tn_labels_sort(rl, nrl);
+    f->n.route_labels = (tn_labels_t){rl, nrl};
+    tn_label_t out[8];
+    rl_errs_t e = {0};
+    size_t n = tn_tmpl_render_route_labels(f->t, &f->n, out, rl_err, &e);
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tn_labels_format(&b, (tn_labels_t){out, n});
+    assert_string_equal(tn_buf_cstr(&b), "{a=\"leaf\", b=\"leaf\", leaf=\"leaf\", "
+                                         "who=\"team-X\\\\.ops/firing/unknown/DiskFull\"}");
+    assert_string_equal(e.names, "bad,loop");
+    assert_non_null(strstr(e.last, "route label cycle detected: loop -> loop"));
+    /* A notification carries them rendered: routeLabels and .RouteLabels return them. */
+    f->n.route_labels = (tn_labels_t){out, n};
+    char err[TN_ERRBUF_SIZE];
+    char *got = render(f, f->t, "{{ routeLabels \"a\" }} {{ .RouteLabels.who }}", 0, err);
+    assert_string_equal(got, "leaf team-X\\.ops/firing/unknown/DiskFull");
+    free(got);
+    got = render(f, f->t, "{{ printf \"%v\" . }}", 0, err);
+    assert_true(strlen(got) > 6 && !strcmp(got + strlen(got) - 6, " true}"));
+    free(got);
+    f->n.route_labels = (tn_labels_t){NULL, 0};
+    tn_buf_free(&b);
+    for (size_t k = 0; k < n; k++) {
+        tn_intern_unref(out[k].name);
+        tn_intern_unref(out[k].value);
+    }
+    for (size_t k = 0; k < nrl; k++) {
+        tn_intern_unref(rl[k].name);
+        tn_intern_unref(rl[k].value);
+    }
+}
+
 /* ---- golden output from Alertmanager 0.25 ---- */
 
 static const char *fixture_dir(void)
@@ -520,6 +675,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_more, setup, teardown),
         cmocka_unit_test_setup_teardown(test_html, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+        cmocka_unit_test(test_route_labels),
+        cmocka_unit_test_setup_teardown(test_render_route_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_golden, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -292,9 +292,21 @@ static void test_resolved(void **state)
     notif_add(&n, mk_alert(LB, AB, GEN, "2024-01-02T03:04:05.123456789Z", "2024-01-02T03:31:00.5Z"),
               true);
     notif_finish(&n, GROUP, NULL);
+    /* The group's route labels, as the dispatcher rendered them for this flush. */
+    static const char *const RL[] = {"team", "db <ops>", "tier", "1", NULL};
+    tn_label_t rl[2];
+    size_t nrl = pairs(RL, rl);
+    n.nt.route_labels = (tn_labels_t){rl, nrl};
     tn_out_request_t req;
     build(f->plain, &n.nt, &req);
+    assert_non_null(strstr(tn_buf_cstr(&req.body),
+                           ",\"routeLabels\":{\"team\":\"db \\u003cops\\u003e\",\"tier\":\"1\"},"));
     json_t *j = parse(&req);
+    check_kv(j, "routeLabels", RL);
+    for (size_t i = 0; i < nrl; i++) {
+        tn_intern_unref(rl[i].name);
+        tn_intern_unref(rl[i].value);
+    }
     assert_string_equal(jstr(j, "status"), "resolved");
     assert_string_equal(jstr(j, "notification_reason"), "unknown");
     json_t *alerts = json_object_get(j, "alerts");
