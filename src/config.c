@@ -1698,8 +1698,9 @@ static const tn_time_interval_t *cfg_time_interval_find(const tn_config_t *c, co
 
 /* ---- routes ---- */
 
-/* Label names the config shares with alerts (group_by, equal) are plain copies until
- * tn_config_intern, so that loading touches no global state and can run off the loop. */
+/* Label names and values the config shares with alerts (group_by, equal, route labels) are
+ * plain copies until tn_config_intern, so that loading touches no global state and can run
+ * off the loop. */
 static void cfg_name_free(const char *s, bool interned)
 {
     if (interned)
@@ -1726,8 +1727,8 @@ static void cfg_route_free(tn_route_t *r, bool interned)
     free(r->mute_tis);
     free(r->active_tis);
     for (size_t i = 0; i < r->nlabels; i++) {
-        tn_intern_unref(r->labels[i].name);
-        tn_intern_unref(r->labels[i].value);
+        cfg_name_free(r->labels[i].name, interned);
+        cfg_name_free(r->labels[i].value, interned);
     }
     free(r->labels);
     free(r);
@@ -1745,8 +1746,8 @@ static int cfg_route_labels(cfg_ctx_t *x, tn_ynode_t *v, tn_route_t *r, const tn
         size_t np = parent ? parent->nlabels : 0;
         r->labels = tn_xmalloc((np + m.n + 1) * sizeof(*r->labels));
         for (size_t j = 0; j < m.n; j++) {
-            r->labels[r->nlabels].name = tn_intern_cstr(m.keys[j]);
-            r->labels[r->nlabels].value = tn_intern_cstr(m.values[j]);
+            r->labels[r->nlabels].name = tn_xstrdup(m.keys[j]);
+            r->labels[r->nlabels].value = tn_xstrdup(m.values[j]);
             r->nlabels++;
         }
         for (size_t j = 0; j < np; j++) {
@@ -1755,8 +1756,8 @@ static int cfg_route_labels(cfg_ctx_t *x, tn_ynode_t *v, tn_route_t *r, const tn
                 own = strcmp(m.keys[k], parent->labels[j].name) == 0;
             if (own)
                 continue;
-            r->labels[r->nlabels].name = tn_intern_ref(parent->labels[j].name);
-            r->labels[r->nlabels].value = tn_intern_ref(parent->labels[j].value);
+            r->labels[r->nlabels].name = tn_xstrdup(parent->labels[j].name);
+            r->labels[r->nlabels].value = tn_xstrdup(parent->labels[j].value);
             r->nlabels++;
         }
         tn_labels_sort(r->labels, r->nlabels);
@@ -2203,8 +2204,19 @@ static void cfg_free(tn_config_t *c)
     free(c);
 }
 
+static const char *cfg_intern_plain(const char *plain)
+{
+    const char *s = tn_intern_cstr(plain);
+    free((char *)plain);
+    return s;
+}
+
 static void cfg_route_intern(tn_route_t *r)
 {
+    for (size_t i = 0; i < r->nlabels; i++) {
+        r->labels[i].name = cfg_intern_plain(r->labels[i].name);
+        r->labels[i].value = cfg_intern_plain(r->labels[i].value);
+    }
     for (size_t i = 0; i < r->ngroup_by; i++) {
         const char *plain = r->group_by[i];
         r->group_by[i] = tn_intern_cstr(plain);

@@ -237,7 +237,7 @@ typedef struct tn_config {
     char **templates; /* globs, relative paths resolved against the file's directory */
     size_t ntemplates;
     struct tn_tmpl *tmpl; /* tocsin's default templates + the files the globs match */
-    bool names_interned;  /* group_by and equal hold interned names (tn_config_intern) */
+    bool names_interned;  /* group_by, equal and route labels interned (tn_config_intern) */
 } tn_config_t;
 
 /* Reads and validates a config file. On error returns NULL and writes
