@@ -689,6 +689,9 @@ static int fmt_one(tt_ctx_t *c, tn_buf_t *b, char verb, const tv_t *v, bool plus
     return 0;
 }
 
+/* fmt refuses widths and precisions beyond this (its tooLarge) */
+#define FMT_MAX_WIDTH 1000000
+
 int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t *args, size_t n)
 {
     size_t argi = 0;
@@ -721,7 +724,9 @@ int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t 
         int width = -1, prec = -1;
         if (i < flen && f[i] == '*') {
             i++;
-            if (argi < n && args[argi].kind == TV_INT)
+            /* Go refuses a width beyond a million (fmt's tooLarge) */
+            if (argi < n && args[argi].kind == TV_INT && args[argi].i >= -FMT_MAX_WIDTH &&
+                args[argi].i <= FMT_MAX_WIDTH)
                 width = (int)args[argi].i;
             else
                 tn_buf_puts(b, "%!(BADWIDTH)");
@@ -729,22 +734,33 @@ int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t 
             if (width < 0 && width != -1)
                 minus = true, width = -width;
         } else {
-            while (i < flen && f[i] >= '0' && f[i] <= '9')
+            while (i < flen && f[i] >= '0' && f[i] <= '9') {
                 width = (width < 0 ? 0 : width) * 10 + (f[i++] - '0');
+                if (width > FMT_MAX_WIDTH) { /* as Go: the rest of the format is dropped */
+                    width = -1;
+                    i = flen;
+                }
+            }
         }
         if (i < flen && f[i] == '.') {
             i++;
             prec = 0;
             if (i < flen && f[i] == '*') {
                 i++;
-                if (argi < n && args[argi].kind == TV_INT)
+                if (argi < n && args[argi].kind == TV_INT && args[argi].i >= 0 &&
+                    args[argi].i <= FMT_MAX_WIDTH)
                     prec = (int)args[argi].i;
                 else
                     tn_buf_puts(b, "%!(BADPREC)");
                 argi++;
             } else {
-                while (i < flen && f[i] >= '0' && f[i] <= '9')
+                while (i < flen && f[i] >= '0' && f[i] <= '9') {
                     prec = prec * 10 + (f[i++] - '0');
+                    if (prec > FMT_MAX_WIDTH) {
+                        prec = -1;
+                        i = flen;
+                    }
+                }
             }
         }
         if (i >= flen) {

@@ -199,6 +199,10 @@ static const tcase_t cases[] = {
      "\"ab\" 7 .Status 255 }}",
      "s|42| 3.14|\"q\"|6869|true|%|ab  |0007|firing|FF", NULL},
     {"{{ printf \"%d %s\" \"x\" }}", "%!d(string=x) %!s(MISSING)", NULL},
+    /* widths past fmt's million are refused, as Go does (found by fuzzing: the width overflowed) */
+    {"{{ printf \"%1111111111111111111111d\" 5 }}|{{ printf \"%*d\" 10000000 5 }}|"
+     "{{ printf \"%.*d\" -1 5 }}",
+     "%!(NOVERB)%!(EXTRA int=5)|%!(BADWIDTH)5|%!(BADPREC)5", NULL},
     {"{{ printf \"%v\" (list 1 \"a\" nil) }} {{ printf \"%.2s\" \"héllo\" }}", "[1 a <nil>] hé",
      NULL},
     {"{{ \"a b&c\" | urlquery }} {{ html \"<a href='x'>\" }} {{ js \"it's <b>\" }}",
