@@ -120,6 +120,7 @@ typedef struct http_conn {
     bool ip_counted; /* counted in the server's per-address table until closed */
     bool loopback;
     int reserved;  /* 1 + its index in the server's reserved slots, or 0 */
+    bool refused;  /* answered 503 at accept: counted in n_refused */
     uint32_t nreq; /* requests handed to the handler */
 } http_conn_t;
 
@@ -139,8 +140,9 @@ struct tn_http_server {
     tn_http_tls_fn tls_fn; /* NULL: plain HTTP */
     void *tls_ud;
     http_conn_t *conns;
-    size_t n_open;  /* connections with open handles */
-    size_t n_alive; /* connection structs not yet freed */
+    size_t n_open;    /* connections with open handles */
+    size_t n_refused; /* of those, refused with a 503 and lingering: they hold no slot */
+    size_t n_alive;   /* connection structs not yet freed */
     uint64_t next_id;
     bool listen_init, listen_closed, stopping, freeing;
     char *pool[HTTP_POOL_MAX];
@@ -468,6 +470,10 @@ static void conn_close(http_conn_t *c)
         return;
     conn_set_state(c, CONN_CLOSED);
     c->srv->n_open--;
+    if (c->refused) {
+        c->srv->n_refused--;
+        c->refused = false;
+    }
     if (c->ip_counted) {
         addr_count(c->srv, c, -1);
         c->ip_counted = false;
@@ -1761,22 +1767,26 @@ static void server_on_connection(uv_stream_t *ls, int status)
     }
     /* a loopback peer past its share or the cap may take a reserved slot, briefly */
     bool reserved = false;
-    bool over = s->n_open > s->lim.max_conns || from_addr > s->lim.max_conns_per_addr;
+    size_t in_use = s->n_open - s->n_refused;
+    bool over = in_use > s->lim.max_conns || from_addr > s->lim.max_conns_per_addr;
     if (over && c->loopback)
         reserved = conn_take_reserved(s, c);
     if (over && !reserved) {
-        const char *why = s->n_open > s->lim.max_conns ? "too many open connections"
-                                                       : "too many connections from one address";
+        const char *why = in_use > s->lim.max_conns ? "too many open connections"
+                                                    : "too many connections from one address";
         /* a TLS client could not read a plain 503 */
-        if (s->n_open > s->lim.max_conns + HTTP_REJECT_MAX || s->tls_fn)
+        if (s->n_refused >= HTTP_REJECT_MAX || s->tls_fn) {
             conn_close(c);
-        else
+        } else {
+            c->refused = true;
+            s->n_refused++;
             conn_fail(c, 503, why);
+        }
         return;
     }
-    if (!s->pressure && s->n_open * 4 > s->lim.max_conns * 3)
+    if (!s->pressure && in_use * 4 > s->lim.max_conns * 3)
         server_enter_pressure(s);
-    else if (s->pressure && s->n_open * 2 < s->lim.max_conns)
+    else if (s->pressure && in_use * 2 < s->lim.max_conns)
         s->pressure = false;
     uint64_t first_ms = s->lim.header_timeout_ms;
     if (reserved)
