@@ -1,11 +1,10 @@
 /* Label matchers: parsing the common textual forms, Alertmanager's string form, and matching.
  *
  * Regexes match as Go's do, whole-value (^(?:re)$), with RE2: linear in the value whatever
- * the pattern, so no regex can stall the loop. PCRE2 still checks each pattern first, to refuse
- * what Go refuses with the messages users know. Label values are interned, so each regex
+ * the pattern, so no regex can stall the loop. RE2's errors are worded as Go's, and the few
+ * constructs RE2 takes but Go refuses are refused too. Label values are interned, so each regex
  * matcher keeps its recent answers per interned value: checking the same values again (every
  * flush checks every alert against the silences) costs a pointer compare. */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "tocsin/config.h"
 #include "tocsin/labels.h"
 #include "tocsin/log.h"
@@ -13,7 +12,6 @@
 #include "matchers_internal.h"
 #include "re2_shim.h"
 
-#include <pcre2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +47,9 @@ static const char *matchers_op_str(enum tn_match_op op)
 
 /* ---- RE2 compatibility ----
  *
- * Alertmanager's regexes are Go RE2. PCRE2 accepts more (backreferences, lookaround, atomic
- * groups, possessive quantifiers, verbs, recursion, comments, other escapes), which would make
- * a config or silence mean something Alertmanager refuses. Those constructs are refused here,
- * and \v is rewritten to the single character RE2 means by it (PCRE2 reads a class). */
+ * Alertmanager's regexes are Go's regexp/syntax. RE2 refuses nearly all that Go refuses
+ * (backreferences, lookaround, atomic groups, possessive quantifiers, verbs, recursion); this
+ * scan also refuses the rest, such as \C. */
 
 static bool matchers_re_digit(char c)
 {
@@ -83,8 +80,9 @@ static size_t matchers_re_repeat(const char *p, bool *big)
     return (size_t)(q - p) + 1;
 }
 
-/* Checks re against RE2's syntax, writing the PCRE2 pattern to use into out. Returns NULL or
- * a static description of the refused construct. */
+/* Checks re for what Go's syntax refuses (RE2 itself takes a few of those, such as \C),
+ * writing a normalised copy into out. Returns NULL or a static description of the refused
+ * construct. */
 static const char *matchers_re2_translate(const char *re, tn_buf_t *out)
 {
     const char *p = re;
@@ -111,12 +109,12 @@ static const char *matchers_re2_translate(const char *re, tn_buf_t *out)
                 quantifiable = true;
                 continue;
             }
-            if (matchers_re_digit(e) && e != '0')
-                return "backreferences and octal escapes other than \\0 are not supported";
+            /* \1-\7 alone are backreferences, which RE2 refuses as Go does; followed by
+             * digits they are octal, which both read */
             if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) {
                 const char *ok = in_class ? "afnrtxdDsSwWpP" : "afnrtxAbBzdDsSwWpP";
                 if (!strchr(ok, e))
-                    return "invalid escape sequence (not supported by RE2)";
+                    return "invalid escape sequence";
             }
             tn_buf_append(out, p, 2);
             p += 2;
@@ -265,42 +263,25 @@ static void matchers_re2_names(const char *p, tn_buf_t *out)
 static int matchers_compile(tn_matcher_t *m, char *err, size_t errlen)
 {
     tn_buf_t pat;
-    int ecode = 0;
-    PCRE2_SIZE eoff = 0;
-    pcre2_code *re;
-    const char *why;
-
-    tn_buf_init(&pat, 0);
-    tn_buf_puts(&pat, "^(?:");
-    why = matchers_re2_translate(m->value, &pat);
-    if (why) {
-        tn_buf_free(&pat);
-        snprintf(err, errlen, "invalid regular expression \"%s\": %s", m->value, why);
-        return TN_ERR_INVAL;
-    }
-    tn_buf_puts(&pat, ")$");
-    re = pcre2_compile((PCRE2_SPTR)pat.data, pat.len,
-                       PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
-                           PCRE2_NEVER_BACKSLASH_C,
-                       &ecode, &eoff, NULL);
-    tn_buf_free(&pat);
-    if (!re) {
-        PCRE2_UCHAR msg[160];
-        pcre2_get_error_message(ecode, msg, sizeof(msg));
-        snprintf(err, errlen, "invalid regular expression \"%s\": %s", m->value, (char *)msg);
-        return TN_ERR_INVAL;
-    }
-    pcre2_code_free(re);
-    /* The value as Go compiles it: "^(?:" value ")$". */
+    /* The value as Go compiles it: "^(?:" value ")$"; RE2's errors are worded as Go's. */
     tn_buf_init(&pat, 0);
     tn_buf_puts(&pat, "^(?:");
     matchers_re2_names(m->value, &pat);
     tn_buf_puts(&pat, ")$");
-    char why2[160];
-    tn_re2_t *r2 = tn_re2_new(pat.data, pat.len, why2, sizeof(why2));
+    char why[256];
+    tn_re2_t *r2 = tn_re2_new(pat.data, pat.len, why, sizeof(why));
     tn_buf_free(&pat);
     if (!r2) {
-        snprintf(err, errlen, "invalid regular expression \"%s\": %s", m->value, why2);
+        snprintf(err, errlen, "%s", why);
+        return TN_ERR_INVAL;
+    }
+    /* what RE2 takes and Go does not */
+    tn_buf_init(&pat, 0);
+    const char *refused = matchers_re2_translate(m->value, &pat);
+    tn_buf_free(&pat);
+    if (refused) {
+        tn_re2_free(r2);
+        snprintf(err, errlen, "error parsing regexp: %s: `%s`", refused, m->value);
         return TN_ERR_INVAL;
     }
     matcher_re_t *mr = tn_xcalloc(1, sizeof(*mr));

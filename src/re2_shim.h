@@ -13,8 +13,8 @@ extern "C" {
 
 typedef struct tn_re2 tn_re2_t;
 
-/* Compiles pattern (UTF-8, Go syntax) for whole-subject matching. NULL on error, with RE2's
- * reason in err. */
+/* Compiles pattern (UTF-8, Go syntax) for whole-subject matching. NULL on error, with the
+ * reason in err as Go words it ("error parsing regexp: missing closing ]: `[a-z)$`"). */
 tn_re2_t *tn_re2_new(const char *pattern, size_t len, char *err, size_t errlen);
 /* Whether the whole of s matches. */
 bool tn_re2_full_match(const tn_re2_t *re, const char *s, size_t len);

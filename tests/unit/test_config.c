@@ -165,10 +165,10 @@ static void test_errors(void **state)
         {"route:\n  receiver: a\nreceivers:\n- name: a\n- name: a\n",
          "test.yml:5:9: ", "notification config name \"a\" is not unique"},
         {"route:\n  receiver: a\n  routes:\n  - matchers: ['foo=~\"(\"']\nreceivers:\n- name: a\n",
-         "test.yml:4:16: ", "invalid regular expression"},
+         "test.yml:4:16: ", "error parsing regexp: missing closing ): `^(?:()$`"},
         {"route:\n  receiver: a\n  routes:\n  - match_re:\n      foo: 'a)'\nreceivers:\n- name: "
          "a\n",
-         "test.yml:5:12: ", "invalid regular expression"},
+         "test.yml:5:12: ", "error parsing regexp: unexpected ): `^(?:a))$`"},
         {"route:\n  receiver: a\n  routes:\n  - receiver: a\n    mute_time_intervals: [offhours]\n"
          "receivers:\n- name: a\n",
          "test.yml:5:27: ", "undefined time interval \"offhours\" used in route {}/{}/0"},
