@@ -1444,19 +1444,31 @@ static const char *const cfg_months[] = {"january",   "february", "march",    "a
                                          "may",       "june",     "july",     "august",
                                          "september", "october",  "november", "december"};
 
-/* An integer as Go's strconv.Atoi reads it: optional sign, digits, nothing else. */
-static bool cfg_atoi(const char *s, int *out)
+/* An integer as Go's strconv.Atoi reads it: optional sign, then digits only. Returns NULL, or
+ * Go's reason ("invalid syntax", "value out of range"). Values past an int's range but within
+ * int64's, which never match a day or a year, are clamped. */
+static const char *cfg_atoi(const char *s, int *out)
 {
-    char *end;
-    long v;
-    if (!*s || !(*s == '+' || *s == '-' || (*s >= '0' && *s <= '9')))
-        return false;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < -1000000 || v > 1000000)
-        return false;
-    *out = (int)v;
-    return true;
+    const char *p = s + (*s == '+' || *s == '-');
+    bool neg = *s == '-';
+    uint64_t v = 0;
+    bool big = false;
+    if (!*p)
+        return "invalid syntax";
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return "invalid syntax";
+        if (v > (UINT64_MAX - 9) / 10)
+            big = true;
+        else
+            v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (big || v > (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+        return "value out of range";
+    if (v > 1000000000)
+        v = 1000000000;
+    *out = neg ? -(int)v : (int)v;
+    return NULL;
 }
 
 static int cfg_range_member(cfg_ctx_t *x, tn_ynode_t *at, enum cfg_range_kind kind, const char *s,
@@ -1477,17 +1489,17 @@ static int cfg_range_member(cfg_ctx_t *x, tn_ynode_t *at, enum cfg_range_kind ki
                 return TN_OK;
             }
         /* Numbers out of 1..12 are accepted (and never match), as Alertmanager does. */
-        if (!cfg_atoi(s, out))
+        if (cfg_atoi(s, out))
             return tn_yaml_error(&x->y, at, "%s is not a valid month", s);
         return TN_OK;
     case CFG_MDAY:
-        if (!cfg_atoi(s, out))
-            return tn_yaml_error(&x->y, at, "%s is not a valid day of the month", s);
+    case CFG_YEAR: {
+        /* worded as Go's strconv.Atoi, which Alertmanager reports as it is */
+        const char *why = cfg_atoi(s, out);
+        if (why)
+            return tn_yaml_error(&x->y, at, "strconv.Atoi: parsing \"%s\": %s", s, why);
         return TN_OK;
-    case CFG_YEAR:
-        if (!cfg_atoi(s, out))
-            return tn_yaml_error(&x->y, at, "%s is not a valid year", s);
-        return TN_OK;
+    }
     }
     return TN_ERR_INVAL;
 }

@@ -177,6 +177,16 @@ static void test_errors(void **state)
          "test.yml:5:29: ", "undefined time interval \"biz\" used in route {}/{x=\"y\"}/0"},
         {"route:\n  receiver: a\n  continue: true\nreceivers:\n- name: a\n",
          "test.yml:3:3: ", "cannot have continue in root route"},
+        /* numbers in time intervals are refused in strconv.Atoi's words, as amtool shows */
+        {"route:\n  receiver: a\ntime_intervals:\n- name: t\n  time_intervals:\n  - days_of_month: "
+         "['1:x']\nreceivers:\n- name: a\n",
+         "test.yml:6:21: ", "strconv.Atoi: parsing \"x\": invalid syntax"},
+        {"route:\n  receiver: a\ntime_intervals:\n- name: t\n  time_intervals:\n  - years: "
+         "['99999999999999999999']\nreceivers:\n- name: a\n",
+         "test.yml:6:13: ", "strconv.Atoi: parsing \"99999999999999999999\": value out of range"},
+        {"route:\n  receiver: a\ntime_intervals:\n- name: t\n  time_intervals:\n  - days_of_month: "
+         "['5000000']\nreceivers:\n- name: a\n",
+         "test.yml:6:21: ", "5000000 is not a valid day of the month: out of range"},
         {"route:\n  receiver: a\n  group_by: [alertname, '...']\nreceivers:\n- name: a\n",
          "test.yml:3:25: ", "cannot have wildcard group_by (`...`) and other labels"},
         {"route:\n  receiver: a\n  group_by: [a, b, a]\nreceivers:\n- name: a\n",
