@@ -204,9 +204,9 @@ def test_reload_runs_off_the_loop(ctx):
     assert srv.alive()
 
 
-def test_shutdown_during_reload(ctx):
-    """SIGTERM while a reload waits on its file: the waiting client hears an error and the
-    server stops cleanly once the load returns."""
+def slow_reload(ctx):
+    """A server whose new config names a template FIFO nobody writes yet, and a POST /-/reload
+    waiting on it in a thread. Returns the server, the FIFO, the answers list and the thread."""
     tocsin_only("reading the config off the event loop is tocsin's")
     sink = ctx.sink()
     srv = ctx.server(config(sink))
@@ -217,6 +217,13 @@ def test_shutdown_during_reload(ctx):
     t = threading.Thread(target=lambda: answers.append(srv.request("POST", "/-/reload",
                                                                      timeout=60)))
     t.start()
+    return srv, fifo, answers, t
+
+
+def test_shutdown_during_reload(ctx):
+    """SIGTERM while a reload waits on its file: the waiting client hears an error and the
+    server stops cleanly once the load returns."""
+    srv, fifo, answers, t = slow_reload(ctx)
     assert srv.request("GET", "/-/healthy", timeout=2).status == 200
     srv.signal(signal.SIGTERM)
     time.sleep(0.3)
@@ -231,16 +238,7 @@ def test_shutdown_during_reload(ctx):
 def test_sigterm_with_stuck_reload(ctx):
     """A load that never returns (its FIFO is never written) cannot hold shutdown: after the
     drain timeout the waiting client hears an error and the process exits."""
-    tocsin_only("reading the config off the event loop is tocsin's")
-    sink = ctx.sink()
-    srv = ctx.server(config(sink))
-    fifo = os.path.join(srv.workdir, "stuck.tmpl")
-    os.mkfifo(fifo)
-    srv.write_config(config(sink, top="templates: ['%s']" % fifo))
-    answers = []
-    t = threading.Thread(target=lambda: answers.append(srv.request("POST", "/-/reload",
-                                                                     timeout=60)))
-    t.start()
+    srv, fifo, answers, t = slow_reload(ctx)
     assert srv.request("GET", "/-/healthy", timeout=2).status == 200
     srv.signal(signal.SIGTERM)
     assert srv.proc.wait(40) == 0
