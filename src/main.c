@@ -138,7 +138,8 @@ static const flag_t flags[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: tocsin [<flags>] [check-config <file>... | template render <flags>]\n\n"
+    fprintf(out, "usage: tocsin [<flags>] [check-config <file>... | template render <flags> | "
+                 "config routes ...]\n\n"
                  "An alert router, compatible with Prometheus Alertmanager.\n\nFlags:\n"
                  "  -h, --help     Show this help.\n"
                  "      --version  Show the version.\n");
@@ -151,7 +152,12 @@ static void usage(FILE *out)
     fprintf(out, "      --cluster.*    Accepted and ignored: tocsin does not gossip.\n"
                  "\nCommands:\n  check-config <file>...  Validate configuration files.\n"
                  "  template render --template.glob=GLOB --template.text=TEXT\n"
-                 "                          Render a template as amtool does.\n");
+                 "                          Render a template as amtool does.\n"
+                 "  config routes [show] --config.file=FILE\n"
+                 "                          Print the routing tree as amtool does.\n"
+                 "  config routes test --config.file=FILE [--tree] [--verify.receivers=R] "
+                 "LABEL=VALUE...\n"
+                 "                          Print the receivers a label set routes to.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -957,6 +963,8 @@ out:
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (argc >= 3 && strcmp(argv[1], "config") == 0 && strcmp(argv[2], "routes") == 0)
+        return tn_config_routes_main(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "check-config") == 0)
         return tn_config_check_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "template") == 0)

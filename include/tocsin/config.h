@@ -270,6 +270,10 @@ const struct tn_field *tn_config_global_fields(void);
 /* `tocsin check-config FILE...`: amtool-style summary on stdout, errors on stderr.
  * Returns the process exit status (0 ok, 1 any file failed). */
 int tn_config_check_main(int argc, char **argv);
+/* `tocsin config routes [show|test] --config.file=FILE ...`: the routing tree, and the
+ * receivers a label set routes to, printed as `amtool config routes` prints them (src/
+ * config_routes.c). argv[0] is "routes". Returns the exit status. */
+int tn_config_routes_main(int argc, char **argv);
 
 /* Tests only: use this NULL-terminated table instead of the receiver registry (NULL restores
  * the registry). */

@@ -12,6 +12,7 @@ Allowed differences, each with its reason:
 
 import glob
 import os
+import re
 import subprocess
 import harness
 from harness import run_cases
@@ -97,5 +98,59 @@ def test_same_receivers(ctx):
     assert checked >= 19, "only %d files were loaded by both" % checked
 
 
+def routes(cmd, path, *args):
+    p = subprocess.run(cmd + ["config", "routes"] + list(args) +
+                       ["--config.file=" + os.path.basename(path)], cwd=os.path.dirname(path),
+                       capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout
+
+
+PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def label_sets(tree):
+    """A label set for each route of a printed tree whose matchers are all equalities."""
+    out = [[]]
+    for line in tree.splitlines():
+        m = re.search(r"\{([^}]*)\}", line)
+        if not m or "=~" in m.group(1) or "!=" in m.group(1):
+            continue
+        pairs = PAIR.findall(m.group(1))
+        if pairs:
+            out.append(["%s=%s" % (k, v.replace('\\"', '"')) for k, v in pairs])
+    return out
+
+
+def test_same_routes(ctx):
+    """`config routes show` prints the same tree as amtool for every file both load, and
+    `config routes test --tree` the same routes and receivers for a label set per route."""
+    harness.tocsin_only("compares tocsin with amtool")
+    files = tested = 0
+    for path, am_ok, _, tn_ok, _ in verdicts():
+        if not (am_ok and tn_ok):
+            continue
+        name = os.path.basename(path)
+        am = routes([AMTOOL], path, "show")
+        tn = routes([harness.binary()], path, "show")
+        assert tn == am, "%s: routes show\n--- amtool\n%s\n--- tocsin\n%s" % (
+            name, am[1], tn[1])
+        for ls in label_sets(am[1]):
+            am = routes([AMTOOL], path, "test", "--tree", *ls)
+            tn = routes([harness.binary()], path, "test", "--tree", *ls)
+            assert tn == am, "%s: routes test %s\n--- amtool\n%s\n--- tocsin\n%s" % (
+                name, ls, am[1], tn[1])
+            tested += 1
+        if files == 0:  # the refusals, once
+            for args in (["team=~x"], ["--verify.receivers=nobody", "team=x"]):
+                am = routes([AMTOOL], path, "test", *args)
+                tn = routes([harness.binary()], path, "test", *args)
+                assert am[0] == 1 and tn == am, "%s: routes test %s: %r vs %r" % (
+                    name, args, am, tn)
+        files += 1
+    assert files >= 19, "only %d files were loaded by both" % files
+    ctx.note("%d trees, %d label sets routed alike" % (files, tested))
+    print("routes: %d trees, %d label sets routed alike" % (files, tested))
+
+
 if __name__ == "__main__":
-    run_cases([test_check_config_verdicts, test_same_receivers])
+    run_cases([test_check_config_verdicts, test_same_receivers, test_same_routes])
