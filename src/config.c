@@ -1166,12 +1166,18 @@ static int cfg_integrations(cfg_ctx_t *x, tn_receiver_cfg_t *r, tn_ynode_t *key,
     return TN_OK;
 }
 
+static tn_pos_t cfg_pos(const tn_ynode_t *n)
+{
+    return (tn_pos_t){tn_yaml_line(n), tn_yaml_col(n)};
+}
+
 static int cfg_receiver(cfg_ctx_t *x, tn_ynode_t *n, tn_receiver_cfg_t *r)
 {
     tn_ypair_t *pairs = NULL;
     tn_ynode_t *name;
     int np, rc = TN_OK;
 
+    r->pos = cfg_pos(n);
     np = tn_yaml_mapping(&x->y, n, "receivers", &pairs);
     if (np < 0)
         return np;
@@ -1644,6 +1650,7 @@ static int cfg_time_interval(cfg_ctx_t *x, tn_ynode_t *n, bool legacy, tn_time_i
     tn_ynode_t *name = NULL;
     int np, rc = TN_OK;
 
+    ti->pos = cfg_pos(n);
     np = tn_yaml_mapping(&x->y, n, "time interval", &pairs);
     if (np < 0)
         return np;
@@ -1957,6 +1964,7 @@ static int cfg_route(cfg_ctx_t *x, tn_ynode_t *n, tn_route_t *parent, size_t sib
     int np, rc = TN_OK;
 
     *out = r;
+    r->pos = cfg_pos(n);
     r->parent = parent;
     r->idx = x->route_counter++;
     if (depth > CFG_MAX_ROUTE_DEPTH)
@@ -2135,6 +2143,8 @@ static int cfg_inhibit_rule(cfg_ctx_t *x, tn_ynode_t *n, tn_inhibit_rule_t *ir)
 {
     tn_ypair_t *pairs = NULL;
     int np, rc = TN_OK;
+
+    ir->pos = cfg_pos(n);
 
     /* An empty item ("-" alone) is a rule without matchers, as Alertmanager loads it: every
      * alert matches both sides, and a source never inhibits an alert that also matches the
@@ -2436,81 +2446,4 @@ tn_config_t *tn_config_load_file_ex(const char *path, unsigned flags, tn_buf_t *
     c = tn_config_load_string_ex(path, text, len, flags, warnings, err, errlen);
     free(text);
     return c;
-}
-
-/* ---- tocsin check-config ---- */
-
-int tn_config_check_main(int argc, char **argv)
-{
-    int failed = 0, first = 1;
-    char *stdin_arg[] = {"/dev/stdin"};
-    char **files;
-    int nfiles;
-
-    if (argc > 1 && strcmp(argv[1], "check-config") == 0)
-        first = 2;
-    files = argv + first;
-    nfiles = argc - first;
-    if (nfiles <= 0) {
-        if (isatty(0)) {
-            fprintf(stderr, "tocsin: error: Failed to read from standard input\n");
-            return 1;
-        }
-        files = stdin_arg;
-        nfiles = 1;
-    }
-    for (int i = 0; i < nfiles; i++) {
-        char err[TN_ERRBUF_SIZE * 2];
-        tn_config_t *c;
-
-        tn_buf_t warnings;
-        tn_buf_init(&warnings, 0);
-        printf("Checking '%s'", files[i]);
-        c = tn_config_load_file_ex(files[i], TN_CFG_CHECK_ONLY, &warnings, err, sizeof(err));
-        if (warnings.len) {
-            tn_buf_cstr(&warnings);
-            fprintf(stderr, "warning: %s", warnings.data);
-        }
-        tn_buf_free(&warnings);
-        if (!c) {
-            printf("  FAILED: %s\n", err);
-            fprintf(stderr, "%s\n", err);
-            failed++;
-        } else {
-            printf("  SUCCESS\n");
-            printf("Found:\n");
-            printf(" - global config\n");
-            printf(" - route\n");
-            printf(" - %zu inhibit rules\n", c->ninhibit_rules);
-            printf(" - %zu receivers\n", c->nreceivers);
-            printf(" - %zu templates\n", c->ntemplates);
-            if (c->ntemplates > 0) {
-                /* Template syntax belongs to the template engine; here the globs must be
-                 * well formed (missing files are not an error, as in amtool). */
-                bool ok = true;
-                for (size_t j = 0; j < c->ntemplates; j++) {
-                    glob_t g;
-                    int grc = glob(c->templates[j], 0, NULL, &g);
-                    if (grc != 0 && grc != GLOB_NOMATCH) {
-                        printf("  FAILED: bad template glob %s\n", c->templates[j]);
-                        ok = false;
-                    }
-                    if (grc == 0)
-                        globfree(&g);
-                }
-                if (ok)
-                    printf("  SUCCESS\n");
-                else
-                    failed++;
-            }
-            tn_config_unref(c);
-        }
-        printf("\n");
-    }
-    fflush(stdout);
-    if (failed > 0) {
-        fprintf(stderr, "tocsin: error: failed to validate %d file(s)\n", failed);
-        return 1;
-    }
-    return 0;
 }

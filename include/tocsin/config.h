@@ -91,8 +91,14 @@ typedef struct tn_integration_cfg {
     void *conf;         /* the type's struct, filled from its field table */
 } tn_integration_cfg_t;
 
+/* Where an item starts in its file, for warnings (check-config's lint). */
+typedef struct tn_pos {
+    int line, col;
+} tn_pos_t;
+
 typedef struct tn_receiver_cfg {
     char *name;
+    tn_pos_t pos;
     tn_integration_cfg_t *integrations;
     size_t nintegrations;
 } tn_receiver_cfg_t;
@@ -148,6 +154,7 @@ typedef struct tn_rate_limit {
 } tn_rate_limit_t;
 
 typedef struct tn_route {
+    tn_pos_t pos;
     struct tn_route *parent;
     struct tn_route **children;
     size_t nchildren;
@@ -188,6 +195,7 @@ void tn_route_walk(const tn_route_t *root, tn_route_walk_fn fn, void *ud);
 /* ---- inhibit rules, time intervals (evaluated by timeinterval.h) ---- */
 
 typedef struct tn_inhibit_rule {
+    tn_pos_t pos;
     tn_matchers_t source, target;
     const char **equal; /* interned label names */
     size_t nequal;
@@ -214,6 +222,7 @@ typedef struct tn_time_interval_spec {
 
 typedef struct tn_time_interval {
     char *name;
+    tn_pos_t pos;
     tn_time_interval_spec_t *specs;
     size_t nspecs;
 } tn_time_interval_t;
