@@ -2,6 +2,8 @@
  * file:line:col, of what loads but is likely a mistake (--strict makes those fail). */
 #include "tocsin/config.h"
 #include "tocsin/labels.h"
+#include "tocsin/receiver.h"
+#include "tocsin/template.h"
 
 #include <glob.h>
 #include <stdarg.h>
@@ -19,6 +21,8 @@ typedef struct lint {
     size_t nused_rcv;
     const tn_time_interval_t **used_ti;
     size_t nused_ti;
+    tn_tmpl_data_t example; /* amtool's example data, for the receivers' templates */
+    const char *rcv, *integration;
 } lint_t;
 
 static void lint_warn(lint_t *l, tn_pos_t at, const char *fmt, ...)
@@ -133,6 +137,57 @@ static bool lint_spec_never(const tn_time_interval_spec_t *s, int year)
     return false;
 }
 
+/* Renders a templated value of a receiver against the example data; a failure is likely a
+ * typo in a template name or field that would otherwise surface at 3 a.m. */
+static void lint_template(lint_t *l, tn_pos_t at, const char *key, const char *text, bool html)
+{
+    if (!text || !strstr(text, "{{"))
+        return;
+    tn_buf_t out;
+    char err[512];
+    tn_buf_init(&out, 0);
+    if (tn_tmpl_render_data(l->c->tmpl, text, &l->example, html ? TN_TMPL_HTML : 0, &out, err,
+                            sizeof(err)) != TN_OK)
+        lint_warn(l, at, "receiver \"%s\": %s %s fails on the example data: %s", l->rcv,
+                  l->integration, key, err);
+    tn_buf_free(&out);
+}
+
+static void lint_fields(lint_t *l, tn_pos_t at, const tn_field_t *f, const char *conf)
+{
+    for (; f && f->key; f++) {
+        const void *p = conf + f->offset;
+        switch (f->type) {
+        case TN_F_STRING:
+            lint_template(l, at, f->key, *(char *const *)p, !strcmp(f->key, "html"));
+            break;
+        case TN_F_STRING_LIST: {
+            const tn_strlist_t *sl = p;
+            for (size_t i = 0; i < sl->n; i++)
+                lint_template(l, at, f->key, sl->v[i], false);
+            break;
+        }
+        case TN_F_STRING_MAP: {
+            const tn_strmap_t *m = p;
+            for (size_t i = 0; i < m->n; i++)
+                lint_template(l, at, f->key, m->values[i], false);
+            break;
+        }
+        case TN_F_STRUCT:
+            lint_fields(l, at, f->sub, p);
+            break;
+        case TN_F_STRUCT_LIST: {
+            const tn_structlist_t *sl = p;
+            for (size_t i = 0; i < sl->n; i++)
+                lint_fields(l, at, f->sub, (const char *)sl->v + i * f->elem_size);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
 static void lint_config(lint_t *l)
 {
     const tn_config_t *c = l->c;
@@ -155,6 +210,16 @@ static void lint_config(lint_t *l)
                       "alerts%s inhibit each other",
                       ir->nequal ? " with the same equal labels" : "");
     }
+    tn_tmpl_example_t *ex = tn_tmpl_example_new(&l->example);
+    for (size_t i = 0; i < c->nreceivers; i++) {
+        const tn_receiver_cfg_t *r = &c->receivers[i];
+        l->rcv = r->name;
+        for (size_t k = 0; k < r->nintegrations; k++) {
+            l->integration = r->integrations[k].type->name;
+            lint_fields(l, r->pos, r->integrations[k].type->fields, r->integrations[k].conf);
+        }
+    }
+    tn_tmpl_example_free(ex);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);

@@ -145,6 +145,25 @@ static void default_data(tr_state_t *st, tn_tmpl_data_t *d)
                           .external_url = "https://example.com"};
 }
 
+struct tn_tmpl_example {
+    tr_state_t st;
+};
+
+tn_tmpl_example_t *tn_tmpl_example_new(tn_tmpl_data_t *d)
+{
+    tn_tmpl_example_t *e = tn_xcalloc(1, sizeof(*e));
+    default_data(&e->st, d);
+    return e;
+}
+
+void tn_tmpl_example_free(tn_tmpl_example_t *e)
+{
+    if (!e)
+        return;
+    state_free(&e->st);
+    free(e);
+}
+
 /* ---- --template.data: template.Data as encoding/json reads it ---- */
 
 static void set_err(tr_state_t *st, char *msg)

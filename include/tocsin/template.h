@@ -67,6 +67,12 @@ typedef struct tn_tmpl_data {
     bool route_labels_rendered;
 } tn_tmpl_data_t;
 
+/* amtool's example data (what `tocsin template render` uses without --template.data), filled
+ * into d; valid until the returned holder is freed. */
+typedef struct tn_tmpl_example tn_tmpl_example_t;
+tn_tmpl_example_t *tn_tmpl_example_new(tn_tmpl_data_t *d);
+void tn_tmpl_example_free(tn_tmpl_example_t *e);
+
 /* tn_tmpl_render over explicit data. */
 int tn_tmpl_render_data(const tn_tmpl_t *t, const char *text, const tn_tmpl_data_t *d,
                         unsigned flags, tn_buf_t *out, char *err, size_t errlen);

@@ -94,7 +94,24 @@ def test_inhibit_rules(ctx):
            "9:2: inhibit rule has no matchers: it inhibits nothing")
 
 
+def test_template_fails_on_example_data(ctx):
+    harness.tocsin_only("the lint is tocsin's")
+    text = ("route:\n  receiver: a\nreceivers:\n- name: a\n  slack_configs:\n"
+            "  - api_url: http://127.0.0.1:1/x\n    channel: '#x'\n"
+            "    title: '{{ template \"slack.custom.title\" . }}'\n"
+            "    text: '{{ .CommonLabels.alertname | toUpper }}'\n")
+    expect(text, '4:3: receiver "a": slack title fails on the example data: ')
+    # defined in a template file: no warning
+    d = tempfile.mkdtemp(prefix="tn-lint-")
+    tmpl = os.path.join(d, "custom.tmpl")
+    with open(tmpl, "w") as f:
+        f.write('{{ define "slack.custom.title" }}[{{ .Status }}]{{ end }}')
+    expect(text + "templates: ['%s']\n" % tmpl)
+    os.unlink(tmpl)
+    os.rmdir(d)
+
+
 if __name__ == "__main__":
     run_cases([test_clean_config, test_unreachable_route, test_repeat_shorter_than_group_interval,
                test_unused_receiver_and_interval, test_interval_that_never_happens,
-               test_inhibit_rules])
+               test_inhibit_rules, test_template_fails_on_example_data])
