@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tocsin/receiver.h"
+#include "rcv.h"
+#include "tocsin/log.h"
 
 /* ---- reply classification ---- */
 
@@ -57,9 +58,6 @@ enum tn_send_result tn_receiver_classify_http(const tn_out_response_t *resp, boo
 #include <math.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
-
-#include "rcv.h"
-#include "tocsin/log.h"
 
 /* Rendered texts are capped by the engine; a send never needs more. */
 #define RCV_FILE_CAP (64 * 1024)

@@ -95,18 +95,4 @@ typedef struct tn_receiver_type {
 extern const tn_receiver_type_t *const tn_receiver_types[];
 const tn_receiver_type_t *tn_receiver_type_find(const char *name);
 
-/* Whether a config string is set (not NULL, not empty). */
-static inline bool tn_receiver_set(const char *s)
-{
-    return s && s[0];
-}
-/* Reads a YAML 1.1 boolean (true/yes/on/y, false/no/off/n, any case), as a templated boolean
- * field's rendered text is read. */
-int tn_receiver_parse_bool(const char *s, bool *out);
-
-/* Shared helper for HTTP receivers: Alertmanager's retry rule for status codes (retry on 5xx
- * and 429 where the integration says so, fail on other 4xx). */
-enum tn_send_result tn_receiver_classify_http(const tn_out_response_t *resp, bool retry_429,
-                                              const char **reason, char *err, size_t errlen);
-
 #endif

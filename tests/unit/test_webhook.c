@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../receivers/rcv.h"
 #include "tocsin/alert.h"
 #include "tocsin/config.h"
 #include "tocsin/receiver.h"
