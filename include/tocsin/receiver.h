@@ -1,8 +1,9 @@
 /* Receiver integrations: one file each in receivers/, each a const struct tn_receiver_type.
  *
  * The core (notify + outbound) owns transport, timeouts and retries; a receiver owns bytes:
- * it declares its YAML fields as a table, builds the request for a notification, and
- * classifies the reply as done, retry or fail. */
+ * it declares its YAML fields as a table, builds the request for a notification
+ * (notification.h), and classifies the reply as done, retry or fail. Helpers the receivers
+ * share are receivers/rcv.h's, not part of this contract. */
 #ifndef TOCSIN_RECEIVER_H
 #define TOCSIN_RECEIVER_H
 
