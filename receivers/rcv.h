@@ -1,11 +1,25 @@
-/* Helpers shared by the receivers in this directory (not a public contract): per-send template
- * rendering with a fallback, rune-safe truncation, secret files read per send, Go-style JSON
- * members, SHA-256. */
+/* Helpers shared by the receivers in this directory (not a public contract): the HTTP status
+ * rule, per-send template rendering with a fallback, rune-safe truncation, secret files read
+ * per send, Go-style JSON members, SHA-256. */
 #ifndef TOCSIN_RECEIVERS_RCV_H
 #define TOCSIN_RECEIVERS_RCV_H
 
 #include "tocsin/receiver.h"
 #include "tocsin/template.h"
+
+/* Whether a config string is set (not NULL, not empty). */
+static inline bool tn_receiver_set(const char *s)
+{
+    return s && s[0];
+}
+/* Reads a YAML 1.1 boolean (true/yes/on/y, false/no/off/n, any case), as a templated boolean
+ * field's rendered text is read. */
+int tn_receiver_parse_bool(const char *s, bool *out);
+
+/* Shared helper for HTTP receivers: Alertmanager's retry rule for status codes (retry on 5xx
+ * and 429 where the integration says so, fail on other 4xx). */
+enum tn_send_result tn_receiver_classify_http(const tn_out_response_t *resp, bool retry_429,
+                                              const char **reason, char *err, size_t errlen);
 
 /* U+2026, what Alertmanager appends to a truncated text. */
 #define TN_RCV_TRUNC_MARK "\xe2\x80\xa6"

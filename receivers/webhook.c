@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tocsin/receiver.h"
+#include "rcv.h"
 #include "tocsin/timefmt.h"
 #include "tocsin/version.h"
 

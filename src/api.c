@@ -14,7 +14,7 @@
 #include "tocsin/labels.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
-#include "tocsin/receiver.h"
+#include "tocsin/notification.h"
 #include "tocsin/timefmt.h"
 #include "tocsin/timeinterval.h"
 #include "tocsin/version.h"

@@ -8,6 +8,7 @@
 #include "tocsin/clock.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
+#include "tocsin/notification.h"
 #include "tocsin/oatab.h"
 #include "tocsin/template.h"
 

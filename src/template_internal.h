@@ -6,7 +6,7 @@
 #include <pthread.h>
 
 #include "tocsin/labels.h"
-#include "tocsin/receiver.h"
+#include "tocsin/notification.h"
 #include "tocsin/template.h"
 
 /* ---- arena: things that die together (a parsed file, a render) ---- */

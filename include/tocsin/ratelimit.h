@@ -13,7 +13,7 @@
 #define TOCSIN_RATELIMIT_H
 
 #include "tocsin/nflog.h"
-#include "tocsin/receiver.h"
+#include "tocsin/notification.h"
 #include "tocsin/sched.h"
 
 struct tn_sender;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "tocsin/receiver.h"
+#include "tocsin/notification.h"
 #include "tocsin/template.h"
 
 static tn_tmpl_t *base;

@@ -10,7 +10,7 @@
 
 #include "tocsin/alert.h"
 #include "tocsin/clock.h"
-#include "tocsin/receiver.h"
+#include "tocsin/notification.h"
 #include "tocsin/template.h"
 #include "tocsin/timefmt.h"
 

@@ -1,5 +1,6 @@
 /* Webhook receiver: the exact message for firing, resolved, mixed and truncated notifications,
- * the config rules, and the shared receiver helpers (order, common labels, classification). */
+ * the config rules, and the shared HTTP classification rule. (Alert order and common labels
+ * are tested with the notification module, test_notification.c.) */
 #include "tn_test.h"
 
 #include <jansson.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../receivers/rcv.h"
 #include "tocsin/alert.h"
 #include "tocsin/config.h"
 #include "tocsin/receiver.h"
@@ -531,76 +533,6 @@ static void test_classify(void **state)
     }
 }
 
-static void test_sort(void **state)
-{
-    (void)state;
-    static const char *const j2i1[] = {"alertname", "Z", "job", "b", "instance", "1", NULL};
-    static const char *const j1i2[] = {"alertname", "Z", "job", "a", "instance", "2", NULL};
-    static const char *const j1i1[] = {"alertname", "Z", "job", "a", "instance", "1", NULL};
-    static const char *const j1[] = {"alertname", "A", "job", "a", NULL};
-    static const char *const none_b[] = {"alertname", "B", NULL};
-    static const char *const none_a[] = {"alertname", "A", "x", "y", NULL};
-    static const char *const none_c[] = {"alertname", "C", NULL};
-    notif_t n = {0};
-    notif_add(&n, mk_alert(none_c, NULL, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    notif_add(&n, mk_alert(none_a, NULL, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    notif_add(&n, mk_alert(none_b, NULL, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    notif_add(&n, mk_alert(j2i1, NULL, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    notif_add(&n, mk_alert(j1, NULL, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    notif_add(&n, mk_alert(j1i2, NULL, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    notif_add(&n, mk_alert(j1i1, NULL, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    tn_notif_alerts_sort(n.alerts, n.n);
-    /* job a (with instance 1, 2, then without instance), job b, then no job: fewer labels
-     * first, then by label values. */
-    const char *const want[] = {"1/a", "2/a", "-/a", "1/b", "B", "C", "A"};
-    for (size_t i = 0; i < n.n; i++) {
-        tn_labels_t ls = tn_alert_labels(n.alerts[i].alert);
-        const char *job = tn_labels_get(ls, "job"), *inst = tn_labels_get(ls, "instance");
-        char got[32];
-        if (job)
-            snprintf(got, sizeof(got), "%s/%s", inst ? inst : "-", job);
-        else
-            snprintf(got, sizeof(got), "%s", tn_labels_get(ls, "alertname"));
-        assert_string_equal(got, want[i]);
-    }
-
-    /* Stable: equal keys keep their order. */
-    tn_notif_alert_t dup[3] = {{n.owned[0], false}, {n.owned[0], true}, {n.owned[0], false}};
-    tn_notif_alerts_sort(dup, 3);
-    assert_false(dup[0].resolved);
-    assert_true(dup[1].resolved);
-    notif_free(&n);
-}
-
-static void test_common_labels(void **state)
-{
-    (void)state;
-    notif_t n = {0};
-    notif_add(&n, mk_alert(LA, AB, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    notif_add(&n, mk_alert(LC, AB, NULL, "2024-01-01T00:00:00Z", NULL), false);
-    notif_finish(&n, NULL, NULL);
-    tn_label_t out[8];
-    size_t k = tn_notification_common_labels(&n.nt, false, out, 8);
-    assert_int_equal(k, 2);
-    assert_string_equal(out[0].name, "alertname");
-    assert_string_equal(out[1].name, "job");
-    for (size_t i = 0; i < k; i++) {
-        tn_intern_unref(out[i].name);
-        tn_intern_unref(out[i].value);
-    }
-    k = tn_notification_common_labels(&n.nt, true, out, 8);
-    assert_int_equal(k, 2);
-    assert_string_equal(out[0].name, "runbook");
-    assert_string_equal(out[1].value, "slow");
-    for (size_t i = 0; i < k; i++) {
-        tn_intern_unref(out[i].name);
-        tn_intern_unref(out[i].value);
-    }
-    n.nt.nalerts = 0;
-    assert_int_equal(tn_notification_common_labels(&n.nt, false, out, 8), 0);
-    notif_free(&n);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,8 +544,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
         cmocka_unit_test(test_config_rules),
         cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_sort),
-        cmocka_unit_test(test_common_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
