@@ -63,10 +63,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static unsigned nconn;
     struct sockaddr_in src = {.sin_family = AF_INET};
     src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + nconn++ % 250);
-    if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0)
+    /* the port is chosen at connect, against the whole 4-tuple: a TIME_WAIT left by another
+     * process on this address cannot make connect fail */
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+        perror("fuzz_http: bind");
         abort();
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        perror("fuzz_http: connect");
         abort();
+    }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     size_t off = 0;
     bool closed = false;
