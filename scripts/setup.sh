@@ -12,6 +12,7 @@ pkgs=(
   clang libclang-rt-14-dev
   tzdata
   prometheus-alertmanager
+  prometheus # for promtool: tests/e2e/test_mixin.py checks contrib/mixin
 )
 # wrk drives the ingest benchmark; only installed when asked.
 if [ "${TN_SETUP_BENCH:-}" = 1 ]; then pkgs+=(wrk); fi
@@ -32,3 +33,10 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The prometheus package is here for promtool only: where systemd runs, do not leave the server
+# it brings enabled and running (containers' policy-rc.d already keeps it from starting).
+for p in "${missing[@]}"; do
+  if [ "$p" = prometheus ] && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
+done

@@ -121,6 +121,7 @@ struct tn_alert_store {
     size_t limit;
     tn_name_limiter_t *names; /* --alerts.per-alertname-limit, or NULL */
     tn_metric_child_t *m_limited;
+    tn_metric_child_t *m_capped; /* set with the limit */
     struct {
         tn_alert_listener_fn fn;
         void *ud;
@@ -172,6 +173,11 @@ void tn_alert_store_add_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, v
 void tn_alert_store_set_limit(tn_alert_store_t *s, size_t max_alerts)
 {
     s->limit = max_alerts;
+    s->m_capped = tn_metric_plain(tn_metric_counter(
+        "tocsin_alerts_limited_total",
+        "New alerts dropped because --alerts.max active alerts were held (the per alert name "
+        "limit counts in alertmanager_alerts_limited_total).",
+        NULL));
 }
 
 void tn_alert_store_set_name_limit(tn_alert_store_t *s, size_t per_alertname)
@@ -246,6 +252,7 @@ int tn_alert_store_put(tn_alert_store_t *s, tn_alert_t *in)
         s->slots[i] = a;
     } else {
         if (s->limit && s->count >= s->limit) {
+            tn_metric_add(s->m_capped, 1);
             tn_alert_unref(in);
             return TN_ERR_LIMIT;
         }

@@ -69,7 +69,8 @@ void tn_alert_store_free(tn_alert_store_t *s);
 void tn_alert_store_set_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud);
 /* Adds a listener; they run in the order added (the dispatcher's first). */
 void tn_alert_store_add_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud);
-/* Cap on active alerts; 0 = none. Put of a new fingerprint beyond it fails with TN_ERR_LIMIT. */
+/* Cap on active alerts; 0 = none. Put of a new fingerprint beyond it fails with TN_ERR_LIMIT
+ * and counts in tocsin_alerts_limited_total (registered here, so exported even at 0). */
 void tn_alert_store_set_limit(tn_alert_store_t *s, size_t max_alerts);
 /* --alerts.per-alertname-limit (0 = none): as Alertmanager, an alertname keeps at most this many
  * alerts that have not ended; a put beyond it fails with TN_ERR_LIMIT and counts in

@@ -4,6 +4,7 @@
 
 #include "tocsin/alert.h"
 #include "tocsin/clock.h"
+#include "tocsin/metrics.h"
 
 #define S TN_NS_PER_SEC
 
@@ -162,7 +163,14 @@ static void test_store_put_merge_replace_gc(void **state)
             assert_non_null(tn_alert_store_get(st, h));
     }
     tn_alert_store_set_limit(st, 2501);
+    tn_metric_child_t *capped =
+        tn_metric_plain(tn_metric_counter("tocsin_alerts_limited_total", "", NULL));
+    double capped0 = tn_metric_value(capped);
     assert_int_equal(tn_alert_store_put(st, mk("new", "x", now, 0, now, false)), TN_ERR_LIMIT);
+    assert_true(tn_metric_value(capped) == capped0 + 1);
+    /* An update of an alert already held is no new alert: not refused, not counted. */
+    assert_int_equal(tn_alert_store_put(st, mk("A0", "y", 1000 * S, 2000 * S, now, false)), TN_OK);
+    assert_true(tn_metric_value(capped) == capped0 + 1);
     tn_alert_store_free(st);
 }
 
