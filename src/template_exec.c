@@ -16,14 +16,70 @@
 
 enum { EX_OK = 0, EX_BREAK = 1, EX_CONTINUE = 2 };
 
+static char *vfmt(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *m = tn_xmalloc(n > 0 ? (size_t)n + 1 : 1);
+    vsnprintf(m, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
+    return m;
+}
+
+/* An execution error as Go's text/template words it: at the node being evaluated,
+ * "template: FILE:LINE:COL: executing "NAME" at <NODE>: MSG", or "template: NAME: MSG" when
+ * no node is current. */
 int tt_errorf(tt_ctx_t *c, const char *fmt, ...)
 {
-    if (!c->failed) {
+    if (c->failed)
+        return TN_ERR_INVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vfmt(fmt, ap);
+    va_end(ap);
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    const char *name = c->tname ? c->tname : "";
+    if (c->node) {
+        tn_buf_printf(&b, "template: %s:%d:%d: executing ", c->tfile ? c->tfile : "", c->node->line,
+                      c->node->col);
+        tn_go_quote(&b, name, strlen(name));
+        tn_buf_puts(&b, " at <");
+        tt_node_string(&b, c->node);
+        tn_buf_puts(&b, ">: ");
+    } else {
+        tn_buf_printf(&b, "template: %s: ", name);
+    }
+    tn_buf_puts(&b, msg);
+    snprintf(c->err, c->errlen, "%s", tn_buf_cstr(&b));
+    tn_buf_free(&b);
+    free(msg);
+    c->failed = true;
+    return TN_ERR_INVAL;
+}
+
+/* An error worded in full by the caller (html/template's escaping errors). */
+int tt_rawerrorf(tt_ctx_t *c, const char *fmt, ...)
+{
+    if (c->failed)
+        return TN_ERR_INVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+    c->failed = true;
+    return TN_ERR_INVAL;
+}
+
+/* A template function's own error: the caller reports it as "error calling NAME: MSG". */
+int tt_fail(tt_ctx_t *c, const char *fmt, ...)
+{
+    if (!c->fnerr) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->err, c->errlen, fmt, ap);
+        c->fnerr = vfmt(fmt, ap);
         va_end(ap);
-        c->failed = true;
     }
     return TN_ERR_INVAL;
 }
@@ -63,7 +119,7 @@ tv_t tv_float(double f)
 static void *ctx_alloc(tt_ctx_t *c, size_t n)
 {
     if (c->arena.total + n > TT_ARENA_CAP)
-        tt_errorf(c, "template: render uses more than %u MiB of memory", TT_ARENA_CAP >> 20);
+        tt_rawerrorf(c, "template: render uses more than %u MiB of memory", TT_ARENA_CAP >> 20);
     return tt_alloc(&c->arena, n);
 }
 
@@ -169,16 +225,16 @@ bool tv_truth(const tv_t *v)
     }
 }
 
-int tv_want_str(tt_ctx_t *c, const char *fn, const tv_t *v, const char **p, size_t *n)
+int tv_want_str(tt_ctx_t *c, const tv_t *v, const char **p, size_t *n)
 {
     if (v->kind != TV_STR)
-        return tt_errorf(c, "%s: expected string; found %s", fn, tv_kind_name(v));
+        return tt_errorf(c, "wrong type for value; expected string; got %s", tv_kind_name(v));
     *p = v->s.p;
     *n = v->s.n;
     return 0;
 }
 
-int tv_want_strlist(tt_ctx_t *c, const char *fn, const tv_t *v, tt_list_t **out)
+int tv_want_strlist(tt_ctx_t *c, const tv_t *v, tt_list_t **out)
 {
     if (v->kind == TV_LIST && (v->sub == TL_STRSLICE || v->sub == TL_STRINGS)) {
         *out = v->l;
@@ -189,7 +245,7 @@ int tv_want_strlist(tt_ctx_t *c, const char *fn, const tv_t *v, tt_list_t **out)
             if (v->l->v[i].kind != TV_STR)
                 break;
     }
-    return tt_errorf(c, "%s: wrong type for value; expected []string; got %s", fn, tv_kind_name(v));
+    return tt_errorf(c, "wrong type for value; expected []string; got %s", tv_kind_name(v));
 }
 
 /* KV pairs in Alertmanager's SortedPairs order: alertname first, the rest by name. */
@@ -1252,11 +1308,14 @@ tv_t tt_alert_field(tt_ctx_t *c, const tv_t *av, const char *name, bool *ok)
     return (tv_t){0};
 }
 
-/* ---- evaluation ---- */
+/* ---- evaluation ----
+ * Follows Go's exec.go: c->node is set where Go's state.at() sets it, so errors name the same
+ * node, and function arguments are checked against the function's declared types as
+ * evalArg / validateType check them. */
 
 static int eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out);
 static int exec_list(tt_ctx_t *c, const tt_node_t *list, const tv_t *dot);
-static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out);
+static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, char type, tv_t *out);
 
 static void var_push(tt_ctx_t *c, const char *name, tv_t v)
 {
@@ -1282,43 +1341,122 @@ static size_t cur_base(tt_ctx_t *c)
     return c->vbase;
 }
 
-static int not_a_function(tt_ctx_t *c, const tt_node_t *cmd, bool has_final, const char *what)
+static int node_errorf(tt_ctx_t *c, const char *fmt, const tt_node_t *n)
+{
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tt_node_string(&b, n);
+    int rc = tt_errorf(c, fmt, tn_buf_cstr(&b));
+    tn_buf_free(&b);
+    return rc;
+}
+
+static int not_a_function(tt_ctx_t *c, const tt_node_t *cmd, const tt_node_t *first, bool has_final)
 {
     if ((cmd && cmd->nkids > 1) || has_final)
-        return tt_errorf(c, "template: can't give argument to non-function %s", what);
+        return node_errorf(c, "can't give argument to non-function %s", first);
+    return 0;
+}
+
+/* Go's name of a parameter type letter (tt_func_t.sig). */
+static const char *type_name(char t)
+{
+    switch (t) {
+    case 's':
+        return "string";
+    case 'S':
+        return "[]string";
+    case 'L':
+        return "[]interface {}";
+    case 't':
+        return "time.Time";
+    case 'd':
+        return "time.Duration";
+    case 'l':
+        return "*time.Location";
+    case 'v':
+        return "reflect.Value";
+    default:
+        return "interface {}";
+    }
+}
+
+/* validateType: v must be assignable to parameter type t (0: no check). */
+static int validate_type(tt_ctx_t *c, const tv_t *v, char t)
+{
+    bool ok;
+    switch (t) {
+    case 0:
+    case 'a':
+    case 'v':
+        return 0;
+    case 'S':
+        ok = v->kind == TV_NIL ||
+             (v->kind == TV_LIST && (v->sub == TL_STRSLICE || v->sub == TL_STRINGS));
+        break;
+    case 'L':
+        ok = v->kind == TV_NIL || (v->kind == TV_LIST && v->sub == TL_ANY);
+        break;
+    case 'l':
+        ok = v->kind == TV_NIL || v->kind == TV_LOC;
+        break;
+    default:
+        if (v->kind == TV_NIL)
+            return tt_errorf(c, "invalid value; expected %s", type_name(t));
+        ok = t == 's'   ? v->kind == TV_STR && v->sub == TS_PLAIN
+             : t == 't' ? v->kind == TV_TIME
+             : t == 'd' ? v->kind == TV_DUR
+                        : false;
+        break;
+    }
+    if (!ok)
+        return tt_errorf(c, "wrong type for value; expected %s; got %s", type_name(t),
+                         tv_kind_name(v));
     return 0;
 }
 
 static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
                        tv_t *out, bool *found);
+static const char *method_sig(const tv_t *recv, const char *name);
 
-/* Evaluates field `name` on recv, with method arguments from cmd (kids[1..]) and the piped
- * final value for the last element of a chain. */
+/* Evaluates field `name` on recv (Go's evalField). For the last element of a chain the
+ * arguments are cmd's kids[1..] and the piped final value. */
 static int eval_field(tt_ctx_t *c, const tv_t *dot, const char *name, const tv_t *recv,
-                      const tt_node_t *cmd, const tv_t *final, bool last, tv_t *out)
+                      const tt_node_t *at, const tt_node_t *cmd, const tv_t *final, tv_t *out)
 {
-    size_t nargs = 0;
-    tv_t args[8];
-    if (last && cmd) {
-        for (size_t i = 1; i < cmd->nkids; i++) {
-            if (nargs >= 7)
-                return tt_errorf(c, "template: too many arguments for %s", name);
-            int rc = eval_arg(c, cmd->kids[i], dot, &args[nargs++]);
+    size_t nargnodes = cmd ? cmd->nkids - 1 : 0;
+    if (recv->kind == TV_NIL) {
+        *out = (tv_t){0};
+        return 0; /* missingkey=zero on a nil receiver */
+    }
+    const char *sig = method_sig(recv, name);
+    if (sig) {
+        size_t want = strlen(sig), nargs = nargnodes + (final ? 1 : 0);
+        if (nargs != want)
+            return tt_errorf(c, "wrong number of args for %s: want %zu got %zu", name, want, nargs);
+        tv_t args[4];
+        for (size_t i = 0; i < nargnodes; i++) {
+            int rc = eval_arg(c, cmd->kids[i + 1], dot, sig[i], &args[i]);
             if (rc)
                 return rc;
         }
+        if (final) {
+            int rc = validate_type(c, final, sig[want - 1]);
+            if (rc)
+                return rc;
+            args[nargs - 1] = *final;
+        }
+        bool found = false;
+        int rc = call_method(c, recv, name, args, nargs, out, &found);
+        if (rc && !c->failed) {
+            c->node = at;
+            tt_errorf(c, "error calling %s: %s", name, c->fnerr ? c->fnerr : "failed");
+        }
+        return rc ? TN_ERR_INVAL : 0;
     }
-    if (last && final)
-        args[nargs++] = *final;
-    bool found = false;
-    int rc = call_method(c, recv, name, args, nargs, out, &found);
-    if (found || rc)
-        return rc;
+    bool has_args = nargnodes > 0 || final;
     bool ok = false;
     switch (recv->kind) {
-    case TV_NIL:
-        *out = (tv_t){0};
-        return 0; /* missingkey=zero on a nil receiver */
     case TV_DATA:
         *out = data_field(c, name, &ok);
         break;
@@ -1333,8 +1471,8 @@ static int eval_field(tt_ctx_t *c, const tv_t *dot, const char *name, const tv_t
         break;
     case TV_KV:
     case TV_DICT:
-        if (nargs > 0)
-            return tt_errorf(c, "template: %s is not a method but has arguments", name);
+        if (has_args)
+            return tt_errorf(c, "%s is not a method but has arguments", name);
         if (recv->kind == TV_KV) {
             const char *v = tn_labels_get(recv->kv, name);
             *out = tv_cstr(v ? v : "");
@@ -1349,19 +1487,21 @@ static int eval_field(tt_ctx_t *c, const tv_t *dot, const char *name, const tv_t
         break;
     }
     if (!ok)
-        return tt_errorf(c, "template: can't evaluate field %s in type %s", name,
-                         tv_kind_name(recv));
-    if (nargs > 0)
-        return tt_errorf(c, "template: %s has arguments but cannot be invoked as function", name);
+        return tt_errorf(c, "can't evaluate field %s in type %s", name, tv_kind_name(recv));
+    if (has_args)
+        return tt_errorf(c, "%s has arguments but cannot be invoked as function", name);
     return 0;
 }
 
+/* evalFieldChain: the arguments go to the last field only. */
 static int eval_chain(tt_ctx_t *c, const tv_t *dot, tv_t recv, const char *const *idents, size_t n,
-                      const tt_node_t *cmd, const tv_t *final, tv_t *out)
+                      const tt_node_t *at, const tt_node_t *cmd, const tv_t *final, tv_t *out)
 {
     for (size_t i = 0; i < n; i++) {
         tv_t next;
-        int rc = eval_field(c, dot, idents[i], &recv, cmd, final, i + 1 == n, &next);
+        bool last = i + 1 == n;
+        int rc =
+            eval_field(c, dot, idents[i], &recv, at, last ? cmd : NULL, last ? final : NULL, &next);
         if (rc)
             return rc;
         recv = next;
@@ -1370,97 +1510,142 @@ static int eval_chain(tt_ctx_t *c, const tv_t *dot, tv_t recv, const char *const
     return 0;
 }
 
+/* evalFunction + evalCall. cmd is the command when the function heads one (NULL when it is
+ * an argument); errors the function returns are reported at cmd, or at the name. */
 static int call_function(tt_ctx_t *c, const tt_node_t *ident, const tt_node_t *cmd, const tv_t *dot,
                          const tv_t *final, tv_t *out)
 {
+    c->node = ident;
     const char *name = ident->str;
+    const tt_func_t *f = tt_func_find(name);
+    bool is_andor = !strcmp(name, "and") || !strcmp(name, "or");
+    if (!f && !is_andor)
+        return tt_errorf(c, "%s is not a defined function", name);
+    const char *sig = is_andor ? "vv*" : f->sig;
+    size_t nparams = strlen(sig);
+    bool variadic = nparams > 0 && sig[nparams - 1] == '*';
+    if (variadic)
+        nparams--;
+    size_t nfixed = variadic ? nparams - 1 : nparams;
     size_t nargnodes = cmd ? cmd->nkids - 1 : 0;
-    /* and / or evaluate lazily and return the deciding argument */
-    if (!strcmp(name, "and") || !strcmp(name, "or")) {
+    size_t nargs = nargnodes + (final ? 1 : 0);
+    if (variadic && nargs < nfixed)
+        return tt_errorf(c, "wrong number of args for %s: want at least %zu got %zu", name, nfixed,
+                         nargnodes);
+    if (!variadic && nargs != nparams)
+        return tt_errorf(c, "wrong number of args for %s: want %zu got %zu", name, nparams, nargs);
+        /* the type each argument is checked against */
+#define ARG_TYPE(i) ((i) < nfixed ? sig[i] : sig[nparams - 1])
+    if (is_andor) { /* lazily: the first deciding argument is the result */
         bool is_and = name[0] == 'a';
-        size_t total = nargnodes + (final ? 1 : 0);
-        if (total < 1)
-            return tt_errorf(c, "template: wrong number of args for %s: want at least 1 got 0",
-                             name);
-        for (size_t i = 0; i < total; i++) {
-            tv_t v;
-            if (i < nargnodes) {
-                int rc = eval_arg(c, cmd->kids[i + 1], dot, &v);
-                if (rc)
-                    return rc;
-            } else {
-                v = *final;
-            }
-            *out = v;
-            if (tv_truth(&v) != is_and)
+        for (size_t i = 0; i < nargnodes; i++) {
+            int rc = eval_arg(c, cmd->kids[i + 1], dot, 'v', out);
+            if (rc)
+                return rc;
+            if (tv_truth(out) != is_and)
                 return 0;
         }
+        if (final)
+            *out = *final;
         return 0;
-    }
-    const tt_func_t *f = tt_func_find(name);
-    if (!f)
-        return tt_errorf(c, "template: function \"%s\" not defined", name);
-    size_t nargs = nargnodes + (final ? 1 : 0);
-    if ((int)nargs < f->min || (f->max >= 0 && (int)nargs > f->max)) {
-        if (f->max == f->min)
-            return tt_errorf(c, "template: wrong number of args for %s: want %d got %zu", name,
-                             f->min, nargs);
-        return tt_errorf(c, "template: wrong number of args for %s: want at least %d got %zu", name,
-                         f->min, nargs);
     }
     tv_t *args = ctx_alloc(c, (nargs + 1) * sizeof(tv_t));
     for (size_t i = 0; i < nargnodes; i++) {
-        int rc = eval_arg(c, cmd->kids[i + 1], dot, &args[i]);
+        int rc = eval_arg(c, cmd->kids[i + 1], dot, ARG_TYPE(i), &args[i]);
         if (rc)
             return rc;
     }
-    if (final)
+    if (final) {
+        int rc = validate_type(c, final, ARG_TYPE(nargs - 1));
+        if (rc)
+            return rc;
         args[nargs - 1] = *final;
+    }
+#undef ARG_TYPE
     if (c->failed)
         return TN_ERR_INVAL;
     *out = (tv_t){0};
+    free(c->fnerr);
+    c->fnerr = NULL;
     int rc = f->fn(c, args, nargs, out);
-    if (rc && !c->failed)
-        tt_errorf(c, "template: error calling %s", name);
+    if (rc && !c->failed) {
+        c->node = cmd ? cmd : ident;
+        tt_errorf(c, "error calling %s: %s", name, c->fnerr ? c->fnerr : "failed");
+    }
     return rc ? TN_ERR_INVAL : 0;
 }
 
-static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out)
+/* evalArg: an argument checked against parameter type `type` (0: none). */
+static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, char type, tv_t *out)
 {
+    c->node = n;
+    int rc;
     switch (n->type) {
     case TN_DOT:
         *out = *dot;
-        return 0;
+        return validate_type(c, out, type);
     case TN_NIL:
-        *out = (tv_t){0};
-        return 0;
+        if (type && strchr("avSLl", type)) {
+            *out = (tv_t){0};
+            return 0;
+        }
+        return tt_errorf(c, "cannot assign nil to %s", type_name(type));
     case TN_CONST:
         *out = n->val;
-        return 0;
+        switch (type) {
+        case 0:
+        case 'a':
+        case 'v':
+            return 0;
+        case 's':
+            if (n->val.kind != TV_STR)
+                return node_errorf(c, "expected string; found %s", n);
+            return 0;
+        case 'd':
+            if (n->val.kind != TV_INT)
+                return node_errorf(c, "expected integer; found %s", n);
+            out->kind = TV_DUR;
+            return 0;
+        default: {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tt_node_string(&b, n);
+            rc = tt_errorf(c, "can't handle %s for arg of type %s", tn_buf_cstr(&b),
+                           type_name(type));
+            tn_buf_free(&b);
+            return rc;
+        }
+        }
     case TN_FIELD:
-        return eval_chain(c, dot, *dot, n->idents, n->nidents, NULL, NULL, out);
+        rc = eval_chain(c, dot, *dot, n->idents, n->nidents, n, NULL, NULL, out);
+        break;
     case TN_VAR: {
         tv_t *v = var_find(c, n->idents[0], cur_base(c));
         if (!v)
-            return tt_errorf(c, "template: undefined variable: %s", n->idents[0]);
-        return eval_chain(c, dot, *v, n->idents + 1, n->nidents - 1, NULL, NULL, out);
+            return tt_errorf(c, "undefined variable: %s", n->idents[0]);
+        rc = eval_chain(c, dot, *v, n->idents + 1, n->nidents - 1, n, NULL, NULL, out);
+        break;
     }
     case TN_PIPE:
-        return eval_pipeline(c, n, dot, out);
+        rc = eval_pipeline(c, n, dot, out);
+        break;
     case TN_CHAIN: {
         tv_t recv;
-        int rc = eval_arg(c, n->pipe, dot, &recv);
-        if (rc)
+        if ((rc = eval_arg(c, n->pipe, dot, 0, &recv)))
             return rc;
-        return eval_chain(c, dot, recv, n->idents, n->nidents, NULL, NULL, out);
+        rc = eval_chain(c, dot, recv, n->idents, n->nidents, n, NULL, NULL, out);
+        break;
     }
     case TN_IDENT:
-        return call_function(c, n, NULL, dot, NULL, out);
+        rc = call_function(c, n, NULL, dot, NULL, out);
+        break;
     default:
-        return tt_errorf(c, "template: can't handle node as argument");
+        return node_errorf(c, "can't handle %s as an argument", n);
     }
+    return rc ? rc : validate_type(c, out, type);
 }
 
+/* evalCommand */
 static int eval_command(tt_ctx_t *c, const tt_node_t *cmd, const tv_t *dot, const tv_t *final,
                         tv_t *out)
 {
@@ -1468,36 +1653,48 @@ static int eval_command(tt_ctx_t *c, const tt_node_t *cmd, const tv_t *dot, cons
     int rc;
     switch (first->type) {
     case TN_FIELD:
-        return eval_chain(c, dot, *dot, first->idents, first->nidents, cmd, final, out);
+        c->node = first;
+        return eval_chain(c, dot, *dot, first->idents, first->nidents, first, cmd, final, out);
     case TN_VAR: {
+        c->node = first;
         tv_t *v = var_find(c, first->idents[0], cur_base(c));
         if (!v)
-            return tt_errorf(c, "template: undefined variable: %s", first->idents[0]);
+            return tt_errorf(c, "undefined variable: %s", first->idents[0]);
         if (first->nidents == 1) {
-            if ((rc = not_a_function(c, cmd, final != NULL, first->idents[0])))
+            if ((rc = not_a_function(c, cmd, first, final != NULL)))
                 return rc;
             *out = *v;
             return 0;
         }
-        return eval_chain(c, dot, *v, first->idents + 1, first->nidents - 1, cmd, final, out);
+        return eval_chain(c, dot, *v, first->idents + 1, first->nidents - 1, first, cmd, final,
+                          out);
     }
     case TN_CHAIN: {
+        c->node = first;
         tv_t recv;
-        if ((rc = eval_arg(c, first->pipe, dot, &recv)))
+        if ((rc = eval_arg(c, first->pipe, dot, 0, &recv)))
             return rc;
-        return eval_chain(c, dot, recv, first->idents, first->nidents, cmd, final, out);
+        return eval_chain(c, dot, recv, first->idents, first->nidents, first, cmd, final, out);
     }
     case TN_IDENT:
         return call_function(c, first, cmd, dot, final, out);
-    default:
-        if ((rc = not_a_function(c, cmd, final != NULL, "value")))
+    case TN_PIPE:
+        if ((rc = not_a_function(c, cmd, first, final != NULL)))
             return rc;
-        return eval_arg(c, first, dot, out);
+        return eval_pipeline(c, first, dot, out);
+    default:
+        c->node = first;
+        if ((rc = not_a_function(c, cmd, first, final != NULL)))
+            return rc;
+        if (first->type == TN_NIL)
+            return tt_errorf(c, "nil is not a command");
+        return eval_arg(c, first, dot, 0, out);
     }
 }
 
 static int eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out)
 {
+    c->node = pipe;
     tv_t v = {0};
     bool have = false;
     for (size_t i = 0; i < pipe->nkids; i++) {
@@ -1544,8 +1741,7 @@ static tn_labels_t pairs_labels(tt_ctx_t *c, const tt_list_t *l)
 static int want_args(tt_ctx_t *c, const char *name, size_t nargs, size_t want)
 {
     if (nargs != want)
-        return tt_errorf(c, "template: wrong number of args for %s: want %zu got %zu", name, want,
-                         nargs);
+        return tt_errorf(c, "wrong number of args for %s: want %zu got %zu", name, want, nargs);
     return 0;
 }
 
@@ -1570,7 +1766,7 @@ static int64_t sat_dur(i128 d)
 static int want_dur(tt_ctx_t *c, const char *fn, const tv_t *v, int64_t *d)
 {
     if (v->kind != TV_DUR && v->kind != TV_INT)
-        return tt_errorf(c, "template: wrong type for value; expected time.Duration; got %s",
+        return tt_errorf(c, "wrong type for value; expected time.Duration; got %s",
                          tv_kind_name(v));
     TN_UNUSED(fn);
     *d = v->i;
@@ -1580,8 +1776,7 @@ static int want_dur(tt_ctx_t *c, const char *fn, const tv_t *v, int64_t *d)
 static int want_time_arg(tt_ctx_t *c, const tv_t *v)
 {
     if (v->kind != TV_TIME)
-        return tt_errorf(c, "template: wrong type for value; expected time.Time; got %s",
-                         tv_kind_name(v));
+        return tt_errorf(c, "wrong type for value; expected time.Time; got %s", tv_kind_name(v));
     return 0;
 }
 
@@ -1591,7 +1786,7 @@ static int time_result(tt_ctx_t *c, const tv_t *recv, i128 ns, tv_t *out)
         ns = 0;
     else if (ns > INT64_MAX || ns < INT64_MIN || ns == 0)
         /* tocsin keeps times as int64 nanoseconds (years 1678..2262) and 0 for Go's zero */
-        return tt_errorf(c, "template: time out of range");
+        return tt_errorf(c, "time out of range");
     *out = *recv;
     out->tm.t = (int64_t)ns;
     return 0;
@@ -1633,7 +1828,7 @@ static int time_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
     if (!strcmp(name, "Format")) {
         const char *lay = "";
         size_t llen = 0;
-        if ((rc = tv_want_str(c, "Format", &args[0], &lay, &llen)))
+        if ((rc = tv_want_str(c, &args[0], &lay, &llen)))
             return rc;
         tt_time_format(c, &b, lay, llen, recv);
         *out = str_value(c, &b);
@@ -1665,7 +1860,7 @@ static int time_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
         return time_result(c, recv, res, out);
     } else if (!strcmp(name, "In")) {
         if (args[0].kind != TV_LOC)
-            return tt_errorf(c, "template: wrong type for value; expected *time.Location; got %s",
+            return tt_errorf(c, "wrong type for value; expected *time.Location; got %s",
                              tv_kind_name(&args[0]));
         *out = *recv;
         out->tm.zone = args[0].tm.zone;
@@ -1764,6 +1959,62 @@ static int dur_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *arg
     return 0;
 }
 
+/* The parameters (tt_func_t.sig letters) of method `name` of recv's type; NULL if it has no
+ * such method. */
+static const char *method_sig(const tv_t *recv, const char *name)
+{
+    static const struct {
+        uint8_t kind, sub; /* sub 255: any */
+        const char *name, *sig;
+    } m[] = {
+        {TV_KV, 255, "SortedPairs", ""},
+        {TV_KV, 255, "Names", ""},
+        {TV_KV, 255, "Values", ""},
+        {TV_KV, 255, "String", ""},
+        {TV_KV, 255, "Remove", "S"},
+        {TV_LIST, TL_PAIRS, "Names", ""},
+        {TV_LIST, TL_PAIRS, "Values", ""},
+        {TV_LIST, TL_PAIRS, "String", ""},
+        {TV_LIST, TL_STRINGS, "Join", "s"},
+        {TV_LIST, TL_ALERTS, "Firing", ""},
+        {TV_LIST, TL_ALERTS, "Resolved", ""},
+        {TV_TIME, 255, "Format", "s"},
+        {TV_TIME, 255, "Sub", "t"},
+        {TV_TIME, 255, "Add", "d"},
+        {TV_TIME, 255, "After", "t"},
+        {TV_TIME, 255, "Before", "t"},
+        {TV_TIME, 255, "Equal", "t"},
+        {TV_TIME, 255, "Round", "d"},
+        {TV_TIME, 255, "Truncate", "d"},
+        {TV_TIME, 255, "In", "l"},
+        {TV_TIME, 255, "Unix", ""},
+        {TV_TIME, 255, "UnixMilli", ""},
+        {TV_TIME, 255, "UnixMicro", ""},
+        {TV_TIME, 255, "UnixNano", ""},
+        {TV_TIME, 255, "IsZero", ""},
+        {TV_TIME, 255, "UTC", ""},
+        {TV_TIME, 255, "Local", ""},
+        {TV_TIME, 255, "String", ""},
+        {TV_TIME, 255, "Location", ""},
+        {TV_DUR, 255, "Round", "d"},
+        {TV_DUR, 255, "Truncate", "d"},
+        {TV_DUR, 255, "Hours", ""},
+        {TV_DUR, 255, "Minutes", ""},
+        {TV_DUR, 255, "Seconds", ""},
+        {TV_DUR, 255, "Milliseconds", ""},
+        {TV_DUR, 255, "Microseconds", ""},
+        {TV_DUR, 255, "Nanoseconds", ""},
+        {TV_DUR, 255, "String", ""},
+        {TV_DUR, 255, "Abs", ""},
+        {TV_LOC, 255, "String", ""},
+    };
+    for (size_t i = 0; i < TN_ARRAY_LEN(m); i++)
+        if (m[i].kind == recv->kind && (m[i].sub == 255 || m[i].sub == recv->sub) &&
+            !strcmp(m[i].name, name))
+            return m[i].sig;
+    return NULL;
+}
+
 static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
                        tv_t *out, bool *found)
 {
@@ -1796,8 +2047,7 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
         }
         if (!strcmp(name, "Remove")) {
             tt_list_t *keys;
-            if ((rc = want_args(c, name, nargs, 1)) ||
-                (rc = tv_want_strlist(c, "Remove", &args[0], &keys)))
+            if ((rc = want_args(c, name, nargs, 1)) || (rc = tv_want_strlist(c, &args[0], &keys)))
                 return rc;
             tn_label_t *v = ctx_alloc(c, (recv->kv.n + 1) * sizeof(*v));
             size_t k = 0;
@@ -1830,8 +2080,7 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
     } else if (recv->kind == TV_LIST && recv->sub == TL_STRINGS && !strcmp(name, "Join")) {
         const char *sep = "";
         size_t seplen = 0;
-        if ((rc = want_args(c, name, nargs, 1)) ||
-            (rc = tv_want_str(c, "Join", &args[0], &sep, &seplen)))
+        if ((rc = want_args(c, name, nargs, 1)) || (rc = tv_want_str(c, &args[0], &sep, &seplen)))
             return rc;
         tn_buf_t b;
         tn_buf_init(&b, 0);
@@ -1892,9 +2141,9 @@ enum { HA_NONE, HA_URL };
 static int out_append(tt_ctx_t *c, const char *s, size_t n)
 {
     if (c->out->len + n > c->out_limit)
-        return tt_errorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
+        return tt_rawerrorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
     if (tn_buf_append(c->out, s, n))
-        return tt_errorf(c, "template: output buffer full");
+        return tt_rawerrorf(c, "template: output buffer full");
     return 0;
 }
 
@@ -2140,26 +2389,42 @@ static int out_value(tt_ctx_t *c, const tv_t *v)
 
 static int exec_template(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
 {
+    c->node = n;
     const tt_def_t *d = tt_find(c->defs1, c->ndefs1, n->str);
     if (!d)
         d = tt_find(c->defs2, c->ndefs2, n->str);
-    if (!d)
-        return tt_errorf(c, "template: no such template \"%s\"", n->str);
+    if (!d) {
+        tn_buf_t q;
+        tn_buf_init(&q, 0);
+        tn_go_quote(&q, n->str, strlen(n->str));
+        int rc = (c->flags & TN_TMPL_HTML)
+                     /* html/template finds it missing while escaping, before executing */
+                     ? tt_rawerrorf(c, "html/template:%s:%d:%d: no such template %s",
+                                    c->tfile ? c->tfile : "", n->line, n->col, tn_buf_cstr(&q))
+                     : tt_errorf(c, "template %s not defined", tn_buf_cstr(&q));
+        tn_buf_free(&q);
+        return rc;
+    }
+    if (c->depth >= TN_TMPL_MAX_DEPTH)
+        return tt_errorf(c, "exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
     tv_t arg = {0};
     if (n->pipe) {
         int rc = eval_pipeline(c, n->pipe, dot, &arg);
         if (rc)
             return rc;
     }
-    if (c->depth >= TN_TMPL_MAX_DEPTH)
-        return tt_errorf(c, "template: exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
     size_t saved_base = c->vbase, saved_n = c->nvars;
+    const char *saved_name = c->tname, *saved_file = c->tfile;
     c->depth++;
     c->vbase = c->nvars;
+    c->tname = d->name;
+    c->tfile = d->file;
     var_push(c, "$", arg);
     int rc = d->root ? exec_list(c, d->root, &arg) : 0;
     c->nvars = saved_n;
     c->vbase = saved_base;
+    c->tname = saved_name;
+    c->tfile = saved_file;
     c->depth--;
     return rc < 0 ? rc : 0;
 }
@@ -2179,6 +2444,7 @@ static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
 {
     int rc = 0;
     tv_t v;
+    c->node = n;
     switch (n->type) {
     case TN_TEXT:
         if (c->flags & TN_TMPL_HTML)
@@ -2194,6 +2460,7 @@ static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
         }
         if (rc)
             return rc;
+        c->node = n;
         if (n->pipe->ndecl == 0)
             return out_value(c, &v);
         return 0;
@@ -2227,12 +2494,16 @@ static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
         else if (v.kind == TV_INT)
             count = v.i > 0 ? (size_t)v.i : 0;
         else if (v.kind != TV_NIL) {
-            rc = tt_errorf(c, "template: range can't iterate over %s", tv_kind_name(&v));
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tv_print(c, &b, &v, false);
+            rc = tt_errorf(c, "range can't iterate over %s", tn_buf_cstr(&b));
+            tn_buf_free(&b);
             goto range_out;
         }
         for (size_t i = 0; i < count; i++) {
             if (++c->iters > TN_TMPL_MAX_ITERS) {
-                rc = tt_errorf(c, "template: more than %d range iterations", TN_TMPL_MAX_ITERS);
+                rc = tt_rawerrorf(c, "template: more than %d range iterations", TN_TMPL_MAX_ITERS);
                 goto range_out;
             }
             tv_t key, elem;
@@ -2280,7 +2551,7 @@ static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
     case TN_LIST:
         return exec_list(c, n, dot);
     default:
-        return tt_errorf(c, "template: unknown node");
+        return tt_errorf(c, "unknown node");
     }
 }
 
@@ -2309,6 +2580,7 @@ static int render(const tn_tmpl_t *t, const char *text, const struct tn_notifica
     c->flags = flags;
     c->err = err;
     c->errlen = errlen;
+    c->tname = c->tfile = "";
     if (errlen)
         err[0] = 0;
     tt_def_t *defs = NULL;
@@ -2340,6 +2612,7 @@ static int render(const tn_tmpl_t *t, const char *text, const struct tn_notifica
     }
     free(c->vnames);
     free(c->vvals);
+    free(c->fnerr);
     tt_zones_free(&c->zones);
     tt_arena_free(&c->arena);
     free(c);

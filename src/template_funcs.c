@@ -25,10 +25,15 @@ static tv_t buf_out(tt_ctx_t *c, tn_buf_t *b)
 /* Arguments of html/js/urlquery: one string as is, else fmt.Sprint of all. */
 static void eval_args_str(tt_ctx_t *c, tv_t *a, size_t n, tn_buf_t *b)
 {
-    if (n == 1 && a[0].kind == TV_STR)
+    if (n == 1 && a[0].kind == TV_STR) {
         tn_buf_append(b, a[0].s.p, a[0].s.n);
-    else
-        tt_sprint(c, b, a, n, false);
+        return;
+    }
+    /* text/template's evalArgs prints a nil argument as "<no value>" */
+    for (size_t i = 0; i < n; i++)
+        if (a[i].kind == TV_NIL)
+            a[i] = tv_cstr("<no value>");
+    tt_sprint(c, b, a, n, false);
 }
 
 /* ---- comparisons ---- */
@@ -67,7 +72,7 @@ static int compare(tt_ctx_t *c, const tv_t *a, const tv_t *b, bool ordered, bool
     *lt = false;
     if (ka == K_BAD || kb == K_BAD) {
         if (ordered)
-            return tt_errorf(c, "template: invalid type for comparison");
+            return tt_fail(c, "invalid type for comparison");
         if (a->kind == TV_NIL || b->kind == TV_NIL) {
             *eq = a->kind == b->kind;
             return 0;
@@ -80,16 +85,14 @@ static int compare(tt_ctx_t *c, const tv_t *a, const tv_t *b, bool ordered, bool
             *eq = !strcmp(a->pair.name, b->pair.name) && !strcmp(a->pair.value, b->pair.value);
             return 0;
         }
-        return tt_errorf(c, "template: error calling eq: non-comparable type %s",
-                         tv_kind_name(ka == K_BAD ? a : b));
+        return tt_fail(c, "non-comparable type %s", tv_kind_name(ka == K_BAD ? a : b));
     }
     if (ka != kb)
-        return tt_errorf(c, "template: error calling %s: incompatible types for comparison",
-                         ordered ? "lt" : "eq");
+        return tt_fail(c, "incompatible types for comparison");
     switch (ka) {
     case K_BOOL:
         if (ordered)
-            return tt_errorf(c, "template: invalid type for comparison");
+            return tt_fail(c, "invalid type for comparison");
         *eq = a->b == b->b;
         break;
     case K_INT:
@@ -112,6 +115,8 @@ static int compare(tt_ctx_t *c, const tv_t *a, const tv_t *b, bool ordered, bool
 
 static int f_eq(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
+    if (n < 2)
+        return tt_fail(c, "missing argument for comparison");
     for (size_t i = 1; i < n; i++) {
         bool eq = false, lt = false;
         int rc = compare(c, &a[0], &a[i], false, &eq, &lt);
@@ -205,17 +210,16 @@ static int f_len(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
         *out = tv_int((int64_t)a[0].d->n);
         return 0;
     case TV_NIL:
-        return tt_errorf(c, "template: error calling len: len of nil pointer");
+        return tt_fail(c, "len of nil pointer");
     default:
-        return tt_errorf(c, "template: error calling len: len of type %s", tv_kind_name(&a[0]));
+        return tt_fail(c, "len of type %s", tv_kind_name(&a[0]));
     }
 }
 
-static int want_index(tt_ctx_t *c, const char *fn, const tv_t *v, int64_t *i)
+static int want_index(tt_ctx_t *c, const tv_t *v, int64_t *i)
 {
     if (v->kind != TV_INT)
-        return tt_errorf(c, "template: error calling %s: cannot index slice/array with type %s", fn,
-                         tv_kind_name(v));
+        return tt_fail(c, "cannot index slice/array with type %s", tv_kind_name(v));
     *i = v->i;
     return 0;
 }
@@ -228,28 +232,26 @@ static int f_index(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
         int rc;
         switch (item.kind) {
         case TV_LIST:
-            if ((rc = want_index(c, "index", &a[k], &i)))
+            if ((rc = want_index(c, &a[k], &i)))
                 return rc;
             if (i < 0 || (uint64_t)i >= item.l->n)
-                return tt_errorf(c, "template: error calling index: index out of range: %lld",
-                                 (long long)i);
+                return tt_fail(c, "index out of range: %lld", (long long)i);
             item = item.l->v[i];
             break;
         case TV_STR:
-            if ((rc = want_index(c, "index", &a[k], &i)))
+            if ((rc = want_index(c, &a[k], &i)))
                 return rc;
             if (i < 0 || (uint64_t)i >= item.s.n)
-                return tt_errorf(c, "template: error calling index: index out of range: %lld",
-                                 (long long)i);
+                return tt_fail(c, "index out of range: %lld", (long long)i);
             item = tv_int((unsigned char)item.s.p[i]);
             break;
         case TV_KV:
         case TV_DICT: {
             if (a[k].kind != TV_STR)
-                return tt_errorf(c,
-                                 "template: error calling index: value has type %s; should "
-                                 "be string",
-                                 tv_kind_name(&a[k]));
+                return tt_fail(c,
+                               "value has type %s; should "
+                               "be string",
+                               tv_kind_name(&a[k]));
             char *key = tt_strndup(&c->arena, a[k].s.p, a[k].s.n);
             if (item.kind == TV_KV) {
                 const char *v = tn_labels_get(item.kv, key);
@@ -264,10 +266,9 @@ static int f_index(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
             break;
         }
         case TV_NIL:
-            return tt_errorf(c, "template: error calling index: index of untyped nil");
+            return tt_fail(c, "index of untyped nil");
         default:
-            return tt_errorf(c, "template: error calling index: can't index item of type %s",
-                             tv_kind_name(&item));
+            return tt_fail(c, "can't index item of type %s", tv_kind_name(&item));
         }
     }
     *out = item;
@@ -283,24 +284,21 @@ static int f_slice(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     else if (item.kind == TV_LIST)
         len = item.l->n;
     else
-        return tt_errorf(c, "template: error calling slice: can't slice item of type %s",
-                         tv_kind_name(&item));
+        return tt_fail(c, "can't slice item of type %s", tv_kind_name(&item));
     if (n > 4 || (n == 4 && item.kind == TV_STR))
-        return tt_errorf(c, "template: error calling slice: too many slice indexes: %zu", n - 1);
+        return tt_fail(c, "too many slice indexes: %zu", n - 1);
     int64_t idx[3] = {0, (int64_t)len, (int64_t)len};
     for (size_t k = 1; k < n; k++) {
-        int rc = want_index(c, "slice", &a[k], &idx[k - 1]);
+        int rc = want_index(c, &a[k], &idx[k - 1]);
         if (rc)
             return rc;
         if (idx[k - 1] < 0 || (uint64_t)idx[k - 1] > len)
-            return tt_errorf(c, "template: error calling slice: index out of range: %lld",
-                             (long long)idx[k - 1]);
+            return tt_fail(c, "index out of range: %lld", (long long)idx[k - 1]);
     }
     if (n < 3)
         idx[1] = (int64_t)len;
     if (idx[0] > idx[1])
-        return tt_errorf(c, "template: error calling slice: invalid slice index: %lld > %lld",
-                         (long long)idx[0], (long long)idx[1]);
+        return tt_fail(c, "invalid slice index: %lld > %lld", (long long)idx[0], (long long)idx[1]);
     if (item.kind == TV_STR) {
         *out = tv_str(item.s.p + idx[0], (size_t)(idx[1] - idx[0]));
         out->sub = item.sub;
@@ -335,7 +333,7 @@ static int f_printf(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     const char *f;
     size_t fl;
-    int rc = tv_want_str(c, "printf", &a[0], &f, &fl);
+    int rc = tv_want_str(c, &a[0], &f, &fl);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -454,9 +452,8 @@ static int f_call(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     TN_UNUSED(out);
     if (a[0].kind == TV_NIL)
-        return tt_errorf(c, "template: error calling call: call of nil");
-    return tt_errorf(c, "template: error calling call: non-function of type %s",
-                     tv_kind_name(&a[0]));
+        return tt_fail(c, "call of nil");
+    return tt_fail(c, "non-function of type %s", tv_kind_name(&a[0]));
 }
 
 /* ---- strings ---- */
@@ -523,11 +520,11 @@ static void case_map(tn_buf_t *b, const char *s, size_t n, int mode)
     }
 }
 
-static int str_fn(tt_ctx_t *c, const char *fn, tv_t *a, int mode, tv_t *out)
+static int str_fn(tt_ctx_t *c, tv_t *a, int mode, tv_t *out)
 {
     const char *s;
     size_t n;
-    int rc = tv_want_str(c, fn, &a[0], &s, &n);
+    int rc = tv_want_str(c, &a[0], &s, &n);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -540,12 +537,12 @@ static int str_fn(tt_ctx_t *c, const char *fn, tv_t *a, int mode, tv_t *out)
 static int f_toUpper(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    return str_fn(c, "toUpper", a, 0, out);
+    return str_fn(c, a, 0, out);
 }
 static int f_toLower(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    return str_fn(c, "toLower", a, 1, out);
+    return str_fn(c, a, 1, out);
 }
 /* Word-break classes of uncased runes as x/text/cases sees them: "mid" runes (MidLetter,
  * MidNumLet, Single_Quote) keep a word going unless doubled; letters, digits, ExtendNumLet
@@ -634,7 +631,7 @@ static int f_title(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "title", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -649,7 +646,7 @@ static int f_trimSpace(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "trimSpace", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     while (len > 0 && strchr(" \t\n\v\f\r", *s) && *s)
@@ -666,8 +663,8 @@ static int f_join(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     const char *sep;
     size_t seplen;
     tt_list_t *l;
-    int rc = tv_want_str(c, "join", &a[0], &sep, &seplen);
-    if (rc || (rc = tv_want_strlist(c, "join", &a[1], &l)))
+    int rc = tv_want_str(c, &a[0], &sep, &seplen);
+    if (rc || (rc = tv_want_strlist(c, &a[1], &l)))
         return rc;
     tn_buf_t b;
     tn_buf_init(&b, 0);
@@ -685,7 +682,7 @@ static int f_safeHtml(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "safeHtml", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     *out = tv_str(s, len);
     out->sub = TS_HTML;
     return rc;
@@ -696,7 +693,7 @@ static int f_safeUrl(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "safeUrl", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     *out = tv_str(s, len);
     out->sub = TS_URL;
     return rc;
@@ -715,7 +712,7 @@ static int f_urlUnescape(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "urlUnescape", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -728,10 +725,10 @@ static int f_urlUnescape(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
             int lo = i + 2 < len + 0 ? hex1(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 tn_buf_free(&b);
-                return tt_errorf(c,
-                                 "template: error calling urlUnescape: invalid URL escape "
-                                 "\"%.*s\"",
-                                 (int)TN_MIN(len - i, 3), s + i);
+                return tt_fail(c,
+                               "invalid URL escape "
+                               "\"%.*s\"",
+                               (int)TN_MIN(len - i, 3), s + i);
             }
             tn_buf_putc(&b, (char)(hi * 16 + lo));
             i += 2;
@@ -751,7 +748,25 @@ static bool is_word(unsigned char ch)
 
 /* ---- regular expressions (PCRE2 standing in for Go's RE2 syntax) ---- */
 
-static pcre2_code *re_compile(tt_ctx_t *c, const char *fn, const char *p, size_t n)
+/* Go's regexp/syntax wording of the commonest PCRE2 refusals. */
+static const char *re_reason(int ec, const char *pcre_msg)
+{
+    switch (ec) {
+    case PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS:
+        return "missing closing )";
+    case PCRE2_ERROR_UNMATCHED_CLOSING_PARENTHESIS:
+        return "unexpected )";
+    case PCRE2_ERROR_MISSING_SQUARE_BRACKET:
+        return "missing closing ]";
+    case PCRE2_ERROR_END_BACKSLASH:
+        return "trailing backslash at end of expression";
+    default:
+        return pcre_msg;
+    }
+}
+
+/* must: regexp.MustCompile's panic wording, "regexp: Compile(`P`): ...". */
+static pcre2_code *re_compile(tt_ctx_t *c, const char *p, size_t n, bool must)
 {
     int ec;
     PCRE2_SIZE eo;
@@ -759,8 +774,13 @@ static pcre2_code *re_compile(tt_ctx_t *c, const char *fn, const char *p, size_t
     if (!re) {
         PCRE2_UCHAR msg[128];
         pcre2_get_error_message(ec, msg, sizeof msg);
-        tt_errorf(c, "template: error calling %s: error parsing regexp: %s: `%.*s`", fn,
-                  (const char *)msg, (int)TN_MIN(n, 128), p);
+        const char *why = re_reason(ec, (const char *)msg);
+        int k = (int)TN_MIN(n, 128);
+        if (must && !memchr(p, '`', n))
+            tt_fail(c, "regexp: Compile(`%.*s`): error parsing regexp: %s: `%.*s`", k, p, why, k,
+                    p);
+        else
+            tt_fail(c, "error parsing regexp: %s: `%.*s`", why, k, p);
     }
     return re;
 }
@@ -781,10 +801,10 @@ static int f_match(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *p, *s;
     size_t pn, sn;
-    int rc = tv_want_str(c, "match", &a[0], &p, &pn);
-    if (rc || (rc = tv_want_str(c, "match", &a[1], &s, &sn)))
+    int rc = tv_want_str(c, &a[0], &p, &pn);
+    if (rc || (rc = tv_want_str(c, &a[1], &s, &sn)))
         return rc;
-    pcre2_code *re = re_compile(c, "match", p, pn);
+    pcre2_code *re = re_compile(c, p, pn, false);
     if (!re)
         return TN_ERR_INVAL;
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
@@ -792,7 +812,7 @@ static int f_match(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     pcre2_match_data_free(md);
     pcre2_code_free(re);
     if (r < 0 && r != PCRE2_ERROR_NOMATCH)
-        return tt_errorf(c, "template: error calling match: regexp match failed (%d)", r);
+        return tt_fail(c, "regexp match failed (%d)", r);
     *out = tv_bool(r >= 0);
     return 0;
 }
@@ -864,11 +884,10 @@ static int f_reReplaceAll(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *p, *r, *s;
     size_t pn, rn, sn;
-    int rc = tv_want_str(c, "reReplaceAll", &a[0], &p, &pn);
-    if (rc || (rc = tv_want_str(c, "reReplaceAll", &a[1], &r, &rn)) ||
-        (rc = tv_want_str(c, "reReplaceAll", &a[2], &s, &sn)))
+    int rc = tv_want_str(c, &a[0], &p, &pn);
+    if (rc || (rc = tv_want_str(c, &a[1], &r, &rn)) || (rc = tv_want_str(c, &a[2], &s, &sn)))
         return rc;
-    pcre2_code *re = re_compile(c, "reReplaceAll", p, pn);
+    pcre2_code *re = re_compile(c, p, pn, true);
     if (!re)
         return TN_ERR_INVAL;
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
@@ -916,8 +935,7 @@ static int f_stringSlice(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     tv_t l = tv_list(c, n, TL_STRSLICE);
     for (size_t i = 0; i < n; i++) {
         if (a[i].kind != TV_STR)
-            return tt_errorf(c, "template: error calling stringSlice: expected string; found %s",
-                             tv_kind_name(&a[i]));
+            return tt_fail(c, "expected string; found %s", tv_kind_name(&a[i]));
         tt_list_push(c, l.l, a[i]);
     }
     *out = l;
@@ -929,18 +947,17 @@ static int f_routeLabels(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "routeLabels", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     *out = tv_cstr(""); /* routes carry no labels in tocsin */
     return rc;
 }
 
 /* ---- time ---- */
 
-static int want_time(tt_ctx_t *c, const char *fn, const tv_t *v)
+static int want_time(tt_ctx_t *c, const tv_t *v)
 {
     if (v->kind != TV_TIME)
-        return tt_errorf(c, "template: error calling %s: expected time.Time; found %s", fn,
-                         tv_kind_name(v));
+        return tt_fail(c, "expected time.Time; found %s", tv_kind_name(v));
     return 0;
 }
 
@@ -949,8 +966,8 @@ static int f_date(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *f;
     size_t fl;
-    int rc = tv_want_str(c, "date", &a[0], &f, &fl);
-    if (rc || (rc = want_time(c, "date", &a[1])))
+    int rc = tv_want_str(c, &a[0], &f, &fl);
+    if (rc || (rc = want_time(c, &a[1])))
         return rc;
     tn_buf_t b;
     tn_buf_init(&b, 0);
@@ -964,12 +981,12 @@ static int f_tz(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *name;
     size_t nl;
-    int rc = tv_want_str(c, "tz", &a[0], &name, &nl);
-    if (rc || (rc = want_time(c, "tz", &a[1])))
+    int rc = tv_want_str(c, &a[0], &name, &nl);
+    if (rc || (rc = want_time(c, &a[1])))
         return rc;
     char *z = tt_strndup(&c->arena, name, nl);
     if (*z && strcmp(z, "UTC") && !tt_zone(c, z))
-        return tt_errorf(c, "template: error calling tz: unknown time zone %s", z);
+        return tt_fail(c, "unknown time zone %s", z);
     *out = a[1];
     out->tm.zone = (!*z || !strcmp(z, "UTC")) ? NULL : z;
     return 0;
@@ -989,7 +1006,7 @@ static int f_now(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 static int f_since(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    int rc = want_time(c, "since", &a[0]);
+    int rc = want_time(c, &a[0]);
     if (rc)
         return rc;
     *out = (tv_t){.kind = TV_DUR};
@@ -1015,15 +1032,14 @@ static int f_humanizeDuration(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
         char *s = tt_strndup(&c->arena, a[0].s.p, a[0].s.n), *end;
         v = strtod(s, &end);
         if (!*s || *end)
-            return tt_errorf(c,
-                             "template: error calling humanizeDuration: strconv.ParseFloat: "
-                             "parsing \"%s\": invalid syntax",
-                             s);
+            return tt_fail(c,
+                           "strconv.ParseFloat: "
+                           "parsing \"%s\": invalid syntax",
+                           s);
         break;
     }
     default:
-        return tt_errorf(c, "template: error calling humanizeDuration: can't convert %s to float",
-                         tv_kind_name(&a[0]));
+        return tt_fail(c, "can't convert %s to float", tv_kind_name(&a[0]));
     }
     tn_buf_t b;
     tn_buf_init(&b, 0);
@@ -1065,8 +1081,8 @@ static int parse_date(tt_ctx_t *c, tv_t *a, tv_t *out, bool must)
 {
     const char *l, *s;
     size_t ln, sn;
-    int rc = tv_want_str(c, "toDate", &a[0], &l, &ln);
-    if (rc || (rc = tv_want_str(c, "toDate", &a[1], &s, &sn)))
+    int rc = tv_want_str(c, &a[0], &l, &ln);
+    if (rc || (rc = tv_want_str(c, &a[1], &s, &sn)))
         return rc;
     *out = (tv_t){.kind = TV_TIME};
     tn_time_t t;
@@ -1084,8 +1100,7 @@ static int parse_date(tt_ctx_t *c, tv_t *a, tv_t *out, bool must)
     if (ok)
         out->tm.t = t;
     else if (must)
-        return tt_errorf(c, "template: error calling mustToDate: parsing time \"%.*s\"",
-                         (int)TN_MIN(sn, 64), s);
+        return tt_fail(c, "parsing time \"%.*s\"", (int)TN_MIN(sn, 64), s);
     return 0;
 }
 static int f_toDate(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
@@ -1135,7 +1150,7 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         return tn_buf_printf(b, "%lld", (long long)v->i);
     case TV_FLOAT: {
         if (isnan(v->f) || isinf(v->f))
-            return tt_errorf(c, "template: error calling toJson: json: unsupported value");
+            return tt_fail(c, "json: unsupported value");
         double a = fabs(v->f);
         char tmp[64];
         int p;
@@ -1228,7 +1243,7 @@ static int f_base64encode(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "base64encode", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -1254,7 +1269,7 @@ static int f_base64decode(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "base64decode", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -1266,10 +1281,7 @@ static int f_base64decode(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
         const char *p = memchr(b64url, s[i], 64);
         if (!p || !s[i]) {
             tn_buf_free(&b);
-            return tt_errorf(c,
-                             "template: error calling base64decode: illegal base64 data at "
-                             "input byte %zu",
-                             i);
+            return tt_fail(c, "illegal base64 data at input byte %zu", i);
         }
         acc = (acc << 6) | (uint32_t)(p - b64url);
         bits += 6;
@@ -1280,10 +1292,7 @@ static int f_base64decode(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     }
     if (len % 4 != 0) {
         tn_buf_free(&b);
-        return tt_errorf(c,
-                         "template: error calling base64decode: illegal base64 data at input "
-                         "byte %zu",
-                         len - len % 4);
+        return tt_fail(c, "illegal base64 data at input byte %zu", len - len % 4);
     }
     *out = buf_out(c, &b);
     return 0;
@@ -1304,10 +1313,10 @@ static int f_append(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     if (a[0].kind != TV_LIST || a[0].sub != TL_ANY) {
         if (a[0].kind != TV_NIL)
-            return tt_errorf(c,
-                             "template: error calling append: wrong type for value; expected "
-                             "[]interface {}; got %s",
-                             tv_kind_name(&a[0]));
+            return tt_fail(c,
+                           "wrong type for value; expected "
+                           "[]interface {}; got %s",
+                           tv_kind_name(&a[0]));
     }
     size_t have = a[0].kind == TV_LIST ? a[0].l->n : 0;
     tv_t l = tv_list(c, have + n, TL_ANY);
@@ -1322,14 +1331,14 @@ static int f_append(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 static int f_dict(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     if (n % 2)
-        return tt_errorf(c, "template: error calling dict: dict requires an even number of "
-                            "arguments");
+        return tt_fail(c, "dict requires an even number of "
+                          "arguments");
     tt_dict_t *d = tt_alloc(&c->arena, sizeof(*d));
     d->keys = tt_alloc(&c->arena, (n / 2 + 1) * sizeof(char *));
     d->vals = tt_alloc(&c->arena, (n / 2 + 1) * sizeof(tv_t));
     for (size_t i = 0; i < n; i += 2) {
         if (a[i].kind != TV_STR)
-            return tt_errorf(c, "template: error calling dict: dict keys must be strings");
+            return tt_fail(c, "dict keys must be strings");
         const char *k = tt_strndup(&c->arena, a[i].s.p, a[i].s.n);
         /* keep keys sorted (Go prints and ranges maps in key order); later keys replace */
         size_t at = 0;
@@ -1353,50 +1362,50 @@ static int f_dict(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 /* ---- the table ---- */
 
 static const tt_func_t tt_funcs[] = {
-    {"and", NULL, 1, -1},
-    {"or", NULL, 1, -1},
-    {"not", f_not, 1, 1},
-    {"len", f_len, 1, 1},
-    {"index", f_index, 1, -1},
-    {"slice", f_slice, 1, -1},
-    {"eq", f_eq, 2, -1},
-    {"ne", f_ne, 2, 2},
-    {"lt", f_lt, 2, 2},
-    {"le", f_le, 2, 2},
-    {"gt", f_gt, 2, 2},
-    {"ge", f_ge, 2, 2},
-    {"print", f_print, 0, -1},
-    {"printf", f_printf, 1, -1},
-    {"println", f_println, 0, -1},
-    {"urlquery", f_urlquery, 0, -1},
-    {"html", f_html, 0, -1},
-    {"js", f_js, 0, -1},
-    {"call", f_call, 1, -1},
-    {"toUpper", f_toUpper, 1, 1},
-    {"toLower", f_toLower, 1, 1},
-    {"title", f_title, 1, 1},
-    {"trimSpace", f_trimSpace, 1, 1},
-    {"join", f_join, 2, 2},
-    {"match", f_match, 2, 2},
-    {"safeHtml", f_safeHtml, 1, 1},
-    {"safeUrl", f_safeUrl, 1, 1},
-    {"urlUnescape", f_urlUnescape, 1, 1},
-    {"reReplaceAll", f_reReplaceAll, 3, 3},
-    {"stringSlice", f_stringSlice, 0, -1},
-    {"routeLabels", f_routeLabels, 1, 1},
-    {"date", f_date, 2, 2},
-    {"tz", f_tz, 2, 2},
-    {"now", f_now, 0, 0},
-    {"since", f_since, 1, 1},
-    {"humanizeDuration", f_humanizeDuration, 1, 1},
-    {"toDate", f_toDate, 2, 2},
-    {"mustToDate", f_mustToDate, 2, 2},
-    {"toJson", f_toJson, 1, 1},
-    {"base64encode", f_base64encode, 1, 1},
-    {"base64decode", f_base64decode, 1, 1},
-    {"list", f_list, 0, -1},
-    {"append", f_append, 1, -1},
-    {"dict", f_dict, 0, -1},
+    {"and", NULL, "vv*"},
+    {"or", NULL, "vv*"},
+    {"not", f_not, "v"},
+    {"len", f_len, "v"},
+    {"index", f_index, "vv*"},
+    {"slice", f_slice, "vv*"},
+    {"eq", f_eq, "vv*"},
+    {"ne", f_ne, "vv"},
+    {"lt", f_lt, "vv"},
+    {"le", f_le, "vv"},
+    {"gt", f_gt, "vv"},
+    {"ge", f_ge, "vv"},
+    {"print", f_print, "a*"},
+    {"printf", f_printf, "sa*"},
+    {"println", f_println, "a*"},
+    {"urlquery", f_urlquery, "a*"},
+    {"html", f_html, "a*"},
+    {"js", f_js, "a*"},
+    {"call", f_call, "vv*"},
+    {"toUpper", f_toUpper, "s"},
+    {"toLower", f_toLower, "s"},
+    {"title", f_title, "s"},
+    {"trimSpace", f_trimSpace, "s"},
+    {"join", f_join, "sS"},
+    {"match", f_match, "ss"},
+    {"safeHtml", f_safeHtml, "s"},
+    {"safeUrl", f_safeUrl, "s"},
+    {"urlUnescape", f_urlUnescape, "s"},
+    {"reReplaceAll", f_reReplaceAll, "sss"},
+    {"stringSlice", f_stringSlice, "s*"},
+    {"routeLabels", f_routeLabels, "s"},
+    {"date", f_date, "st"},
+    {"tz", f_tz, "st"},
+    {"now", f_now, ""},
+    {"since", f_since, "t"},
+    {"humanizeDuration", f_humanizeDuration, "a"},
+    {"toDate", f_toDate, "ss"},
+    {"mustToDate", f_mustToDate, "ss"},
+    {"toJson", f_toJson, "a"},
+    {"base64encode", f_base64encode, "s"},
+    {"base64decode", f_base64decode, "s"},
+    {"list", f_list, "a*"},
+    {"append", f_append, "La*"},
+    {"dict", f_dict, "a*"},
 };
 
 const tt_func_t *tt_func_find(const char *name)

@@ -127,7 +127,9 @@ struct tt_node {
     tt_node_t *list;  /* IF/RANGE/WITH body */
     tt_node_t *elist; /* else branch */
     tv_t val;         /* CONST */
-    const char *text; /* source of the command (for error messages) */
+    int col;          /* byte offset in its line (Go's ErrorContext column) */
+    const char *src;  /* CONST: the literal as written (Go's String() of the node) */
+    size_t srclen;
 };
 
 typedef struct tt_def {
@@ -165,6 +167,8 @@ const tt_def_t *tt_find(const tt_def_t *defs, size_t n, const char *name);
 /* Adds or replaces a definition, as Go does: an empty body never replaces a non-empty one. */
 void tt_define(tt_def_t **defs, size_t *ndefs, size_t *cap, const tt_def_t *d);
 bool tt_tree_empty(const tt_node_t *n);
+/* Go's Node.String(): the node written back as template source, for error messages. */
+void tt_node_string(tn_buf_t *b, const tt_node_t *n);
 /* tn_tmpl_load; go_names names files in parse errors by base name, as Go does (the server
  * names them by path, which is more useful in its logs). */
 tn_tmpl_t *tt_load(char *const *globs, size_t nglobs, bool go_names, char *err, size_t errlen);
@@ -174,10 +178,14 @@ tn_tmpl_t *tt_load(char *const *globs, size_t nglobs, bool go_names, char *err, 
 typedef struct tt_ctx tt_ctx_t;
 
 typedef int (*tt_func_fn)(tt_ctx_t *c, tv_t *args, size_t nargs, tv_t *out);
+/* A function's parameters as Go declares them, one letter each: 's' string, 'S' []string,
+ * 'L' []interface {}, 't' time.Time, 'a' interface {}, 'v' reflect.Value (any value); a
+ * trailing '*' makes the last one variadic. Arguments are checked against these as Go's
+ * text/template checks them, so functions see the types they declare. */
 typedef struct tt_func {
     const char *name;
     tt_func_fn fn;
-    int min, max; /* argument counts; max -1 = variadic */
+    const char *sig;
 } tt_func_t;
 const tt_func_t *tt_func_find(const char *name);
 bool tt_func_exists(const char *name); /* builtins included */
@@ -194,6 +202,10 @@ struct tt_ctx {
     char *err;
     size_t errlen;
     bool failed;
+    char *fnerr; /* a function's error message (tt_fail), heap */
+    /* where execution is, for errors: Go's state.node and the executing template */
+    const tt_node_t *node;
+    const char *tname, *tfile;
     int depth;
     uint64_t iters;
     const tt_def_t *defs1, *defs2; /* inline overlay, then the set */
@@ -223,7 +235,12 @@ struct tt_ctx {
     bool hend_tag;
 };
 
+/* An execution error at the current node, worded as Go's (see template_exec.c). */
 int tt_errorf(tt_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error written as given (html/template's). */
+int tt_rawerrorf(tt_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A function's failure: reported by the caller as "error calling NAME: MSG". */
+int tt_fail(tt_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* value helpers used by funcs */
 tv_t tv_str(const char *p, size_t n);
@@ -237,9 +254,9 @@ const char *tv_kind_name(const tv_t *v);
 bool tv_truth(const tv_t *v);
 /* fmt's %v, as fmt.Sprint prints one operand (nil as "<nil>"). */
 int tv_print(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, bool top);
-/* arg as a string (strings only; error naming fn otherwise). */
-int tv_want_str(tt_ctx_t *c, const char *fn, const tv_t *v, const char **p, size_t *n);
-int tv_want_strlist(tt_ctx_t *c, const char *fn, const tv_t *v, tt_list_t **out);
+/* arg as a string (strings only; an error otherwise). */
+int tv_want_str(tt_ctx_t *c, const tv_t *v, const char **p, size_t *n);
+int tv_want_strlist(tt_ctx_t *c, const tv_t *v, tt_list_t **out);
 /* Go's fmt.Sprint over args. */
 int tt_sprint(tt_ctx_t *c, tn_buf_t *b, const tv_t *args, size_t n, bool ln);
 int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t *args, size_t n);

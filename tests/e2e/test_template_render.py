@@ -227,6 +227,48 @@ def test_errors(ctx):
         assert error_text(terr, "tocsin") == error_text(aerr, "amtool"), (terr, aerr)
 
 
+# Execution errors word themselves as Go's text/template does: where ("template: FILE:LINE:COL:"),
+# in which template and at which node ("executing NAME at <NODE>:"), then what.
+EXEC_ERRORS = [
+    "{{ .Foo }}", "x{{ .Receiver.Foo }}", "{{ .Alerts.Nope.X }}", "{{ $x := .Status }}{{ $x.Foo }}",
+    "{{ (index .Alerts 0).Nothing }}", "{{ index .Alerts 5 }}", '{{ index .Alerts "a" }}',
+    "{{ index 3 1 }}", "{{ title 3 }}", "{{ 3 | title }}",
+    '{{ "a" | title | printf "%d" | len | toUpper }}', '{{ template "nope" . }}',
+    "{{ range .Status }}x{{ end }}", "{{ nil }}", "{{ 1 2 }}", "{{ .Status 1 }}",
+    "{{ $x := 1 }}{{ $x 2 }}", "{{ len 3 }}", "{{ len }}", "{{ eq 1 }}", '{{ eq 1 "a" }}',
+    "{{ lt true false }}", "{{ lt .Alerts .Alerts }}", '{{ slice "abc" 5 }}', "{{ toUpper }}",
+    '{{ join "," "a" }}', '{{ join "," .Alerts }}', '{{ .CommonLabels.Remove "a" }}',
+    "{{ .CommonLabels.Remove }}", "{{ .CommonLabels.SortedPairs 1 }}",
+    "{{ .CommonLabels.foo 1 }}", "{{ (index .Alerts 0).Status 1 }}",
+    '{{ reReplaceAll "(" "x" "y" }}', '{{ match "(" "x" }}', "{{ printf 3 }}",
+    "{{ (index .Alerts 0).StartsAt.Format 3 }}", "{{ (index .Alerts 0).StartsAt.Sub 3 }}",
+    '{{ (index .Alerts 0).StartsAt.Add "x" }}', "{{ (index .Alerts 0).StartsAt.Add 1.5 }}",
+    "{{ (index .Alerts 0).StartsAt.Format }}", "{{ with .Foo }}x{{ end }}",
+    "{{ .Alerts.Firing.Foo }}", "{{ call .Status }}", "{{ html .Foo }}", "{{ stringSlice 1 }}",
+    "{{ safeHtml 1 }}", "{{ and }}", "{{ or 0 .Foo }}",
+    'line1\n  {{ .Status | printf "%s" | len | title }}',
+    '{{ define "x" }}\n\n  {{ .Nope }}{{ end }}{{ template "x" . }}',
+    "{{ .GroupLabels.SortedPairs.Foo }}", "{{ $.Foo }}", '{{ ("a").Foo }}',
+]
+
+
+def test_exec_errors(ctx):
+    """tocsin's execution errors are amtool's, word for word, in text and html mode."""
+    require_amtool()
+    problems = []
+    for kind in ("text", "html"):
+        for text in EXEC_ERRORS:
+            args = ["--template.glob=/nonexistent/*", "--template.text=" + text,
+                    "--template.type=" + kind]
+            trc, tout, terr = run([binary(), "template", "render"] + args)
+            arc, aout, aerr = run([AMTOOL, "template", "render"] + args)
+            if (trc, tout) != (arc, aout) or \
+                    (arc and error_text(terr, "tocsin") != error_text(aerr, "amtool")):
+                problems.append("%s %r:\n  amtool %d %r %r\n  tocsin %d %r %r" %
+                                (kind, text, arc, aout, aerr, trc, tout, terr))
+    assert not problems, "\n".join(problems)
+
+
 if __name__ == "__main__":
     run_cases([
         test_corpus_text,
@@ -235,4 +277,5 @@ if __name__ == "__main__":
         test_default_data,
         test_builtin_templates_load_first,
         test_errors,
+        test_exec_errors,
     ])
