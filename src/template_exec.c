@@ -385,6 +385,11 @@ static int print_kv(tt_ctx_t *c, tn_buf_t *b, tn_labels_t kv)
 }
 
 static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok);
+
+tv_t tt_data_field(tt_ctx_t *c, const char *name, bool *ok)
+{
+    return data_field(c, name, ok);
+}
 static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth);
 
 /* template.Data as fmt prints a struct: fields in declaration order, the unexported
@@ -1097,6 +1102,7 @@ static tt_list_t *data_alerts(tt_ctx_t *c)
     if (!c->alerts) {
         size_t n = c->data ? c->data->nalerts : c->n ? c->n->nalerts : 0;
         tv_t l = tv_list(c, n, TL_ALERTS);
+        l.l->nil = c->data && !c->data->alerts;
         for (size_t i = 0; i < n; i++) {
             tv_t a = {.kind = TV_ALERT};
             if (c->data) {
@@ -1127,10 +1133,20 @@ static const char *quote_meta(tt_ctx_t *c, const char *s)
     return v.s.p;
 }
 
+const tn_label_t tn_tmpl_empty_labels[1];
+
 static tv_t kv_value(tn_labels_t ls)
 {
     tv_t v = {.kind = TV_KV};
     v.kv = ls;
+    return v;
+}
+
+/* A KV of explicit data: v NULL is Go's nil map. */
+static tv_t xkv_value(tn_labels_t ls)
+{
+    tv_t v = kv_value(ls);
+    v.sub = ls.v ? TK_MAP : TK_NIL;
     return v;
 }
 
@@ -1205,17 +1221,17 @@ static tv_t explicit_field(tt_ctx_t *c, const tn_tmpl_data_t *d, const char *nam
         return v;
     }
     if (!strcmp(name, "GroupLabels"))
-        return kv_value(d->group_labels);
+        return xkv_value(d->group_labels);
     if (!strcmp(name, "CommonLabels"))
-        return kv_value(d->common_labels);
+        return xkv_value(d->common_labels);
     if (!strcmp(name, "CommonAnnotations"))
-        return kv_value(d->common_annotations);
+        return xkv_value(d->common_annotations);
     if (!strcmp(name, "RouteLabels"))
-        return kv_value((tn_labels_t){NULL, 0});
+        return xkv_value(d->route_labels);
     if (!strcmp(name, "ExternalURL"))
         return tv_cstr(d->external_url ? d->external_url : "");
     if (!strcmp(name, "NotificationReason"))
-        return tv_cstr("");
+        return tv_cstr(d->notification_reason ? d->notification_reason : "");
     *ok = false;
     return (tv_t){0};
 }
@@ -1246,7 +1262,7 @@ static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok)
         return kv_value((tn_labels_t){c->common[k], c->ncommon[k]});
     }
     if (!strcmp(name, "RouteLabels"))
-        return kv_value((tn_labels_t){NULL, 0});
+        return kv_value(n ? n->route_labels : (tn_labels_t){NULL, 0});
     if (!strcmp(name, "ExternalURL"))
         return tv_cstr(n && n->external_url ? n->external_url : "");
     if (!strcmp(name, "NotificationReason"))
@@ -1273,9 +1289,9 @@ tv_t tt_alert_field(tt_ctx_t *c, const tv_t *av, const char *name, bool *ok)
         if (!strcmp(name, "Status"))
             return tv_cstr(x->status ? x->status : "");
         if (!strcmp(name, "Labels"))
-            return kv_value(x->labels);
+            return xkv_value(x->labels);
         if (!strcmp(name, "Annotations"))
-            return kv_value(x->annotations);
+            return xkv_value(x->annotations);
         if (!strcmp(name, "StartsAt"))
             return time_value(x->starts_at, x->starts_zone);
         if (!strcmp(name, "EndsAt"))
@@ -2124,21 +2140,9 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
     return 0;
 }
 
-/* ---- output: text as written, values escaped by HTML context in HTML mode ---- */
+/* ---- output: text as written; in HTML mode through template_html.c ---- */
 
-enum {
-    HS_TEXT,
-    HS_TAGNAME,
-    HS_TAG,
-    HS_ATTRNAME,
-    HS_AFTERNAME,
-    HS_BEFOREVAL,
-    HS_ATTRVAL,
-    HS_COMMENT
-};
-enum { HA_NONE, HA_URL };
-
-static int out_append(tt_ctx_t *c, const char *s, size_t n)
+int tt_out(tt_ctx_t *c, const char *s, size_t n)
 {
     if (c->out->len + n > c->out_limit)
         return tt_rawerrorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
@@ -2147,240 +2151,23 @@ static int out_append(tt_ctx_t *c, const char *s, size_t n)
     return 0;
 }
 
-static bool url_attr(const char *name)
+int tt_eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out)
 {
-    static const char *const urls[] = {"action",   "archive",  "background", "cite",    "classid",
-                                       "codebase", "data",     "formaction", "href",    "icon",
-                                       "longdesc", "manifest", "poster",     "profile", "src",
-                                       "usemap",   "xmlns",    NULL};
-    for (size_t i = 0; urls[i]; i++)
-        if (!strcmp(name, urls[i]))
-            return true;
-    return strstr(name, "url") || strstr(name, "uri") || strstr(name, "src");
+    return eval_pipeline(c, pipe, dot, out);
 }
 
-/* Feeds literal template text through the HTML context tracker; HTML comments in text are
- * dropped, as html/template does. */
-static int html_text(tt_ctx_t *c, const char *s, size_t n)
+int tt_eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        switch (c->hstate) {
-        case HS_TEXT:
-            if (ch == '<' && i + 4 <= n && !memcmp(s + i, "<!--", 4)) {
-                int rc = out_append(c, s + start, i - start);
-                if (rc)
-                    return rc;
-                c->hstate = HS_COMMENT;
-                c->hcomment_dashes = 0;
-                i += 3;
-                start = n; /* nothing pending */
-            } else if (ch == '<' && i + 1 < n &&
-                       (((s[i + 1] | 32) >= 'a' && (s[i + 1] | 32) <= 'z') || s[i + 1] == '/')) {
-                c->hstate = HS_TAGNAME;
-            } else if (ch == '<' && !(n - i >= 9 && !strncasecmp(s + i, "<!doctype", 9))) {
-                /* a '<' that starts no tag is written as &lt;, as html/template does */
-                int rc = out_append(c, s + start, i - start);
-                if (!rc)
-                    rc = out_append(c, "&lt;", 4);
-                if (rc)
-                    return rc;
-                start = i + 1;
-            }
-            break;
-        case HS_COMMENT:
-            if (ch == '>' && c->hcomment_dashes >= 2) {
-                c->hstate = HS_TEXT;
-                start = i + 1;
-            }
-            c->hcomment_dashes = ch == '-' ? c->hcomment_dashes + 1 : 0;
-            continue;
-        case HS_TAGNAME:
-            if (ch == '>')
-                c->hstate = HS_TEXT;
-            else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
-                c->hstate = HS_TAG;
-            break;
-        case HS_TAG:
-            if (ch == '>') {
-                c->hstate = HS_TEXT;
-            } else if (ch != '/' && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
-                c->hstate = HS_ATTRNAME;
-                c->hattrlen = 0;
-                c->hattrname[c->hattrlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 32 : ch);
-                c->hattrname[c->hattrlen] = 0;
-            }
-            break;
-        case HS_ATTRNAME:
-            if (ch == '=') {
-                c->hstate = HS_BEFOREVAL;
-            } else if (ch == '>') {
-                c->hstate = HS_TEXT;
-            } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-                c->hstate = HS_AFTERNAME;
-            } else if (c->hattrlen + 1 < sizeof c->hattrname) {
-                c->hattrname[c->hattrlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 32 : ch);
-            }
-            c->hattrname[c->hattrlen] = 0;
-            break;
-        case HS_AFTERNAME:
-            if (ch == '=')
-                c->hstate = HS_BEFOREVAL;
-            else if (ch == '>')
-                c->hstate = HS_TEXT;
-            else if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
-                c->hstate = HS_ATTRNAME;
-                c->hattrlen = 0;
-                c->hattrname[c->hattrlen++] = (char)(ch | 32);
-                c->hattrname[c->hattrlen] = 0;
-            }
-            break;
-        case HS_BEFOREVAL:
-            if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
-                break;
-            c->hstate = HS_ATTRVAL;
-            c->hattr = url_attr(c->hattrname) ? HA_URL : HA_NONE;
-            c->hurlpart = 0;
-            if (ch == '"' || ch == '\'') {
-                c->hquote = ch;
-                break;
-            }
-            c->hquote = 0;
-            if (ch == '>') {
-                c->hstate = HS_TEXT;
-                break;
-            }
-            /* fall through: first byte of an unquoted value */
-            c->hurlpart = (ch == '?' || ch == '#') ? 2 : 1;
-            break;
-        case HS_ATTRVAL:
-            if ((c->hquote && ch == c->hquote) ||
-                (!c->hquote && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '>'))) {
-                c->hstate = ch == '>' ? HS_TEXT : HS_TAG;
-            } else if (c->hurlpart < 2) {
-                c->hurlpart = (ch == '?' || ch == '#') ? 2 : 1;
-            }
-            break;
-        }
-    }
-    if (c->hstate == HS_COMMENT || start >= n)
-        return 0;
-    return out_append(c, s + start, n - start);
+    return eval_arg(c, n, dot, 'a', out);
 }
 
-static void esc_html(tn_buf_t *b, const char *s, size_t n, bool nospace)
-{
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        switch (ch) {
-        case 0:
-            tn_buf_puts(b, "\xEF\xBF\xBD");
-            break;
-        case '"':
-            tn_buf_puts(b, "&#34;");
-            break;
-        case '&':
-            tn_buf_puts(b, "&amp;");
-            break;
-        case '\'':
-            tn_buf_puts(b, "&#39;");
-            break;
-        case '+':
-            tn_buf_puts(b, "&#43;");
-            break;
-        case '<':
-            tn_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            tn_buf_puts(b, "&gt;");
-            break;
-        default:
-            if (nospace && strchr("\t\n\v\f\r =`", ch))
-                tn_buf_printf(b, "&#%d;", ch);
-            else
-                tn_buf_putc(b, ch);
-        }
-    }
-}
-
-/* html/template's URL normalizer (norm) or escaper (!norm). */
-static void esc_url(tn_buf_t *b, const char *s, size_t n, bool norm)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL;
-        if (!keep && norm && ch && strchr("!#$&*+,/:;=?@[]%", ch))
-            keep = true;
-        if (keep && ch)
-            tn_buf_putc(b, (char)ch);
-        else
-            tn_buf_printf(b, "%%%02X", ch);
-    }
-}
-
-static bool url_scheme_ok(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == ':') {
-            if ((i == 4 && !strncasecmp(s, "http", 4)) || (i == 5 && !strncasecmp(s, "https", 5)) ||
-                (i == 6 && !strncasecmp(s, "mailto", 6)))
-                return true;
-            return false;
-        }
-        if (s[i] == '/' || s[i] == '?' || s[i] == '#')
-            return true;
-    }
-    return true;
-}
-
+/* printValue: fmt.Fprint of the value; an invalid (nil) one is "<no value>". */
 static int out_value(tt_ctx_t *c, const tv_t *v)
 {
     tn_buf_t b;
     tn_buf_init(&b, 0);
     tv_print(c, &b, v, true);
-    const char *s = b.data ? b.data : "";
-    size_t n = b.len;
-    int rc;
-    if (!(c->flags & TN_TMPL_HTML)) {
-        rc = out_append(c, s, n);
-        tn_buf_free(&b);
-        return rc;
-    }
-    tn_buf_t e;
-    tn_buf_init(&e, 0);
-    if (c->hstate == HS_BEFOREVAL) {
-        /* the value starts an unquoted attribute value */
-        c->hstate = HS_ATTRVAL;
-        c->hquote = 0;
-        c->hattr = url_attr(c->hattrname) ? HA_URL : HA_NONE;
-        c->hurlpart = 0;
-    }
-    if (c->hstate == HS_ATTRVAL) {
-        if (c->hattr == HA_URL) {
-            tn_buf_t u;
-            tn_buf_init(&u, 0);
-            if (c->hurlpart == 0 && v->sub != TS_URL && !url_scheme_ok(s, n))
-                tn_buf_puts(&u, "#ZgotmplZ");
-            else
-                esc_url(&u, s, n, c->hurlpart < 2);
-            esc_html(&e, u.data ? u.data : "", u.len, c->hquote == 0);
-            tn_buf_free(&u);
-            if (c->hurlpart == 0)
-                c->hurlpart = 1;
-        } else {
-            esc_html(&e, s, n, c->hquote == 0);
-        }
-    } else if (c->hstate == HS_TEXT && v->kind == TV_STR && v->sub == TS_HTML) {
-        tn_buf_append(&e, s, n);
-    } else if (c->hstate == HS_COMMENT) {
-        /* dropped with the comment */
-    } else {
-        esc_html(&e, s, n, c->hstate != HS_TEXT);
-    }
-    rc = out_append(c, e.data ? e.data : "", e.len);
-    tn_buf_free(&e);
+    int rc = tt_out(c, b.data ? b.data : "", b.len);
     tn_buf_free(&b);
     return rc;
 }
@@ -2429,17 +2216,6 @@ static int exec_template(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
     return rc < 0 ? rc : 0;
 }
 
-/* In HTML mode a pipeline ending in the html or urlquery escaper leaves escaping to the
- * context, as html/template does. */
-static bool html_drop_last(tt_ctx_t *c, const tt_node_t *pipe)
-{
-    if (!(c->flags & TN_TMPL_HTML) || pipe->nkids < 2)
-        return false;
-    const tt_node_t *last = pipe->kids[pipe->nkids - 1];
-    return last->nkids == 1 && last->kids[0]->type == TN_IDENT &&
-           (!strcmp(last->kids[0]->str, "html") || !strcmp(last->kids[0]->str, "urlquery"));
-}
-
 static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
 {
     int rc = 0;
@@ -2448,16 +2224,12 @@ static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
     switch (n->type) {
     case TN_TEXT:
         if (c->flags & TN_TMPL_HTML)
-            return html_text(c, n->str, n->slen);
-        return out_append(c, n->str, n->slen);
+            return tt_html_text(c, n->str, n->slen);
+        return tt_out(c, n->str, n->slen);
     case TN_ACTION:
-        if (html_drop_last(c, n->pipe)) {
-            tt_node_t tmp = *n->pipe;
-            tmp.nkids--;
-            rc = eval_pipeline(c, &tmp, dot, &v);
-        } else {
-            rc = eval_pipeline(c, n->pipe, dot, &v);
-        }
+        if (c->flags & TN_TMPL_HTML)
+            return tt_html_action(c, n, dot);
+        rc = eval_pipeline(c, n->pipe, dot, &v);
         if (rc)
             return rc;
         c->node = n;
@@ -2565,40 +2337,163 @@ static int exec_list(tt_ctx_t *c, const tt_node_t *list, const tv_t *dot)
     return 0;
 }
 
-static int render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
-                  const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
-                  size_t errlen)
+/* Route labels (Alertmanager's routeLabels): one resolver per top-level render, shared by the
+ * renders of the labels it runs, so each label renders once and a label reached again while
+ * it renders is reported as a cycle rather than recursing. */
+typedef struct tt_rl {
+    const char **names; /* memo: name -> rendered value (heap) */
+    char **vals;
+    size_t nmemo, memocap;
+    const char **stack; /* labels being rendered */
+    size_t nstack, stackcap;
+} tt_rl_t;
+
+typedef struct render_args {
+    const tn_tmpl_t *t;
+    const char *text;
+    size_t len;
+    const tn_notification_t *n;
+    const tn_tmpl_data_t *data;
+    const tv_t *dot; /* the value executed with; NULL: the data */
+    unsigned flags;
+    tn_buf_t *out;
+    char *err;
+    size_t errlen;
+    tt_rl_t *rl; /* NULL: a top-level render */
+    int depth;
+} render_args_t;
+
+static int render_with(const render_args_t *ra);
+
+static void rl_free(tt_rl_t *rl)
 {
-    if (!text || !*text)
+    for (size_t i = 0; i < rl->nmemo; i++)
+        free(rl->vals[i]);
+    free(rl->names);
+    free(rl->vals);
+    free(rl->stack);
+    free(rl);
+}
+
+int tt_route_label(tt_ctx_t *c, const char *name, size_t len, tv_t *out)
+{
+    *out = tv_cstr("");
+    tn_labels_t ls = {NULL, 0};
+    bool rendered = true;
+    if (c->data && (!c->dot || c->dot->kind == TV_DATA)) {
+        ls = c->data->route_labels;
+        rendered = c->data->route_labels_rendered;
+    } else if (c->n && (!c->dot || c->dot->kind == TV_DATA)) {
+        ls = c->n->route_labels;
+    }
+    const tn_label_t *l = NULL;
+    for (size_t i = 0; i < ls.n && !l; i++)
+        if (strlen(ls.v[i].name) == len && !memcmp(ls.v[i].name, name, len))
+            l = &ls.v[i];
+    if (!l)
+        return 0;
+    if (rendered) {
+        *out = tv_cstr(l->value);
+        return 0;
+    }
+    tt_rl_t *rl = c->rl;
+    for (size_t i = 0; i < rl->nmemo; i++)
+        if (rl->names[i] == l->name) {
+            *out = tv_cstr(rl->vals[i]);
+            return 0;
+        }
+    for (size_t i = 0; i < rl->nstack; i++)
+        if (rl->stack[i] == l->name) {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            for (size_t k = 0; k < rl->nstack; k++)
+                tn_buf_printf(&b, "%s -> ", rl->stack[k]);
+            tn_buf_puts(&b, l->name);
+            int rc = tt_fail(c, "route label cycle detected: %s", tn_buf_cstr(&b));
+            tn_buf_free(&b);
+            return rc;
+        }
+    if (c->depth + 1 >= TN_TMPL_MAX_DEPTH)
+        return tt_fail(c, "exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
+    if (rl->nstack == rl->stackcap) {
+        rl->stackcap = rl->stackcap ? 2 * rl->stackcap : 8;
+        rl->stack = tn_xrealloc(rl->stack, rl->stackcap * sizeof(*rl->stack));
+    }
+    rl->stack[rl->nstack++] = l->name;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    char err[TN_ERRBUF_SIZE];
+    render_args_t ra = {.t = c->tmpl,
+                        .text = l->value,
+                        .len = strlen(l->value),
+                        .n = c->n,
+                        .data = c->data,
+                        .dot = c->dot,
+                        .flags = c->flags,
+                        .out = &b,
+                        .err = err,
+                        .errlen = sizeof err,
+                        .rl = rl,
+                        .depth = c->depth + 1};
+    int rc = render_with(&ra);
+    rl->nstack--;
+    if (rc) {
+        tn_buf_free(&b);
+        return tt_fail(c, "%s", err);
+    }
+    if (rl->nmemo == rl->memocap) {
+        rl->memocap = rl->memocap ? 2 * rl->memocap : 8;
+        rl->names = tn_xrealloc(rl->names, rl->memocap * sizeof(*rl->names));
+        rl->vals = tn_xrealloc(rl->vals, rl->memocap * sizeof(*rl->vals));
+    }
+    rl->names[rl->nmemo] = l->name;
+    rl->vals[rl->nmemo++] = tn_xstrndup(b.data ? b.data : "", b.len);
+    *out = tt_buf_value(c, &b);
+    tn_buf_free(&b);
+    return 0;
+}
+
+static int render_with(const render_args_t *ra)
+{
+    if (!ra->text || !ra->len)
         return 0;
     tt_ctx_t *c = tn_xcalloc(1, sizeof(*c));
-    c->tmpl = t;
-    c->n = n;
-    c->data = data;
-    c->out = out;
-    c->out_limit = out->len + TN_TMPL_MAX_OUTPUT;
-    c->flags = flags;
-    c->err = err;
-    c->errlen = errlen;
+    c->tmpl = ra->t;
+    c->n = ra->n;
+    c->data = ra->data;
+    c->dot = ra->dot;
+    c->out = ra->out;
+    c->out_limit = ra->out->len + TN_TMPL_MAX_OUTPUT;
+    c->flags = ra->flags;
+    c->err = ra->err;
+    c->errlen = ra->errlen;
     c->tname = c->tfile = "";
+    c->depth = ra->depth;
+    c->rl = ra->rl ? ra->rl : tn_xcalloc(1, sizeof(tt_rl_t));
+    char *err = ra->err;
+    size_t errlen = ra->errlen;
     if (errlen)
         err[0] = 0;
     tt_def_t *defs = NULL;
     size_t ndefs = 0, cap = 0;
     tt_node_t *top = NULL;
-    int rc = tt_parse(&c->arena, "", text, strlen(text), &defs, &ndefs, &cap, &top, err, errlen);
+    int rc = tt_parse(&c->arena, "", ra->text, ra->len, &defs, &ndefs, &cap, &top, err, errlen);
     if (rc == 0) {
         c->defs1 = defs;
         c->ndefs1 = ndefs;
-        if (t) {
-            c->defs2 = t->defs;
-            c->ndefs2 = t->ndefs;
+        if (ra->t) {
+            c->defs2 = ra->t->defs;
+            c->ndefs2 = ra->t->ndefs;
         }
-        tv_t data = {.kind = TV_DATA, .sub = c->data ? TA_DATA : TA_NOTIF};
-        var_push(c, "$", data);
-        rc = top ? exec_list(c, top, &data) : 0;
+        tv_t dot = {.kind = TV_DATA, .sub = c->data ? TA_DATA : TA_NOTIF};
+        if (ra->dot)
+            dot = *ra->dot;
+        var_push(c, "$", dot);
+        rc = top ? exec_list(c, top, &dot) : 0;
         if (rc > 0)
             rc = 0;
+        if (rc == 0 && !c->failed)
+            rc = tt_html_end(c);
         if (c->failed && rc == 0)
             rc = TN_ERR_INVAL;
     }
@@ -2613,10 +2508,44 @@ static int render(const tn_tmpl_t *t, const char *text, const struct tn_notifica
     free(c->vnames);
     free(c->vvals);
     free(c->fnerr);
+    if (!ra->rl)
+        rl_free(c->rl);
     tt_zones_free(&c->zones);
     tt_arena_free(&c->arena);
     free(c);
     return rc < 0 ? rc : 0;
+}
+
+static int render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
+                  const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
+                  size_t errlen)
+{
+    render_args_t ra = {.t = t,
+                        .text = text,
+                        .len = text ? strlen(text) : 0,
+                        .n = n,
+                        .data = data,
+                        .flags = flags,
+                        .out = out,
+                        .err = err,
+                        .errlen = errlen};
+    return render_with(&ra);
+}
+
+int tt_render_value(const tn_tmpl_t *t, const char *text, const tv_t *dot,
+                    const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
+                    size_t errlen)
+{
+    render_args_t ra = {.t = t,
+                        .text = text,
+                        .len = text ? strlen(text) : 0,
+                        .data = data,
+                        .dot = dot,
+                        .flags = flags,
+                        .out = out,
+                        .err = err,
+                        .errlen = errlen};
+    return render_with(&ra);
 }
 
 int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,

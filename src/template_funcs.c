@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <wctype.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <locale.h>
 #include <pcre2.h>
 
 #include "template_internal.h"
+
+#define GO_ZERO_UNIX_S INT64_C(-62135596800) /* Go's zero time, 0001-01-01 UTC */
 #include "tocsin/clock.h"
 #include "tocsin/json.h"
 #include "tocsin/timefmt.h"
@@ -945,11 +948,7 @@ static int f_stringSlice(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 static int f_routeLabels(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    const char *s;
-    size_t len;
-    int rc = tv_want_str(c, &a[0], &s, &len);
-    *out = tv_cstr(""); /* routes carry no labels in tocsin */
-    return rc;
+    return tt_route_label(c, a[0].s.p, a[0].s.n, out);
 }
 
 /* ---- time ---- */
@@ -1076,32 +1075,612 @@ static int f_humanizeDuration(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     return 0;
 }
 
-/* toDate / mustToDate: the RFC 3339 layouts only. */
+/* ---- Go's time.ParseInLocation(layout, value, time.UTC), for toDate / mustToDate ---- */
+
+enum {
+    P_NONE,
+    P_LONGMONTH,
+    P_MONTH,
+    P_NUMMONTH,
+    P_ZEROMONTH,
+    P_LONGWEEKDAY,
+    P_WEEKDAY,
+    P_DAY,
+    P_UNDERDAY,
+    P_ZERODAY,
+    P_UNDERYEARDAY,
+    P_ZEROYEARDAY,
+    P_HOUR,
+    P_HOUR12,
+    P_ZEROHOUR12,
+    P_MINUTE,
+    P_ZEROMINUTE,
+    P_SECOND,
+    P_ZEROSECOND,
+    P_LONGYEAR,
+    P_YEAR,
+    P_PM,
+    P_pm,
+    P_TZ,
+    P_ISO_SECONDS_TZ, /* Z070000 */
+    P_ISO_TZ,         /* Z0700 */
+    P_ISO_SHORT_TZ,   /* Z07 */
+    P_ISO_COLON_TZ,   /* Z07:00 */
+    P_ISO_COLON_SECONDS_TZ,
+    P_NUM_TZ,
+    P_NUM_SECONDS_TZ,
+    P_NUM_SHORT_TZ,
+    P_NUM_COLON_TZ,
+    P_NUM_COLON_SECONDS_TZ,
+    P_FRAC0, /* .000 */
+    P_FRAC9, /* .999 */
+};
+
+static bool p_lower(const char *s, size_t n)
+{
+    return n > 0 && s[0] >= 'a' && s[0] <= 'z';
+}
+
+static bool p_digit(const char *s, size_t n, size_t i)
+{
+    return i < n && s[i] >= '0' && s[i] <= '9';
+}
+
+/* nextStdChunk: the first layout element of l[0..n) at *at, its length in *len; P_NONE when
+ * there is none (*at = n). */
+static int p_chunk(const char *l, size_t n, size_t *at, size_t *len, int *digits)
+{
+#define HAS(i, s) (n - (i) >= sizeof(s) - 1 && !memcmp(l + (i), s, sizeof(s) - 1))
+#define RET(std, off, k)                                                                           \
+    do {                                                                                           \
+        *at = (off);                                                                               \
+        *len = (k);                                                                                \
+        return (std);                                                                              \
+    } while (0)
+    for (size_t i = 0; i < n; i++) {
+        switch (l[i]) {
+        case 'J':
+            if (HAS(i, "January"))
+                RET(P_LONGMONTH, i, 7);
+            if (HAS(i, "Jan") && !p_lower(l + i + 3, n - i - 3))
+                RET(P_MONTH, i, 3);
+            break;
+        case 'M':
+            if (HAS(i, "Monday"))
+                RET(P_LONGWEEKDAY, i, 6);
+            if (HAS(i, "Mon") && !p_lower(l + i + 3, n - i - 3))
+                RET(P_WEEKDAY, i, 3);
+            if (HAS(i, "MST"))
+                RET(P_TZ, i, 3);
+            break;
+        case '0':
+            if (i + 1 < n && l[i + 1] >= '1' && l[i + 1] <= '6') {
+                static const int zx[] = {P_ZEROMONTH,  P_ZERODAY,    P_ZEROHOUR12,
+                                         P_ZEROMINUTE, P_ZEROSECOND, P_YEAR};
+                RET(zx[l[i + 1] - '1'], i, 2);
+            }
+            if (HAS(i, "002"))
+                RET(P_ZEROYEARDAY, i, 3);
+            break;
+        case '1':
+            if (HAS(i, "15"))
+                RET(P_HOUR, i, 2);
+            RET(P_NUMMONTH, i, 1);
+        case '2':
+            if (HAS(i, "2006"))
+                RET(P_LONGYEAR, i, 4);
+            RET(P_DAY, i, 1);
+        case '_':
+            if (HAS(i, "_2006"))
+                RET(P_LONGYEAR, i + 1, 4); /* a literal '_' and the year */
+            if (HAS(i, "_2"))
+                RET(P_UNDERDAY, i, 2);
+            if (HAS(i, "__2"))
+                RET(P_UNDERYEARDAY, i, 3);
+            break;
+        case '3':
+            RET(P_HOUR12, i, 1);
+        case '4':
+            RET(P_MINUTE, i, 1);
+        case '5':
+            RET(P_SECOND, i, 1);
+        case 'P':
+            if (HAS(i, "PM"))
+                RET(P_PM, i, 2);
+            break;
+        case 'p':
+            if (HAS(i, "pm"))
+                RET(P_pm, i, 2);
+            break;
+        case '-':
+            if (HAS(i, "-070000"))
+                RET(P_NUM_SECONDS_TZ, i, 7);
+            if (HAS(i, "-07:00:00"))
+                RET(P_NUM_COLON_SECONDS_TZ, i, 9);
+            if (HAS(i, "-0700"))
+                RET(P_NUM_TZ, i, 5);
+            if (HAS(i, "-07:00"))
+                RET(P_NUM_COLON_TZ, i, 6);
+            if (HAS(i, "-07"))
+                RET(P_NUM_SHORT_TZ, i, 3);
+            break;
+        case 'Z':
+            if (HAS(i, "Z070000"))
+                RET(P_ISO_SECONDS_TZ, i, 7);
+            if (HAS(i, "Z07:00:00"))
+                RET(P_ISO_COLON_SECONDS_TZ, i, 9);
+            if (HAS(i, "Z0700"))
+                RET(P_ISO_TZ, i, 5);
+            if (HAS(i, "Z07:00"))
+                RET(P_ISO_COLON_TZ, i, 6);
+            if (HAS(i, "Z07"))
+                RET(P_ISO_SHORT_TZ, i, 3);
+            break;
+        case '.':
+        case ',':
+            if (i + 1 < n && (l[i + 1] == '0' || l[i + 1] == '9')) {
+                size_t j = i + 1;
+                while (j < n && l[j] == l[i + 1])
+                    j++;
+                if (!p_digit(l, n, j)) {
+                    *digits = (int)(j - i - 1);
+                    RET(l[i + 1] == '0' ? P_FRAC0 : P_FRAC9, i, j - i);
+                }
+            }
+            break;
+        }
+    }
+    *at = n;
+    *len = 0;
+    return P_NONE;
+#undef HAS
+#undef RET
+}
+
+/* getnum / getnum3: 1-2 (3) digits, exactly 2 (3) when fixed. */
+static bool p_num(const char **v, size_t *vn, bool fixed, int max, int *out)
+{
+    const char *s = *v;
+    size_t n = *vn;
+    int k = 0, x = 0;
+    while (k < max && p_digit(s, n, (size_t)k))
+        x = x * 10 + (s[k++] - '0');
+    if (k == 0 || (fixed && k < max))
+        return false;
+    *out = x;
+    *v += k;
+    *vn -= (size_t)k;
+    return true;
+}
+
+static bool p_lookup(const char *const *tab, size_t ntab, size_t cut, const char **v, size_t *vn,
+                     int *out)
+{
+    for (size_t i = 0; i < ntab; i++) {
+        size_t k = cut ? cut : strlen(tab[i]);
+        if (*vn >= k && !strncasecmp(*v, tab[i], k)) {
+            *out = (int)i;
+            *v += k;
+            *vn -= k;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The time package's quote(). */
+static void p_quote(tn_buf_t *b, const char *s, size_t n)
+{
+    tn_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x80 || ch < ' ')
+            tn_buf_printf(b, "\\x%02x", ch);
+        else {
+            if (ch == '"' || ch == '\\')
+                tn_buf_putc(b, '\\');
+            tn_buf_putc(b, (char)ch);
+        }
+    }
+    tn_buf_putc(b, '"');
+}
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool p_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int p_days_in(int m, int y)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && p_leap(y) ? 29 : d[m - 1];
+}
+
+/* Fills *out (a time.Time) or writes Go's ParseError text into err. */
+static bool go_time_parse(tt_ctx_t *c, const char *layout, size_t ln, const char *value, size_t vn,
+                          tv_t *out, tn_buf_t *err)
+{
+    static const char *const months[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
+    static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                       "Thursday", "Friday", "Saturday"};
+    const char *l = layout, *v = value;
+    size_t lnr = ln, vnr = vn;
+    int year = 0, month = -1, day = -1, yday = -1, hour = 0, min = 0, sec = 0, nsec = 0;
+    int zoff = 0;
+    bool have_off = false, am = false, pm = false;
+    const char *range = NULL;
+    for (;;) {
+        size_t at, clen;
+        int digits = 0;
+        int std = p_chunk(l, lnr, &at, &clen, &digits);
+        /* skip the literal prefix: a space matches any run of spaces */
+        const char *pre = l;
+        size_t pn = at;
+        while (pn > 0) {
+            if (pre[0] == ' ') {
+                if (vnr > 0 && v[0] != ' ')
+                    break;
+                while (pn > 0 && pre[0] == ' ')
+                    pre++, pn--;
+                while (vnr > 0 && v[0] == ' ')
+                    v++, vnr--;
+                continue;
+            }
+            if (vnr == 0 || v[0] != pre[0])
+                break;
+            pre++, pn--, v++, vnr--;
+        }
+        if (pn > 0) {
+            tn_buf_puts(err, "parsing time ");
+            p_quote(err, value, vn);
+            tn_buf_puts(err, " as ");
+            p_quote(err, layout, ln);
+            tn_buf_puts(err, ": cannot parse ");
+            p_quote(err, v, vnr);
+            tn_buf_puts(err, " as ");
+            p_quote(err, l, at);
+            return false;
+        }
+        if (std == P_NONE) {
+            if (vnr) {
+                tn_buf_puts(err, "parsing time ");
+                p_quote(err, value, vn);
+                tn_buf_puts(err, ": extra text: ");
+                p_quote(err, v, vnr);
+                return false;
+            }
+            break;
+        }
+        const char *elem = l + at;
+        l += at + clen;
+        lnr -= at + clen;
+        const char *hold = v;
+        size_t holdn = vnr;
+        bool ok = true;
+        int x;
+        switch (std) {
+        case P_YEAR:
+            ok = vnr >= 2 && p_digit(v, vnr, 0) && p_digit(v, vnr, 1);
+            if (ok) {
+                year = (v[0] - '0') * 10 + (v[1] - '0');
+                year += year >= 69 ? 1900 : 2000;
+                v += 2, vnr -= 2;
+            }
+            break;
+        case P_LONGYEAR:
+            ok = vnr >= 4;
+            for (int k = 0; ok && k < 4; k++)
+                ok = p_digit(v, vnr, (size_t)k);
+            if (ok) {
+                year = atoi(tt_strndup(&c->arena, v, 4));
+                v += 4, vnr -= 4;
+            }
+            break;
+        case P_MONTH:
+        case P_LONGMONTH:
+            ok = p_lookup(months, 12, std == P_MONTH ? 3 : 0, &v, &vnr, &month);
+            month++;
+            break;
+        case P_NUMMONTH:
+        case P_ZEROMONTH:
+            ok = p_num(&v, &vnr, std == P_ZEROMONTH, 2, &month);
+            if (ok && (month <= 0 || month > 12))
+                range = "month";
+            break;
+        case P_WEEKDAY:
+        case P_LONGWEEKDAY:
+            ok = p_lookup(days, 7, std == P_WEEKDAY ? 3 : 0, &v, &vnr, &x);
+            break;
+        case P_DAY:
+        case P_UNDERDAY:
+        case P_ZERODAY:
+            if (std == P_UNDERDAY && vnr > 0 && v[0] == ' ')
+                v++, vnr--;
+            ok = p_num(&v, &vnr, std == P_ZERODAY, 2, &day);
+            break;
+        case P_UNDERYEARDAY:
+        case P_ZEROYEARDAY:
+            for (int k = 0; k < 2 && std == P_UNDERYEARDAY; k++)
+                if (vnr > 0 && v[0] == ' ')
+                    v++, vnr--;
+            ok = p_num(&v, &vnr, std == P_ZEROYEARDAY, 3, &yday);
+            break;
+        case P_HOUR:
+            ok = p_num(&v, &vnr, false, 2, &hour);
+            if (hour < 0 || hour >= 24)
+                range = "hour";
+            break;
+        case P_HOUR12:
+        case P_ZEROHOUR12:
+            ok = p_num(&v, &vnr, std == P_ZEROHOUR12, 2, &hour);
+            if (hour < 0 || hour > 12)
+                range = "hour";
+            break;
+        case P_MINUTE:
+        case P_ZEROMINUTE:
+            ok = p_num(&v, &vnr, std == P_ZEROMINUTE, 2, &min);
+            if (min < 0 || min >= 60)
+                range = "minute";
+            break;
+        case P_SECOND:
+        case P_ZEROSECOND:
+            ok = p_num(&v, &vnr, std == P_ZEROSECOND, 2, &sec);
+            if (!ok)
+                break;
+            if (sec < 0 || sec >= 60) {
+                range = "second";
+                break;
+            }
+            /* a fraction the layout does not name is read anyway */
+            if (vnr >= 2 && (v[0] == '.' || v[0] == ',') && p_digit(v, vnr, 1)) {
+                size_t a2, l2;
+                int d2 = 0;
+                int next = p_chunk(l, lnr, &a2, &l2, &d2);
+                if (!((next == P_FRAC0 || next == P_FRAC9) && a2 == 0)) {
+                    size_t k = 2;
+                    while (p_digit(v, vnr, k))
+                        k++;
+                    int64_t ns = 0;
+                    for (size_t q = 1; q < 10; q++)
+                        ns = ns * 10 + (q < k ? v[q] - '0' : 0);
+                    nsec = (int)ns;
+                    v += k, vnr -= k;
+                }
+            }
+            break;
+        case P_PM:
+        case P_pm:
+            ok = vnr >= 2;
+            if (ok) {
+                bool up = std == P_PM;
+                if (!strncmp(v, up ? "PM" : "pm", 2))
+                    pm = true;
+                else if (!strncmp(v, up ? "AM" : "am", 2))
+                    am = true;
+                else
+                    ok = false;
+                if (ok)
+                    v += 2, vnr -= 2;
+            }
+            break;
+        case P_FRAC0:
+        case P_FRAC9: {
+            size_t k;
+            if (std == P_FRAC0) {
+                k = 1 + (size_t)digits;
+                ok = vnr >= k && (v[0] == '.' || v[0] == ',');
+                for (size_t q = 1; ok && q < k; q++)
+                    ok = p_digit(v, vnr, q);
+            } else {
+                if (vnr < 2 || (v[0] != '.' && v[0] != ',') || !p_digit(v, vnr, 1))
+                    break; /* omitted */
+                k = 1;
+                while (p_digit(v, vnr, k))
+                    k++;
+            }
+            if (ok) {
+                int64_t ns = 0;
+                for (size_t q = 1; q < 10; q++)
+                    ns = ns * 10 + (q < k ? v[q] - '0' : 0);
+                nsec = (int)ns;
+                v += k, vnr -= k;
+            }
+            break;
+        }
+        case P_TZ:
+            if (vnr >= 3 && !memcmp(v, "UTC", 3)) {
+                v += 3, vnr -= 3;
+                have_off = true;
+                zoff = 0;
+                break;
+            } else {
+                /* three to five upper-case letters (four or five ending in T), or GMT+h */
+                size_t k = 0;
+                while (k < vnr && k < 6 && v[k] >= 'A' && v[k] <= 'Z')
+                    k++;
+                if (vnr >= 3 && !memcmp(v, "GMT", 3)) {
+                    k = 3;
+                    if (k < vnr && (v[k] == '+' || v[k] == '-') && p_digit(v, vnr, k + 1)) {
+                        size_t e = k + 1;
+                        int h = 0;
+                        while (p_digit(v, vnr, e))
+                            h = h * 10 + (v[e++] - '0');
+                        if (h <= 23) {
+                            zoff = (v[k] == '-' ? -h : h) * 3600;
+                            have_off = true;
+                            k = e;
+                        }
+                    }
+                } else if (vnr >= 4 && (!memcmp(v, "ChST", 4) || !memcmp(v, "MeST", 4))) {
+                    k = 4;
+                } else if (k == 5   ? v[4] != 'T'
+                           : k == 4 ? v[3] != 'T' && memcmp(v, "WITA", 4)
+                                    : k != 3) {
+                    ok = false;
+                }
+                if (ok)
+                    v += k, vnr -= k; /* a zone name alone: its offset is unknown, so UTC */
+            }
+            break;
+        default: { /* numeric zone offsets */
+            bool iso = std >= P_ISO_SECONDS_TZ && std <= P_ISO_COLON_SECONDS_TZ;
+            if (iso && vnr >= 1 && v[0] == 'Z') {
+                v++, vnr--;
+                have_off = true;
+                zoff = 0;
+                break;
+            }
+            bool colon = std == P_ISO_COLON_TZ || std == P_NUM_COLON_TZ;
+            bool colsec = std == P_ISO_COLON_SECONDS_TZ || std == P_NUM_COLON_SECONDS_TZ;
+            bool sec7 = std == P_ISO_SECONDS_TZ || std == P_NUM_SECONDS_TZ;
+            bool shrt = std == P_ISO_SHORT_TZ || std == P_NUM_SHORT_TZ;
+            size_t need = colon ? 6 : colsec ? 9 : sec7 ? 7 : shrt ? 3 : 5;
+            if (vnr < need || (colon && v[3] != ':') || (colsec && (v[3] != ':' || v[6] != ':'))) {
+                ok = false;
+                break;
+            }
+            const char *hh = v + 1, *mm = colon || colsec ? v + 4 : v + 3,
+                       *ss = colsec ? v + 7 : v + 5;
+            int h2 = 0, m2 = 0, s2 = 0;
+            const char *p;
+            size_t pnn = 2;
+            p = hh;
+            ok = p_num(&p, &pnn, true, 2, &h2);
+            if (ok && !shrt) {
+                p = mm, pnn = 2;
+                ok = p_num(&p, &pnn, true, 2, &m2);
+            }
+            if (ok && (colsec || sec7)) {
+                p = ss, pnn = 2;
+                ok = p_num(&p, &pnn, true, 2, &s2);
+            }
+            if (h2 > 24)
+                range = "time zone offset hour";
+            if (m2 > 60)
+                range = "time zone offset minute";
+            if (s2 > 60)
+                range = "time zone offset second";
+            zoff = (h2 * 60 + m2) * 60 + s2;
+            if (v[0] == '-')
+                zoff = -zoff;
+            else if (v[0] != '+')
+                ok = false;
+            have_off = true;
+            v += need, vnr -= need;
+            break;
+        }
+        }
+        if (range) {
+            tn_buf_puts(err, "parsing time ");
+            p_quote(err, value, vn);
+            tn_buf_printf(err, ": %s out of range", range);
+            return false;
+        }
+        if (!ok) {
+            tn_buf_puts(err, "parsing time ");
+            p_quote(err, value, vn);
+            tn_buf_puts(err, " as ");
+            p_quote(err, layout, ln);
+            tn_buf_puts(err, ": cannot parse ");
+            p_quote(err, hold, holdn);
+            tn_buf_puts(err, " as ");
+            p_quote(err, elem, clen);
+            return false;
+        }
+    }
+    if (pm && hour < 12)
+        hour += 12;
+    else if (am && hour == 12)
+        hour = 0;
+    const char *msg = NULL;
+    if (yday >= 0) {
+        int m = 0, d = 0, yd = yday;
+        if (p_leap(year)) {
+            if (yd == 31 + 29)
+                m = 2, d = 29;
+            else if (yd > 31 + 29)
+                yd--;
+        }
+        if (yd < 1 || yd > 365) {
+            msg = "day-of-year out of range";
+        } else {
+            if (m == 0) {
+                static const int before[] = {0,   31,  59,  90,  120, 151, 181,
+                                             212, 243, 273, 304, 334, 365};
+                m = (yd - 1) / 31 + 1;
+                if (before[m] < yd)
+                    m++;
+                d = yd - before[m - 1];
+            }
+            if (month >= 0 && month != m)
+                msg = "day-of-year does not match month";
+            else if (day >= 0 && day != d)
+                msg = "day-of-year does not match day";
+            month = m;
+            day = d;
+        }
+    } else {
+        if (month < 0)
+            month = 1;
+        if (day < 0)
+            day = 1;
+    }
+    if (!msg && (day < 1 || day > p_days_in(month, year)))
+        msg = "day out of range";
+    if (msg) {
+        tn_buf_puts(err, "parsing time ");
+        p_quote(err, value, vn);
+        tn_buf_printf(err, ": %s", msg);
+        return false;
+    }
+    int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec;
+    if (have_off)
+        secs -= zoff;
+    *out = (tv_t){.kind = TV_TIME};
+    if (secs == GO_ZERO_UNIX_S && nsec == 0 && !zoff)
+        return true; /* Go's zero time */
+    if (secs <= INT64_MIN / TN_NS_PER_SEC + 1 || secs >= INT64_MAX / TN_NS_PER_SEC - 1) {
+        tn_buf_puts(err, "parsing time ");
+        p_quote(err, value, vn);
+        tn_buf_puts(err, ": year outside tocsin's time range (1678-2262)");
+        return false;
+    }
+    out->tm.t = secs * TN_NS_PER_SEC + nsec;
+    if (have_off && zoff) {
+        char z[24];
+        snprintf(z, sizeof z, "=%d", zoff);
+        out->tm.zone = tt_strndup(&c->arena, z, strlen(z));
+    }
+    return true;
+}
+
+/* toDate / mustToDate: Go's time.ParseInLocation with UTC; toDate gives the zero time on
+ * failure. */
 static int parse_date(tt_ctx_t *c, tv_t *a, tv_t *out, bool must)
 {
-    const char *l, *s;
-    size_t ln, sn;
-    int rc = tv_want_str(c, &a[0], &l, &ln);
-    if (rc || (rc = tv_want_str(c, &a[1], &s, &sn)))
-        return rc;
-    *out = (tv_t){.kind = TV_TIME};
-    tn_time_t t;
-    char buf[64];
-    bool ok = false;
-    if (sn < sizeof buf - 16) {
-        memcpy(buf, s, sn);
-        buf[sn] = 0;
-        if (ln == 10 && !memcmp(l, "2006-01-02", 10) && sn == 10) {
-            memcpy(buf + 10, "T00:00:00Z", 11);
-            sn += 10;
-        }
-        ok = tn_time_parse_rfc3339(buf, sn, &t) == 0;
+    tn_buf_t err;
+    tn_buf_init(&err, 0);
+    bool ok = go_time_parse(c, a[0].s.p, a[0].s.n, a[1].s.p, a[1].s.n, out, &err);
+    int rc = 0;
+    if (!ok) {
+        *out = (tv_t){.kind = TV_TIME};
+        if (must)
+            rc = tt_fail(c, "%s", tn_buf_cstr(&err));
     }
-    if (ok)
-        out->tm.t = t;
-    else if (must)
-        return tt_fail(c, "parsing time \"%.*s\"", (int)TN_MIN(sn, 64), s);
-    return 0;
+    tn_buf_free(&err);
+    return rc;
 }
 static int f_toDate(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
@@ -1129,12 +1708,12 @@ static void json_kv(tn_buf_t *b, tn_labels_t kv)
     tn_buf_putc(b, '}');
 }
 
-static void json_time(tn_buf_t *b, tn_time_t t)
+/* time.Time's MarshalJSON: RFC 3339 with nanoseconds, in the time's zone. */
+static void json_time(tt_ctx_t *c, tn_buf_t *b, const tv_t *t)
 {
-    char ts[40];
-    tn_time_format_rfc3339nano(t, ts);
+    static const char layout[] = "2006-01-02T15:04:05.999999999Z07:00";
     tn_buf_putc(b, '"');
-    tn_buf_puts(b, ts);
+    tt_time_format(c, b, layout, sizeof layout - 1, t);
     tn_buf_putc(b, '"');
 }
 
@@ -1161,7 +1740,12 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         }
         if (a != 0 && (a < 1e-6 || a >= 1e21)) {
             snprintf(tmp, sizeof tmp, "%.*e", p - 1, v->f);
-            /* Go writes e-07 as e-07, e+21 as e+21 */
+            /* encoding/json shortens e-07 to e-7 (and keeps e+21) */
+            size_t tl = strlen(tmp);
+            if (tl >= 4 && tmp[tl - 4] == 'e' && tmp[tl - 3] == '-' && tmp[tl - 2] == '0') {
+                tmp[tl - 2] = tmp[tl - 1];
+                tmp[tl - 1] = 0;
+            }
         } else {
             snprintf(tmp, sizeof tmp, "%.*g", p, v->f);
             if (strchr(tmp, 'e')) {
@@ -1177,9 +1761,13 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
     case TV_STR:
         return tn_json_go_string(b, v->s.p, v->s.n);
     case TV_TIME:
-        json_time(b, v->tm.t);
+        json_time(c, b, v);
         return 0;
+    case TV_LOC:
+        return tn_buf_puts(b, "{}");
     case TV_KV:
+        if (v->sub == TK_NIL)
+            return tn_buf_puts(b, "null");
         json_kv(b, v->kv);
         return 0;
     case TV_PAIR:
@@ -1189,6 +1777,8 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         tn_json_go_string(b, v->pair.value, strlen(v->pair.value));
         return tn_buf_putc(b, '}');
     case TV_LIST:
+        if (v->l->nil)
+            return tn_buf_puts(b, "null");
         tn_buf_putc(b, '[');
         for (size_t i = 0; i < v->l->n; i++) {
             if (i)
@@ -1220,8 +1810,28 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         }
         return tn_buf_putc(b, '}');
     }
-    case TV_DATA:
-        return tn_buf_puts(b, "{}");
+    case TV_DATA: {
+        static const char *const f[] = {"Receiver",           "Status",      "Alerts",
+                                        "NotificationReason", "GroupLabels", "CommonLabels",
+                                        "CommonAnnotations",  "RouteLabels", "ExternalURL"};
+        static const char *const k[] = {"receiver",
+                                        "status",
+                                        "alerts",
+                                        "notification_reason",
+                                        "groupLabels",
+                                        "commonLabels",
+                                        "commonAnnotations",
+                                        "routeLabels",
+                                        "externalURL"};
+        tn_buf_putc(b, '{');
+        for (size_t i = 0; i < TN_ARRAY_LEN(f); i++) {
+            bool ok;
+            tv_t fv = tt_data_field(c, f[i], &ok);
+            tn_buf_printf(b, "%s\"%s\":", i ? "," : "", k[i]);
+            tt_json(c, b, &fv);
+        }
+        return tn_buf_putc(b, '}');
+    }
     }
     return 0;
 }

@@ -48,6 +48,7 @@ enum tv_kind {
 };
 
 enum { TA_NOTIF, TA_DATA };                                                   /* alert subtypes */
+enum { TK_MAP, TK_NIL };                                                      /* KV subtypes */
 enum { TS_PLAIN, TS_HTML, TS_URL };                                           /* string subtypes */
 enum { TL_ANY, TL_STRSLICE, TL_STRINGS, TL_PAIRS, TL_ALERTS, TL_ALERTSLICE }; /* list types */
 
@@ -55,6 +56,7 @@ typedef struct tv tv_t;
 typedef struct tt_list {
     size_t n, cap;
     tv_t *v;
+    bool nil; /* a nil slice (explicit data without alerts): JSON null */
 } tt_list_t;
 
 typedef struct tt_dict {
@@ -190,6 +192,15 @@ typedef struct tt_func {
 const tt_func_t *tt_func_find(const char *name);
 bool tt_func_exists(const char *name); /* builtins included */
 
+/* html/template's context (state, attribute delimiter, URL part, JS slash context, attribute
+ * and element kinds), with the brace depths of nested JS template-literal ${...}. */
+#define TT_JS_BRACES 16
+typedef struct tt_hctx {
+    uint8_t state, delim, url_part, js_ctx, attr, element;
+    uint8_t nbrace;
+    int16_t brace[TT_JS_BRACES];
+} tt_hctx_t;
+
 /* Render state. */
 struct tt_ctx {
     tt_arena_t arena;
@@ -197,6 +208,8 @@ struct tt_ctx {
     tt_zones_t zones;
     const tn_notification_t *n;
     const tn_tmpl_data_t *data; /* explicit data instead of n */
+    const tv_t *dot;            /* tests: executed with this value instead of the data */
+    struct tt_rl *rl;           /* route label resolver */
     tn_buf_t *out;
     unsigned flags;
     char *err;
@@ -221,18 +234,9 @@ struct tt_ctx {
     bool common_done;
     tt_list_t *alerts;
     const char *receiver;
-    /* HTML context tracking */
+    /* HTML mode: the context the output is in (template_html.c) */
     size_t out_limit;
-    int hstate;
-    int hcomment_dashes;
-    int hattr; /* attribute kind */
-    char hquote;
-    int hurlpart;
-    char htag[16];
-    size_t htaglen;
-    char hattrname[16];
-    size_t hattrlen;
-    bool hend_tag;
+    tt_hctx_t h;
 };
 
 /* An execution error at the current node, worded as Go's (see template_exec.c). */
@@ -271,6 +275,22 @@ void tt_zones_preload(tn_tmpl_t *t, const char *name);
 void tt_duration_string(tn_buf_t *b, int64_t d);
 int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v);
 tv_t tt_alert_field(tt_ctx_t *c, const tv_t *alert, const char *name, bool *ok);
+tv_t tt_data_field(tt_ctx_t *c, const char *name, bool *ok); /* .Receiver, .Alerts, ... */
 int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *layout, size_t llen, const tv_t *t);
+/* routeLabels: the named route label, rendered as a template unless already rendered. */
+int tt_route_label(tt_ctx_t *c, const char *name, size_t len, tv_t *out);
+/* HTML mode (template_html.c): template text through the context tracker, an action escaped
+ * for its context, and the check at the end that the output ends in a text context. */
+int tt_html_text(tt_ctx_t *c, const char *s, size_t n);
+int tt_html_action(tt_ctx_t *c, const tt_node_t *action, const tv_t *dot);
+int tt_html_end(tt_ctx_t *c);
+/* For template_html.c: output (capped) and evaluation. */
+int tt_out(tt_ctx_t *c, const char *s, size_t n);
+int tt_eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out);
+int tt_eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out);
+/* Renders text executed with dot (NULL: data) — for tests, which build their own values. */
+int tt_render_value(const tn_tmpl_t *t, const char *text, const tv_t *dot,
+                    const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
+                    size_t errlen);
 
 #endif

@@ -112,6 +112,9 @@ typedef struct tn_notification {
     const char *reason;
     /* Set only on a rate-limit summary (tocsin extension); NULL on every other notification. */
     const tn_summary_t *summary;
+    /* Alertmanager's route labels, already rendered (routeLabels returns them verbatim).
+     * tocsin routes carry none yet: empty. */
+    tn_labels_t route_labels;
 } tn_notification_t;
 
 /* Alertmanager's AlertSlice order: by the job label, then instance, then whole label sets. */
