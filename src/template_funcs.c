@@ -461,15 +461,18 @@ static int f_call(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 
 /* ---- strings ---- */
 
+/* Set up once for every thread that renders (renders may run concurrently). */
+static locale_t utf8_loc;
+static void utf8_locale_init(void)
+{
+    utf8_loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
 static locale_t utf8_locale(void)
 {
-    static locale_t loc;
-    static bool tried;
-    if (!tried) {
-        tried = true;
-        loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    }
-    return loc;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, utf8_locale_init);
+    return utf8_loc;
 }
 
 /* Maps each code point through fn (towupper/towlower); mode 2 = title case words. */
@@ -788,15 +791,19 @@ static pcre2_code *re_compile(tt_ctx_t *c, const char *p, size_t n, bool must)
     return re;
 }
 
+static pcre2_match_context *re_mctx_v;
+static void re_mctx_init(void)
+{
+    re_mctx_v = pcre2_match_context_create(NULL);
+    pcre2_set_match_limit(re_mctx_v, 1000000);
+    pcre2_set_depth_limit(re_mctx_v, 10000);
+}
+
 static pcre2_match_context *re_mctx(void)
 {
-    static pcre2_match_context *m;
-    if (!m) {
-        m = pcre2_match_context_create(NULL);
-        pcre2_set_match_limit(m, 1000000);
-        pcre2_set_depth_limit(m, 10000);
-    }
-    return m;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, re_mctx_init);
+    return re_mctx_v;
 }
 
 static int f_match(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
