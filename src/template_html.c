@@ -1450,7 +1450,9 @@ static void js_val(tt_ctx_t *c, const tv_t *v, tn_buf_t *out)
     char *saved = c->fnerr;
     c->fnerr = NULL;
     int rc = tt_json(c, &j, &a);
-    if (rc) {
+    if (!rc && j.len > TN_TMPL_MAX_OUTPUT) {
+        tt_rawerrorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
+    } else if (rc) {
         const char *m = c->fnerr ? c->fnerr : "json: error";
         tn_buf_puts(out, " /* ");
         for (const char *p = m; *p; p++) {
@@ -1680,6 +1682,11 @@ static void apply(tt_ctx_t *c, int e, const tv_t *v, tn_buf_t *out)
         js_val(c, v, out);
         return;
     }
+    if ((e == X_PRE_HTML || e == X_PRE_URLQUERY) && v->kind == TV_STR &&
+        v->s.n > TN_TMPL_MAX_OUTPUT) {
+        tt_rawerrorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
+        return;
+    }
     if (e == X_PRE_HTML || e == X_PRE_URLQUERY) {
         tv_t arg = *v, res = {0};
         const tt_func_t *f = tt_func_find(e == X_PRE_HTML ? "html" : "urlquery");
@@ -1693,6 +1700,12 @@ static void apply(tt_ctx_t *c, int e, const tv_t *v, tn_buf_t *out)
     int ct = stringify(c, v, &sb);
     const char *s = sb.data ? sb.data : "";
     size_t n = sb.len;
+    /* escaping at most multiplies a value by 8: refuse one past the output cap up front */
+    if (n > TN_TMPL_MAX_OUTPUT && e != X_COMMENT) {
+        tn_buf_free(&sb);
+        tt_rawerrorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
+        return;
+    }
     tn_buf_t st;
     tn_buf_init(&st, 0);
     switch (e) {
@@ -1953,6 +1966,8 @@ int tt_html_action(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
             apply(c, pre, &v, &o);
             v = tt_buf_value(c, &o);
             tn_buf_free(&o);
+            if (c->failed)
+                return TN_ERR_INVAL;
         }
     } else if (keep > 0) {
         tt_node_t part = *pipe;

@@ -548,6 +548,12 @@ static void test_limits(void **state)
     assert_int_equal(tn_tmpl_add(t, "big.tmpl", big, strlen(big), err, sizeof err), 0);
     assert_null(render(f, t, "{{ template \"x\" . }}", 0, err));
     assert_non_null(strstr(err, "output exceeds"));
+    /* a value past the output cap is refused before it is escaped */
+    assert_null(render(f, t,
+                       "{{ $s := printf \"%0*d\" 2000000 0 }}<script>var x = '{{ $s }}', "
+                       "y = {{ $s }};</script>",
+                       TN_TMPL_HTML, err));
+    assert_non_null(strstr(err, "output exceeds"));
     /* iteration cap without output */
     assert_null(render(f, t, "{{ range 2000 }}{{ range 1000 }}{{ end }}{{ end }}", 0, err));
     assert_non_null(strstr(err, "range iterations"));
