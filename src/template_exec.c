@@ -788,8 +788,13 @@ int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t 
             if (width < 0 && width != -1)
                 minus = true, width = -width;
         } else {
-            while (i < flen && f[i] >= '0' && f[i] <= '9')
+            while (i < flen && f[i] >= '0' && f[i] <= '9') {
+                if (width > 1000000) { /* fmt's tooLarge: the rest of the format is lost */
+                    i = flen;
+                    break;
+                }
                 width = (width < 0 ? 0 : width) * 10 + (f[i++] - '0');
+            }
         }
         if (i < flen && f[i] == '.') {
             i++;
@@ -802,8 +807,13 @@ int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t 
                     tn_buf_puts(b, "%!(BADPREC)");
                 argi++;
             } else {
-                while (i < flen && f[i] >= '0' && f[i] <= '9')
+                while (i < flen && f[i] >= '0' && f[i] <= '9') {
+                    if (prec > 1000000) {
+                        i = flen;
+                        break;
+                    }
                     prec = prec * 10 + (f[i++] - '0');
+                }
             }
         }
         if (i >= flen) {

@@ -648,7 +648,7 @@ static size_t index_tag_end(const char *s, size_t n, const char *tag)
 static size_t t_special_tag_end(hc_t *c, const char *s, size_t n)
 {
     static const char *const end[] = {"", "script", "style", "textarea", "title", ""};
-    if (c->element != E_NONE && c->element != E_META) {
+    if (c->element != E_NONE) { /* meta's marker is empty: "</" and a separator */
         if (c->element == E_SCRIPT && (in_script_literal(c->state) || is_comment(c->state)))
             return n;
         size_t i = index_tag_end(s, n, end[c->element]);
