@@ -103,8 +103,10 @@ typedef struct tok {
     uint8_t type;
     bool space; /* whitespace before it inside an action */
     int line;
+    int col;       /* byte offset in its line, as Go's ErrorContext counts it */
     const char *p; /* source bytes (for strings: the decoded value) */
     size_t n;
+    size_t pos, rawlen; /* the token's bytes in the source */
 } tok_t;
 
 typedef struct lexer {
@@ -112,6 +114,7 @@ typedef struct lexer {
     const char *s;
     size_t len, pos;
     int line;
+    size_t line_start; /* offset of the current line's first byte */
     tok_t *toks;
     size_t ntoks, cap;
     char *err;
@@ -132,6 +135,31 @@ static int lex_fail(lexer_t *l, int line, const char *fmt, ...)
     return TN_ERR_INVAL;
 }
 
+/* Counts the newlines of s[from, to) into the line number and line start. */
+static void lex_lines(lexer_t *l, size_t from, size_t to)
+{
+    for (size_t i = from; i < to && i < l->len; i++)
+        if (l->s[i] == '\n') {
+            l->line++;
+            l->line_start = i + 1;
+        }
+}
+
+/* Places a token at pos: its column counts from the start of pos's line. */
+static void tok_at(lexer_t *l, tok_t *t, size_t pos, size_t rawlen)
+{
+    t->pos = pos;
+    t->rawlen = rawlen;
+    size_t start = l->line_start <= pos ? l->line_start : 0;
+    if (l->line_start > pos) /* a token before the lexer's current line: look back */
+        for (size_t i = pos; i > 0; i--)
+            if (l->s[i - 1] == '\n') {
+                start = i;
+                break;
+            }
+    t->col = (int)(pos - start);
+}
+
 static tok_t *lex_push(lexer_t *l, int type, const char *p, size_t n, bool space, int line)
 {
     if (l->ntoks == l->cap) {
@@ -140,6 +168,7 @@ static tok_t *lex_push(lexer_t *l, int type, const char *p, size_t n, bool space
     }
     tok_t *t = &l->toks[l->ntoks++];
     *t = (tok_t){.type = (uint8_t)type, .space = space, .line = line, .p = p, .n = n};
+    tok_at(l, t, l->pos, 0);
     return t;
 }
 
@@ -245,14 +274,12 @@ static int lex_action(lexer_t *l, int open_line)
         if (is_space(c)) {
             /* " -}}" closes with a right trim marker */
             if (left >= 4 && s[1] == '-' && s[2] == '}' && s[3] == '}') {
-                if (c == '\n')
-                    l->line++;
+                lex_lines(l, l->pos, l->pos + 1);
                 lex_push(l, T_RIGHT, "-", 1, true, l->line);
                 l->pos += 4;
                 return 0;
             }
-            if (c == '\n')
-                l->line++;
+            lex_lines(l, l->pos, l->pos + 1);
             l->pos++;
             space = true;
             continue;
@@ -322,9 +349,7 @@ static int lex_action(lexer_t *l, int open_line)
                 n++;
             if (n >= left)
                 return lex_fail(l, line, "unterminated raw quoted string");
-            for (size_t i = 1; i < n; i++)
-                if (s[i] == '\n')
-                    l->line++;
+            lex_lines(l, l->pos + 1, l->pos + n);
             n++;
             /* Go drops carriage returns from raw strings */
             tn_buf_t b;
@@ -372,6 +397,8 @@ static int lex_action(lexer_t *l, int open_line)
         } else {
             return lex_fail(l, line, "unrecognized character in action: %c", c);
         }
+        if (l->ntoks > 0 && l->toks[l->ntoks - 1].pos == l->pos)
+            l->toks[l->ntoks - 1].rawlen = n;
         l->pos += n;
         space = false;
     }
@@ -391,9 +418,7 @@ static int lex_all(lexer_t *l)
             }
         size_t tlen = open ? (size_t)(open - s) : left;
         int tline = l->line;
-        for (size_t i = 0; i < tlen; i++)
-            if (s[i] == '\n')
-                l->line++;
+        lex_lines(l, l->pos, l->pos + tlen);
         /* left trim marker of the next action: "{{- " */
         bool ltrim = open && (size_t)(open - l->s) + 3 < l->len + 0 && open[2] == '-' &&
                      (size_t)(open + 3 - l->s) < l->len && is_space(open[3]);
@@ -408,14 +433,14 @@ static int lex_all(lexer_t *l)
             while (tn > 0 && is_space(tp[tn - 1]))
                 tn--;
         if (tn > 0)
-            lex_push(l, T_TEXT, tp, tn, false, tline);
+            tok_at(l, lex_push(l, T_TEXT, tp, tn, false, tline), (size_t)(tp - l->s), tn);
         trim_next = false;
         if (!open)
             break;
         l->pos += tlen + 2 + (ltrim ? 2 : 0);
         int oline = l->line;
-        if (ltrim && open[3] == '\n')
-            l->line++;
+        if (ltrim)
+            lex_lines(l, (size_t)(open + 3 - l->s), (size_t)(open + 4 - l->s));
         /* comments, with optional trim markers: "{{/" "*" ... "*" "/}}" */
         if (l->pos + 1 < l->len && l->s[l->pos] == '/' && l->s[l->pos + 1] == '*') {
             const char *end = NULL;
@@ -426,9 +451,7 @@ static int lex_all(lexer_t *l)
                 }
             if (!end)
                 return lex_fail(l, oline, "unclosed comment");
-            for (const char *q = l->s + l->pos; q < end; q++)
-                if (*q == '\n')
-                    l->line++;
+            lex_lines(l, l->pos, (size_t)(end - l->s));
             l->pos = (size_t)(end - l->s) + 2;
             const char *q = l->s + l->pos;
             size_t rest = l->len - l->pos;
@@ -442,7 +465,7 @@ static int lex_all(lexer_t *l)
             }
             continue;
         }
-        lex_push(l, T_LEFT, open, 2, false, oline);
+        tok_at(l, lex_push(l, T_LEFT, open, 2, false, oline), (size_t)(open - l->s), 2);
         int rc = lex_action(l, oline);
         if (rc)
             return rc;
@@ -520,6 +543,20 @@ static tt_node_t *node(parser_t *p, int type, int line)
     n->type = (uint8_t)type;
     n->line = line;
     return n;
+}
+
+/* A node placed where Go places it: at token t. */
+static tt_node_t *node_at(parser_t *p, int type, const tok_t *t)
+{
+    tt_node_t *n = node(p, type, t->line);
+    n->col = t->col;
+    return n;
+}
+
+static void place(tt_node_t *n, const tt_node_t *at)
+{
+    n->line = at->line;
+    n->col = at->col;
 }
 
 static void add_kid(parser_t *p, tt_node_t *n, tt_node_t *k)
@@ -611,41 +648,40 @@ static int parse_term(parser_t *p, tt_node_t **out)
     case T_IDENT:
         if (!tt_func_exists(tt_strndup(p->a, t->p, t->n)))
             return p_fail(p, t->line, "function \"%.*s\" not defined", (int)t->n, t->p);
-        n = node(p, TN_IDENT, t->line);
+        n = node_at(p, TN_IDENT, t);
         n->str = tt_strndup(p->a, t->p, t->n);
         break;
     case T_DOT:
-        n = node(p, TN_DOT, t->line);
+        n = node_at(p, TN_DOT, t);
         break;
     case T_NIL:
-        n = node(p, TN_NIL, t->line);
+        n = node_at(p, TN_NIL, t);
         break;
     case T_VAR:
         if (!has_var(p, t->p, t->n))
             return p_fail(p, t->line, "undefined variable \"%.*s\"", (int)t->n, t->p);
-        n = node(p, TN_VAR, t->line);
+        n = node_at(p, TN_VAR, t);
         add_ident(p, n, t->p, t->n);
         break;
     case T_FIELD:
-        n = node(p, TN_FIELD, t->line);
+        n = node_at(p, TN_FIELD, t);
         add_ident(p, n, t->p, t->n);
         break;
     case T_BOOL:
-        n = node(p, TN_CONST, t->line);
-        n->val = tv_bool(t->n == 4);
-        break;
     case T_NUMBER:
-        n = node(p, TN_CONST, t->line);
-        if ((rc = parse_number(p, t, &n->val)))
-            return rc;
-        break;
     case T_CHAR:
-        n = node(p, TN_CONST, t->line);
-        n->val = tv_int((int64_t)t->n);
-        break;
     case T_STRING:
-        n = node(p, TN_CONST, t->line);
-        n->val = tv_str(t->p, t->n);
+        n = node_at(p, TN_CONST, t);
+        n->srclen = t->rawlen;
+        n->src = tt_strndup(p->a, p->lx.s + t->pos, t->rawlen);
+        if (t->type == T_BOOL)
+            n->val = tv_bool(t->n == 4);
+        else if (t->type == T_CHAR)
+            n->val = tv_int((int64_t)t->n);
+        else if (t->type == T_STRING)
+            n->val = tv_str(t->p, t->n);
+        else if ((rc = parse_number(p, t, &n->val)))
+            return rc;
         break;
     case T_LPAREN:
         if ((rc = parse_pipeline(p, "parenthesized pipeline", T_RPAREN, true, &n)))
@@ -654,19 +690,23 @@ static int parse_term(parser_t *p, tt_node_t **out)
     default:
         return p_fail(p, t->line, "unexpected %s in operand", tok_desc(p, t));
     }
-    /* field chains: .A.B, $x.A, (pipe).A */
+    /* field chains: .A.B, $x.A, (pipe).A; Go places the chain at its first added field */
+    bool chained = false;
     while (peek(p)->type == T_FIELD && !peek(p)->space) {
         tok_t *f = next(p);
         if (n->type == TN_FIELD || n->type == TN_VAR || n->type == TN_CHAIN) {
+            if (!chained && n->type != TN_CHAIN)
+                n->line = f->line, n->col = f->col;
             add_ident(p, n, f->p, f->n);
         } else if (n->type == TN_PIPE) {
-            tt_node_t *c = node(p, TN_CHAIN, f->line);
+            tt_node_t *c = node_at(p, TN_CHAIN, f);
             c->pipe = n;
             add_ident(p, c, f->p, f->n);
             n = c;
         } else {
             return p_fail(p, f->line, "unexpected . after term \"%s\"", tok_desc(p, t));
         }
+        chained = true;
     }
     *out = n;
     return 0;
@@ -674,7 +714,7 @@ static int parse_term(parser_t *p, tt_node_t **out)
 
 static int parse_command(parser_t *p, int end, tt_node_t **out)
 {
-    tt_node_t *cmd = node(p, TN_CMD, peek(p)->line);
+    tt_node_t *cmd = node_at(p, TN_CMD, peek(p));
     for (;;) {
         tok_t *t = peek(p);
         if (t->type == end || t->type == T_PIPE)
@@ -697,7 +737,7 @@ static int parse_command(parser_t *p, int end, tt_node_t **out)
 
 static int parse_pipeline(parser_t *p, const char *ctx, int end, bool decl_ok, tt_node_t **out)
 {
-    tt_node_t *pipe = node(p, TN_PIPE, peek(p)->line);
+    tt_node_t *pipe = node_at(p, TN_PIPE, peek(p));
     bool in_range = !strcmp(ctx, "range");
     /* declarations: $x := / $x = / $i, $v := */
     if (decl_ok && peek(p)->type == T_VAR &&
@@ -814,6 +854,7 @@ static int parse_control(parser_t *p, int type, const char *ctx, int line, tt_no
     int rc = parse_pipeline(p, ctx, T_RIGHT, true, &n->pipe);
     if (rc)
         return rc;
+    place(n, n->pipe);
     if (type == TN_RANGE)
         p->range_depth++;
     tok_t *stop = NULL;
@@ -886,13 +927,13 @@ static int parse_action(parser_t *p, bool top, tt_node_t **out, tok_t **stop)
             int rc = expect_right(p, brk ? "break" : "continue");
             if (rc)
                 return rc;
-            *out = node(p, brk ? TN_BREAK : TN_CONTINUE, line);
+            *out = node_at(p, brk ? TN_BREAK : TN_CONTINUE, t);
             return 0;
         }
         if (is_kw(t, "template") || is_kw(t, "block")) {
             bool block = is_kw(t, "block");
             const char *ctx = block ? "block clause" : "template clause";
-            tt_node_t *n = node(p, TN_TEMPLATE, line);
+            tt_node_t *n = node_at(p, TN_TEMPLATE, peek(p));
             int rc = parse_template_name(p, ctx, &n->str);
             if (rc)
                 return rc;
@@ -925,6 +966,7 @@ static int parse_action(parser_t *p, bool top, tt_node_t **out, tok_t **stop)
     int rc = parse_pipeline(p, "command", T_RIGHT, true, &n->pipe);
     if (rc)
         return rc;
+    place(n, n->pipe);
     *out = n;
     return 0;
 }
@@ -941,7 +983,7 @@ static int parse_list(parser_t *p, bool top, tt_node_t **out, tok_t **stop)
             break;
         }
         if (t->type == T_TEXT) {
-            tt_node_t *n = node(p, TN_TEXT, t->line);
+            tt_node_t *n = node_at(p, TN_TEXT, t);
             n->str = tt_strndup(p->a, t->p, t->n);
             n->slen = t->n;
             add_kid(p, list, n);
@@ -960,6 +1002,110 @@ static int parse_list(parser_t *p, bool top, tt_node_t **out, tok_t **stop)
     }
     *out = list;
     return 0;
+}
+
+/* Go's Node.String(): the node written back as template source. */
+void tt_node_string(tn_buf_t *b, const tt_node_t *n)
+{
+    static const char *const kw[] = {[TN_IF] = "if", [TN_RANGE] = "range", [TN_WITH] = "with"};
+    if (!n)
+        return;
+    switch (n->type) {
+    case TN_LIST:
+        for (size_t i = 0; i < n->nkids; i++)
+            tt_node_string(b, n->kids[i]);
+        return;
+    case TN_TEXT:
+        tn_buf_append(b, n->str, n->slen);
+        return;
+    case TN_ACTION:
+        tn_buf_puts(b, "{{");
+        tt_node_string(b, n->pipe);
+        tn_buf_puts(b, "}}");
+        return;
+    case TN_IF:
+    case TN_RANGE:
+    case TN_WITH:
+        tn_buf_printf(b, "{{%s ", kw[n->type]);
+        tt_node_string(b, n->pipe);
+        tn_buf_puts(b, "}}");
+        tt_node_string(b, n->list);
+        if (n->elist) {
+            tn_buf_puts(b, "{{else}}");
+            tt_node_string(b, n->elist);
+        }
+        tn_buf_puts(b, "{{end}}");
+        return;
+    case TN_TEMPLATE:
+        tn_buf_puts(b, "{{template ");
+        tn_go_quote(b, n->str, strlen(n->str));
+        if (n->pipe) {
+            tn_buf_putc(b, ' ');
+            tt_node_string(b, n->pipe);
+        }
+        tn_buf_puts(b, "}}");
+        return;
+    case TN_BREAK:
+        tn_buf_puts(b, "{{break}}");
+        return;
+    case TN_CONTINUE:
+        tn_buf_puts(b, "{{continue}}");
+        return;
+    case TN_PIPE:
+        for (size_t i = 0; i < n->ndecl; i++)
+            tn_buf_printf(b, "%s%s", i ? ", " : "", n->decl[i]);
+        if (n->ndecl)
+            tn_buf_puts(b, n->assign ? " = " : " := ");
+        for (size_t i = 0; i < n->nkids; i++) {
+            if (i)
+                tn_buf_puts(b, " | ");
+            tt_node_string(b, n->kids[i]);
+        }
+        return;
+    case TN_CMD:
+        for (size_t i = 0; i < n->nkids; i++) {
+            if (i)
+                tn_buf_putc(b, ' ');
+            bool paren = n->kids[i]->type == TN_PIPE;
+            if (paren)
+                tn_buf_putc(b, '(');
+            tt_node_string(b, n->kids[i]);
+            if (paren)
+                tn_buf_putc(b, ')');
+        }
+        return;
+    case TN_FIELD:
+        for (size_t i = 0; i < n->nidents; i++)
+            tn_buf_printf(b, ".%s", n->idents[i]);
+        return;
+    case TN_VAR:
+        for (size_t i = 0; i < n->nidents; i++)
+            tn_buf_printf(b, "%s%s", i ? "." : "", n->idents[i]);
+        return;
+    case TN_CHAIN:
+        if (n->pipe && n->pipe->type == TN_PIPE) {
+            tn_buf_putc(b, '(');
+            tt_node_string(b, n->pipe);
+            tn_buf_putc(b, ')');
+        } else {
+            tt_node_string(b, n->pipe);
+        }
+        for (size_t i = 0; i < n->nidents; i++)
+            tn_buf_printf(b, ".%s", n->idents[i]);
+        return;
+    case TN_IDENT:
+        tn_buf_puts(b, n->str);
+        return;
+    case TN_DOT:
+        tn_buf_putc(b, '.');
+        return;
+    case TN_NIL:
+        tn_buf_puts(b, "nil");
+        return;
+    case TN_CONST:
+        tn_buf_append(b, n->src ? n->src : "", n->srclen);
+        return;
+    }
 }
 
 bool tt_tree_empty(const tt_node_t *n)

@@ -16,14 +16,70 @@
 
 enum { EX_OK = 0, EX_BREAK = 1, EX_CONTINUE = 2 };
 
+static char *vfmt(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *m = tn_xmalloc(n > 0 ? (size_t)n + 1 : 1);
+    vsnprintf(m, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
+    return m;
+}
+
+/* An execution error as Go's text/template words it: at the node being evaluated,
+ * "template: FILE:LINE:COL: executing "NAME" at <NODE>: MSG", or "template: NAME: MSG" when
+ * no node is current. */
 int tt_errorf(tt_ctx_t *c, const char *fmt, ...)
 {
-    if (!c->failed) {
+    if (c->failed)
+        return TN_ERR_INVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vfmt(fmt, ap);
+    va_end(ap);
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    const char *name = c->tname ? c->tname : "";
+    if (c->node) {
+        tn_buf_printf(&b, "template: %s:%d:%d: executing ", c->tfile ? c->tfile : "", c->node->line,
+                      c->node->col);
+        tn_go_quote(&b, name, strlen(name));
+        tn_buf_puts(&b, " at <");
+        tt_node_string(&b, c->node);
+        tn_buf_puts(&b, ">: ");
+    } else {
+        tn_buf_printf(&b, "template: %s: ", name);
+    }
+    tn_buf_puts(&b, msg);
+    snprintf(c->err, c->errlen, "%s", tn_buf_cstr(&b));
+    tn_buf_free(&b);
+    free(msg);
+    c->failed = true;
+    return TN_ERR_INVAL;
+}
+
+/* An error worded in full by the caller (html/template's escaping errors). */
+int tt_rawerrorf(tt_ctx_t *c, const char *fmt, ...)
+{
+    if (c->failed)
+        return TN_ERR_INVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+    c->failed = true;
+    return TN_ERR_INVAL;
+}
+
+/* A template function's own error: the caller reports it as "error calling NAME: MSG". */
+int tt_fail(tt_ctx_t *c, const char *fmt, ...)
+{
+    if (!c->fnerr) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->err, c->errlen, fmt, ap);
+        c->fnerr = vfmt(fmt, ap);
         va_end(ap);
-        c->failed = true;
     }
     return TN_ERR_INVAL;
 }
@@ -63,7 +119,7 @@ tv_t tv_float(double f)
 static void *ctx_alloc(tt_ctx_t *c, size_t n)
 {
     if (c->arena.total + n > TT_ARENA_CAP)
-        tt_errorf(c, "template: render uses more than %u MiB of memory", TT_ARENA_CAP >> 20);
+        tt_rawerrorf(c, "template: render uses more than %u MiB of memory", TT_ARENA_CAP >> 20);
     return tt_alloc(&c->arena, n);
 }
 
@@ -169,16 +225,16 @@ bool tv_truth(const tv_t *v)
     }
 }
 
-int tv_want_str(tt_ctx_t *c, const char *fn, const tv_t *v, const char **p, size_t *n)
+int tv_want_str(tt_ctx_t *c, const tv_t *v, const char **p, size_t *n)
 {
     if (v->kind != TV_STR)
-        return tt_errorf(c, "%s: expected string; found %s", fn, tv_kind_name(v));
+        return tt_errorf(c, "wrong type for value; expected string; got %s", tv_kind_name(v));
     *p = v->s.p;
     *n = v->s.n;
     return 0;
 }
 
-int tv_want_strlist(tt_ctx_t *c, const char *fn, const tv_t *v, tt_list_t **out)
+int tv_want_strlist(tt_ctx_t *c, const tv_t *v, tt_list_t **out)
 {
     if (v->kind == TV_LIST && (v->sub == TL_STRSLICE || v->sub == TL_STRINGS)) {
         *out = v->l;
@@ -189,7 +245,7 @@ int tv_want_strlist(tt_ctx_t *c, const char *fn, const tv_t *v, tt_list_t **out)
             if (v->l->v[i].kind != TV_STR)
                 break;
     }
-    return tt_errorf(c, "%s: wrong type for value; expected []string; got %s", fn, tv_kind_name(v));
+    return tt_errorf(c, "wrong type for value; expected []string; got %s", tv_kind_name(v));
 }
 
 /* KV pairs in Alertmanager's SortedPairs order: alertname first, the rest by name. */
@@ -329,11 +385,15 @@ static int print_kv(tt_ctx_t *c, tn_buf_t *b, tn_labels_t kv)
 }
 
 static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok);
+
+tv_t tt_data_field(tt_ctx_t *c, const char *name, bool *ok)
+{
+    return data_field(c, name, ok);
+}
 static int print_depth(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth);
 
 /* template.Data as fmt prints a struct: fields in declaration order, the unexported
- * routeLabelsRendered last (true in a notification, whose route labels come rendered); the
- * server passes a *Data (printed &{...}), render a Data. */
+ * routeLabelsRendered last; the server passes a *Data (printed &{...}), render a Data. */
 static int print_data(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, int depth)
 {
     static const char *const f[] = {"Receiver",           "Status",      "Alerts",
@@ -689,9 +749,6 @@ static int fmt_one(tt_ctx_t *c, tn_buf_t *b, char verb, const tv_t *v, bool plus
     return 0;
 }
 
-/* fmt refuses widths and precisions beyond this (its tooLarge) */
-#define FMT_MAX_WIDTH 1000000
-
 int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t *args, size_t n)
 {
     size_t argi = 0;
@@ -724,9 +781,9 @@ int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t 
         int width = -1, prec = -1;
         if (i < flen && f[i] == '*') {
             i++;
-            /* Go refuses a width beyond a million (fmt's tooLarge) */
-            if (argi < n && args[argi].kind == TV_INT && args[argi].i >= -FMT_MAX_WIDTH &&
-                args[argi].i <= FMT_MAX_WIDTH)
+            /* fmt refuses a width past a million (its tooLarge) */
+            if (argi < n && args[argi].kind == TV_INT && args[argi].i >= -1000000 &&
+                args[argi].i <= 1000000)
                 width = (int)args[argi].i;
             else
                 tn_buf_puts(b, "%!(BADWIDTH)");
@@ -735,11 +792,11 @@ int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t 
                 minus = true, width = -width;
         } else {
             while (i < flen && f[i] >= '0' && f[i] <= '9') {
-                width = (width < 0 ? 0 : width) * 10 + (f[i++] - '0');
-                if (width > FMT_MAX_WIDTH) { /* as Go: the rest of the format is dropped */
-                    width = -1;
+                if (width > 1000000) { /* fmt's tooLarge: the rest of the format is lost */
                     i = flen;
+                    break;
                 }
+                width = (width < 0 ? 0 : width) * 10 + (f[i++] - '0');
             }
         }
         if (i < flen && f[i] == '.') {
@@ -748,18 +805,18 @@ int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t 
             if (i < flen && f[i] == '*') {
                 i++;
                 if (argi < n && args[argi].kind == TV_INT && args[argi].i >= 0 &&
-                    args[argi].i <= FMT_MAX_WIDTH)
+                    args[argi].i <= 1000000)
                     prec = (int)args[argi].i;
                 else
                     tn_buf_puts(b, "%!(BADPREC)");
                 argi++;
             } else {
                 while (i < flen && f[i] >= '0' && f[i] <= '9') {
-                    prec = prec * 10 + (f[i++] - '0');
-                    if (prec > FMT_MAX_WIDTH) {
-                        prec = -1;
+                    if (prec > 1000000) {
                         i = flen;
+                        break;
                     }
+                    prec = prec * 10 + (f[i++] - '0');
                 }
             }
         }
@@ -1059,6 +1116,7 @@ static tt_list_t *data_alerts(tt_ctx_t *c)
     if (!c->alerts) {
         size_t n = c->data ? c->data->nalerts : c->n ? c->n->nalerts : 0;
         tv_t l = tv_list(c, n, TL_ALERTS);
+        l.l->nil = c->data && !c->data->alerts;
         for (size_t i = 0; i < n; i++) {
             tv_t a = {.kind = TV_ALERT};
             if (c->data) {
@@ -1089,10 +1147,20 @@ static const char *quote_meta(tt_ctx_t *c, const char *s)
     return v.s.p;
 }
 
+const tn_label_t tn_tmpl_empty_labels[1];
+
 static tv_t kv_value(tn_labels_t ls)
 {
     tv_t v = {.kind = TV_KV};
     v.kv = ls;
+    return v;
+}
+
+/* A KV of explicit data: v NULL is Go's nil map. */
+static tv_t xkv_value(tn_labels_t ls)
+{
+    tv_t v = kv_value(ls);
+    v.sub = ls.v ? TK_MAP : TK_NIL;
     return v;
 }
 
@@ -1167,17 +1235,17 @@ static tv_t explicit_field(tt_ctx_t *c, const tn_tmpl_data_t *d, const char *nam
         return v;
     }
     if (!strcmp(name, "GroupLabels"))
-        return kv_value(d->group_labels);
+        return xkv_value(d->group_labels);
     if (!strcmp(name, "CommonLabels"))
-        return kv_value(d->common_labels);
+        return xkv_value(d->common_labels);
     if (!strcmp(name, "CommonAnnotations"))
-        return kv_value(d->common_annotations);
+        return xkv_value(d->common_annotations);
     if (!strcmp(name, "RouteLabels"))
-        return kv_value(d->route_labels);
+        return xkv_value(d->route_labels);
     if (!strcmp(name, "ExternalURL"))
         return tv_cstr(d->external_url ? d->external_url : "");
     if (!strcmp(name, "NotificationReason"))
-        return tv_cstr("");
+        return tv_cstr(d->notification_reason ? d->notification_reason : "");
     *ok = false;
     return (tv_t){0};
 }
@@ -1235,9 +1303,9 @@ tv_t tt_alert_field(tt_ctx_t *c, const tv_t *av, const char *name, bool *ok)
         if (!strcmp(name, "Status"))
             return tv_cstr(x->status ? x->status : "");
         if (!strcmp(name, "Labels"))
-            return kv_value(x->labels);
+            return xkv_value(x->labels);
         if (!strcmp(name, "Annotations"))
-            return kv_value(x->annotations);
+            return xkv_value(x->annotations);
         if (!strcmp(name, "StartsAt"))
             return time_value(x->starts_at, x->starts_zone);
         if (!strcmp(name, "EndsAt"))
@@ -1257,12 +1325,8 @@ tv_t tt_alert_field(tt_ctx_t *c, const tv_t *av, const char *name, bool *ok)
         return kv_value(tn_alert_labels(a));
     if (!strcmp(name, "Annotations"))
         return kv_value(tn_alert_annotations(a));
-    if (!strcmp(name, "StartsAt"))
-        return time_value(a->starts_at, NULL);
-    if (!strcmp(name, "EndsAt")) {
-        bool stored = na->resolved || (c->n && c->n->stored_ends_at);
-        return time_value(stored ? a->ends_at : 0, NULL);
-    }
+    if (!strcmp(name, "StartsAt") || !strcmp(name, "EndsAt"))
+        return time_value(name[0] == 'S' ? a->starts_at : (na->resolved ? a->ends_at : 0), NULL);
     if (!strcmp(name, "GeneratorURL"))
         return tv_cstr(a->generator_url ? a->generator_url : "");
     if (!strcmp(name, "Fingerprint")) {
@@ -1274,11 +1338,14 @@ tv_t tt_alert_field(tt_ctx_t *c, const tv_t *av, const char *name, bool *ok)
     return (tv_t){0};
 }
 
-/* ---- evaluation ---- */
+/* ---- evaluation ----
+ * Follows Go's exec.go: c->node is set where Go's state.at() sets it, so errors name the same
+ * node, and function arguments are checked against the function's declared types as
+ * evalArg / validateType check them. */
 
 static int eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out);
 static int exec_list(tt_ctx_t *c, const tt_node_t *list, const tv_t *dot);
-static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out);
+static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, char type, tv_t *out);
 
 static void var_push(tt_ctx_t *c, const char *name, tv_t v)
 {
@@ -1304,43 +1371,122 @@ static size_t cur_base(tt_ctx_t *c)
     return c->vbase;
 }
 
-static int not_a_function(tt_ctx_t *c, const tt_node_t *cmd, bool has_final, const char *what)
+static int node_errorf(tt_ctx_t *c, const char *fmt, const tt_node_t *n)
+{
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    tt_node_string(&b, n);
+    int rc = tt_errorf(c, fmt, tn_buf_cstr(&b));
+    tn_buf_free(&b);
+    return rc;
+}
+
+static int not_a_function(tt_ctx_t *c, const tt_node_t *cmd, const tt_node_t *first, bool has_final)
 {
     if ((cmd && cmd->nkids > 1) || has_final)
-        return tt_errorf(c, "template: can't give argument to non-function %s", what);
+        return node_errorf(c, "can't give argument to non-function %s", first);
+    return 0;
+}
+
+/* Go's name of a parameter type letter (tt_func_t.sig). */
+static const char *type_name(char t)
+{
+    switch (t) {
+    case 's':
+        return "string";
+    case 'S':
+        return "[]string";
+    case 'L':
+        return "[]interface {}";
+    case 't':
+        return "time.Time";
+    case 'd':
+        return "time.Duration";
+    case 'l':
+        return "*time.Location";
+    case 'v':
+        return "reflect.Value";
+    default:
+        return "interface {}";
+    }
+}
+
+/* validateType: v must be assignable to parameter type t (0: no check). */
+static int validate_type(tt_ctx_t *c, const tv_t *v, char t)
+{
+    bool ok;
+    switch (t) {
+    case 0:
+    case 'a':
+    case 'v':
+        return 0;
+    case 'S':
+        ok = v->kind == TV_NIL ||
+             (v->kind == TV_LIST && (v->sub == TL_STRSLICE || v->sub == TL_STRINGS));
+        break;
+    case 'L':
+        ok = v->kind == TV_NIL || (v->kind == TV_LIST && v->sub == TL_ANY);
+        break;
+    case 'l':
+        ok = v->kind == TV_NIL || v->kind == TV_LOC;
+        break;
+    default:
+        if (v->kind == TV_NIL)
+            return tt_errorf(c, "invalid value; expected %s", type_name(t));
+        ok = t == 's'   ? v->kind == TV_STR && v->sub == TS_PLAIN
+             : t == 't' ? v->kind == TV_TIME
+             : t == 'd' ? v->kind == TV_DUR
+                        : false;
+        break;
+    }
+    if (!ok)
+        return tt_errorf(c, "wrong type for value; expected %s; got %s", type_name(t),
+                         tv_kind_name(v));
     return 0;
 }
 
 static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
                        tv_t *out, bool *found);
+static const char *method_sig(const tv_t *recv, const char *name);
 
-/* Evaluates field `name` on recv, with method arguments from cmd (kids[1..]) and the piped
- * final value for the last element of a chain. */
+/* Evaluates field `name` on recv (Go's evalField). For the last element of a chain the
+ * arguments are cmd's kids[1..] and the piped final value. */
 static int eval_field(tt_ctx_t *c, const tv_t *dot, const char *name, const tv_t *recv,
-                      const tt_node_t *cmd, const tv_t *final, bool last, tv_t *out)
+                      const tt_node_t *at, const tt_node_t *cmd, const tv_t *final, tv_t *out)
 {
-    size_t nargs = 0;
-    tv_t args[8];
-    if (last && cmd) {
-        for (size_t i = 1; i < cmd->nkids; i++) {
-            if (nargs >= 7)
-                return tt_errorf(c, "template: too many arguments for %s", name);
-            int rc = eval_arg(c, cmd->kids[i], dot, &args[nargs++]);
+    size_t nargnodes = cmd ? cmd->nkids - 1 : 0;
+    if (recv->kind == TV_NIL) {
+        *out = (tv_t){0};
+        return 0; /* missingkey=zero on a nil receiver */
+    }
+    const char *sig = method_sig(recv, name);
+    if (sig) {
+        size_t want = strlen(sig), nargs = nargnodes + (final ? 1 : 0);
+        if (nargs != want)
+            return tt_errorf(c, "wrong number of args for %s: want %zu got %zu", name, want, nargs);
+        tv_t args[4];
+        for (size_t i = 0; i < nargnodes; i++) {
+            int rc = eval_arg(c, cmd->kids[i + 1], dot, sig[i], &args[i]);
             if (rc)
                 return rc;
         }
+        if (final) {
+            int rc = validate_type(c, final, sig[want - 1]);
+            if (rc)
+                return rc;
+            args[nargs - 1] = *final;
+        }
+        bool found = false;
+        int rc = call_method(c, recv, name, args, nargs, out, &found);
+        if (rc && !c->failed) {
+            c->node = at;
+            tt_errorf(c, "error calling %s: %s", name, c->fnerr ? c->fnerr : "failed");
+        }
+        return rc ? TN_ERR_INVAL : 0;
     }
-    if (last && final)
-        args[nargs++] = *final;
-    bool found = false;
-    int rc = call_method(c, recv, name, args, nargs, out, &found);
-    if (found || rc)
-        return rc;
+    bool has_args = nargnodes > 0 || final;
     bool ok = false;
     switch (recv->kind) {
-    case TV_NIL:
-        *out = (tv_t){0};
-        return 0; /* missingkey=zero on a nil receiver */
     case TV_DATA:
         *out = data_field(c, name, &ok);
         break;
@@ -1355,8 +1501,8 @@ static int eval_field(tt_ctx_t *c, const tv_t *dot, const char *name, const tv_t
         break;
     case TV_KV:
     case TV_DICT:
-        if (nargs > 0)
-            return tt_errorf(c, "template: %s is not a method but has arguments", name);
+        if (has_args)
+            return tt_errorf(c, "%s is not a method but has arguments", name);
         if (recv->kind == TV_KV) {
             const char *v = tn_labels_get(recv->kv, name);
             *out = tv_cstr(v ? v : "");
@@ -1371,19 +1517,21 @@ static int eval_field(tt_ctx_t *c, const tv_t *dot, const char *name, const tv_t
         break;
     }
     if (!ok)
-        return tt_errorf(c, "template: can't evaluate field %s in type %s", name,
-                         tv_kind_name(recv));
-    if (nargs > 0)
-        return tt_errorf(c, "template: %s has arguments but cannot be invoked as function", name);
+        return tt_errorf(c, "can't evaluate field %s in type %s", name, tv_kind_name(recv));
+    if (has_args)
+        return tt_errorf(c, "%s has arguments but cannot be invoked as function", name);
     return 0;
 }
 
+/* evalFieldChain: the arguments go to the last field only. */
 static int eval_chain(tt_ctx_t *c, const tv_t *dot, tv_t recv, const char *const *idents, size_t n,
-                      const tt_node_t *cmd, const tv_t *final, tv_t *out)
+                      const tt_node_t *at, const tt_node_t *cmd, const tv_t *final, tv_t *out)
 {
     for (size_t i = 0; i < n; i++) {
         tv_t next;
-        int rc = eval_field(c, dot, idents[i], &recv, cmd, final, i + 1 == n, &next);
+        bool last = i + 1 == n;
+        int rc =
+            eval_field(c, dot, idents[i], &recv, at, last ? cmd : NULL, last ? final : NULL, &next);
         if (rc)
             return rc;
         recv = next;
@@ -1392,97 +1540,142 @@ static int eval_chain(tt_ctx_t *c, const tv_t *dot, tv_t recv, const char *const
     return 0;
 }
 
+/* evalFunction + evalCall. cmd is the command when the function heads one (NULL when it is
+ * an argument); errors the function returns are reported at cmd, or at the name. */
 static int call_function(tt_ctx_t *c, const tt_node_t *ident, const tt_node_t *cmd, const tv_t *dot,
                          const tv_t *final, tv_t *out)
 {
+    c->node = ident;
     const char *name = ident->str;
+    const tt_func_t *f = tt_func_find(name);
+    bool is_andor = !strcmp(name, "and") || !strcmp(name, "or");
+    if (!f && !is_andor)
+        return tt_errorf(c, "%s is not a defined function", name);
+    const char *sig = is_andor ? "vv*" : f->sig;
+    size_t nparams = strlen(sig);
+    bool variadic = nparams > 0 && sig[nparams - 1] == '*';
+    if (variadic)
+        nparams--;
+    size_t nfixed = variadic ? nparams - 1 : nparams;
     size_t nargnodes = cmd ? cmd->nkids - 1 : 0;
-    /* and / or evaluate lazily and return the deciding argument */
-    if (!strcmp(name, "and") || !strcmp(name, "or")) {
+    size_t nargs = nargnodes + (final ? 1 : 0);
+    if (variadic && nargs < nfixed)
+        return tt_errorf(c, "wrong number of args for %s: want at least %zu got %zu", name, nfixed,
+                         nargnodes);
+    if (!variadic && nargs != nparams)
+        return tt_errorf(c, "wrong number of args for %s: want %zu got %zu", name, nparams, nargs);
+        /* the type each argument is checked against */
+#define ARG_TYPE(i) ((i) < nfixed ? sig[i] : sig[nparams - 1])
+    if (is_andor) { /* lazily: the first deciding argument is the result */
         bool is_and = name[0] == 'a';
-        size_t total = nargnodes + (final ? 1 : 0);
-        if (total < 1)
-            return tt_errorf(c, "template: wrong number of args for %s: want at least 1 got 0",
-                             name);
-        for (size_t i = 0; i < total; i++) {
-            tv_t v;
-            if (i < nargnodes) {
-                int rc = eval_arg(c, cmd->kids[i + 1], dot, &v);
-                if (rc)
-                    return rc;
-            } else {
-                v = *final;
-            }
-            *out = v;
-            if (tv_truth(&v) != is_and)
+        for (size_t i = 0; i < nargnodes; i++) {
+            int rc = eval_arg(c, cmd->kids[i + 1], dot, 'v', out);
+            if (rc)
+                return rc;
+            if (tv_truth(out) != is_and)
                 return 0;
         }
+        if (final)
+            *out = *final;
         return 0;
-    }
-    const tt_func_t *f = tt_func_find(name);
-    if (!f)
-        return tt_errorf(c, "template: function \"%s\" not defined", name);
-    size_t nargs = nargnodes + (final ? 1 : 0);
-    if ((int)nargs < f->min || (f->max >= 0 && (int)nargs > f->max)) {
-        if (f->max == f->min)
-            return tt_errorf(c, "template: wrong number of args for %s: want %d got %zu", name,
-                             f->min, nargs);
-        return tt_errorf(c, "template: wrong number of args for %s: want at least %d got %zu", name,
-                         f->min, nargs);
     }
     tv_t *args = ctx_alloc(c, (nargs + 1) * sizeof(tv_t));
     for (size_t i = 0; i < nargnodes; i++) {
-        int rc = eval_arg(c, cmd->kids[i + 1], dot, &args[i]);
+        int rc = eval_arg(c, cmd->kids[i + 1], dot, ARG_TYPE(i), &args[i]);
         if (rc)
             return rc;
     }
-    if (final)
+    if (final) {
+        int rc = validate_type(c, final, ARG_TYPE(nargs - 1));
+        if (rc)
+            return rc;
         args[nargs - 1] = *final;
+    }
+#undef ARG_TYPE
     if (c->failed)
         return TN_ERR_INVAL;
     *out = (tv_t){0};
+    free(c->fnerr);
+    c->fnerr = NULL;
     int rc = f->fn(c, args, nargs, out);
-    if (rc && !c->failed)
-        tt_errorf(c, "template: error calling %s", name);
+    if (rc && !c->failed) {
+        c->node = cmd ? cmd : ident;
+        tt_errorf(c, "error calling %s: %s", name, c->fnerr ? c->fnerr : "failed");
+    }
     return rc ? TN_ERR_INVAL : 0;
 }
 
-static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out)
+/* evalArg: an argument checked against parameter type `type` (0: none). */
+static int eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, char type, tv_t *out)
 {
+    c->node = n;
+    int rc;
     switch (n->type) {
     case TN_DOT:
         *out = *dot;
-        return 0;
+        return validate_type(c, out, type);
     case TN_NIL:
-        *out = (tv_t){0};
-        return 0;
+        if (type && strchr("avSLl", type)) {
+            *out = (tv_t){0};
+            return 0;
+        }
+        return tt_errorf(c, "cannot assign nil to %s", type_name(type));
     case TN_CONST:
         *out = n->val;
-        return 0;
+        switch (type) {
+        case 0:
+        case 'a':
+        case 'v':
+            return 0;
+        case 's':
+            if (n->val.kind != TV_STR)
+                return node_errorf(c, "expected string; found %s", n);
+            return 0;
+        case 'd':
+            if (n->val.kind != TV_INT)
+                return node_errorf(c, "expected integer; found %s", n);
+            out->kind = TV_DUR;
+            return 0;
+        default: {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tt_node_string(&b, n);
+            rc = tt_errorf(c, "can't handle %s for arg of type %s", tn_buf_cstr(&b),
+                           type_name(type));
+            tn_buf_free(&b);
+            return rc;
+        }
+        }
     case TN_FIELD:
-        return eval_chain(c, dot, *dot, n->idents, n->nidents, NULL, NULL, out);
+        rc = eval_chain(c, dot, *dot, n->idents, n->nidents, n, NULL, NULL, out);
+        break;
     case TN_VAR: {
         tv_t *v = var_find(c, n->idents[0], cur_base(c));
         if (!v)
-            return tt_errorf(c, "template: undefined variable: %s", n->idents[0]);
-        return eval_chain(c, dot, *v, n->idents + 1, n->nidents - 1, NULL, NULL, out);
+            return tt_errorf(c, "undefined variable: %s", n->idents[0]);
+        rc = eval_chain(c, dot, *v, n->idents + 1, n->nidents - 1, n, NULL, NULL, out);
+        break;
     }
     case TN_PIPE:
-        return eval_pipeline(c, n, dot, out);
+        rc = eval_pipeline(c, n, dot, out);
+        break;
     case TN_CHAIN: {
         tv_t recv;
-        int rc = eval_arg(c, n->pipe, dot, &recv);
-        if (rc)
+        if ((rc = eval_arg(c, n->pipe, dot, 0, &recv)))
             return rc;
-        return eval_chain(c, dot, recv, n->idents, n->nidents, NULL, NULL, out);
+        rc = eval_chain(c, dot, recv, n->idents, n->nidents, n, NULL, NULL, out);
+        break;
     }
     case TN_IDENT:
-        return call_function(c, n, NULL, dot, NULL, out);
+        rc = call_function(c, n, NULL, dot, NULL, out);
+        break;
     default:
-        return tt_errorf(c, "template: can't handle node as argument");
+        return node_errorf(c, "can't handle %s as an argument", n);
     }
+    return rc ? rc : validate_type(c, out, type);
 }
 
+/* evalCommand */
 static int eval_command(tt_ctx_t *c, const tt_node_t *cmd, const tv_t *dot, const tv_t *final,
                         tv_t *out)
 {
@@ -1490,36 +1683,48 @@ static int eval_command(tt_ctx_t *c, const tt_node_t *cmd, const tv_t *dot, cons
     int rc;
     switch (first->type) {
     case TN_FIELD:
-        return eval_chain(c, dot, *dot, first->idents, first->nidents, cmd, final, out);
+        c->node = first;
+        return eval_chain(c, dot, *dot, first->idents, first->nidents, first, cmd, final, out);
     case TN_VAR: {
+        c->node = first;
         tv_t *v = var_find(c, first->idents[0], cur_base(c));
         if (!v)
-            return tt_errorf(c, "template: undefined variable: %s", first->idents[0]);
+            return tt_errorf(c, "undefined variable: %s", first->idents[0]);
         if (first->nidents == 1) {
-            if ((rc = not_a_function(c, cmd, final != NULL, first->idents[0])))
+            if ((rc = not_a_function(c, cmd, first, final != NULL)))
                 return rc;
             *out = *v;
             return 0;
         }
-        return eval_chain(c, dot, *v, first->idents + 1, first->nidents - 1, cmd, final, out);
+        return eval_chain(c, dot, *v, first->idents + 1, first->nidents - 1, first, cmd, final,
+                          out);
     }
     case TN_CHAIN: {
+        c->node = first;
         tv_t recv;
-        if ((rc = eval_arg(c, first->pipe, dot, &recv)))
+        if ((rc = eval_arg(c, first->pipe, dot, 0, &recv)))
             return rc;
-        return eval_chain(c, dot, recv, first->idents, first->nidents, cmd, final, out);
+        return eval_chain(c, dot, recv, first->idents, first->nidents, first, cmd, final, out);
     }
     case TN_IDENT:
         return call_function(c, first, cmd, dot, final, out);
-    default:
-        if ((rc = not_a_function(c, cmd, final != NULL, "value")))
+    case TN_PIPE:
+        if ((rc = not_a_function(c, cmd, first, final != NULL)))
             return rc;
-        return eval_arg(c, first, dot, out);
+        return eval_pipeline(c, first, dot, out);
+    default:
+        c->node = first;
+        if ((rc = not_a_function(c, cmd, first, final != NULL)))
+            return rc;
+        if (first->type == TN_NIL)
+            return tt_errorf(c, "nil is not a command");
+        return eval_arg(c, first, dot, 0, out);
     }
 }
 
 static int eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out)
 {
+    c->node = pipe;
     tv_t v = {0};
     bool have = false;
     for (size_t i = 0; i < pipe->nkids; i++) {
@@ -1566,8 +1771,7 @@ static tn_labels_t pairs_labels(tt_ctx_t *c, const tt_list_t *l)
 static int want_args(tt_ctx_t *c, const char *name, size_t nargs, size_t want)
 {
     if (nargs != want)
-        return tt_errorf(c, "template: wrong number of args for %s: want %zu got %zu", name, want,
-                         nargs);
+        return tt_errorf(c, "wrong number of args for %s: want %zu got %zu", name, want, nargs);
     return 0;
 }
 
@@ -1592,7 +1796,7 @@ static int64_t sat_dur(i128 d)
 static int want_dur(tt_ctx_t *c, const char *fn, const tv_t *v, int64_t *d)
 {
     if (v->kind != TV_DUR && v->kind != TV_INT)
-        return tt_errorf(c, "template: wrong type for value; expected time.Duration; got %s",
+        return tt_errorf(c, "wrong type for value; expected time.Duration; got %s",
                          tv_kind_name(v));
     TN_UNUSED(fn);
     *d = v->i;
@@ -1602,8 +1806,7 @@ static int want_dur(tt_ctx_t *c, const char *fn, const tv_t *v, int64_t *d)
 static int want_time_arg(tt_ctx_t *c, const tv_t *v)
 {
     if (v->kind != TV_TIME)
-        return tt_errorf(c, "template: wrong type for value; expected time.Time; got %s",
-                         tv_kind_name(v));
+        return tt_errorf(c, "wrong type for value; expected time.Time; got %s", tv_kind_name(v));
     return 0;
 }
 
@@ -1613,7 +1816,7 @@ static int time_result(tt_ctx_t *c, const tv_t *recv, i128 ns, tv_t *out)
         ns = 0;
     else if (ns > INT64_MAX || ns < INT64_MIN || ns == 0)
         /* tocsin keeps times as int64 nanoseconds (years 1678..2262) and 0 for Go's zero */
-        return tt_errorf(c, "template: time out of range");
+        return tt_errorf(c, "time out of range");
     *out = *recv;
     out->tm.t = (int64_t)ns;
     return 0;
@@ -1655,7 +1858,7 @@ static int time_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
     if (!strcmp(name, "Format")) {
         const char *lay = "";
         size_t llen = 0;
-        if ((rc = tv_want_str(c, "Format", &args[0], &lay, &llen)))
+        if ((rc = tv_want_str(c, &args[0], &lay, &llen)))
             return rc;
         tt_time_format(c, &b, lay, llen, recv);
         *out = str_value(c, &b);
@@ -1687,7 +1890,7 @@ static int time_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
         return time_result(c, recv, res, out);
     } else if (!strcmp(name, "In")) {
         if (args[0].kind != TV_LOC)
-            return tt_errorf(c, "template: wrong type for value; expected *time.Location; got %s",
+            return tt_errorf(c, "wrong type for value; expected *time.Location; got %s",
                              tv_kind_name(&args[0]));
         *out = *recv;
         out->tm.zone = args[0].tm.zone;
@@ -1786,6 +1989,62 @@ static int dur_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *arg
     return 0;
 }
 
+/* The parameters (tt_func_t.sig letters) of method `name` of recv's type; NULL if it has no
+ * such method. */
+static const char *method_sig(const tv_t *recv, const char *name)
+{
+    static const struct {
+        uint8_t kind, sub; /* sub 255: any */
+        const char *name, *sig;
+    } m[] = {
+        {TV_KV, 255, "SortedPairs", ""},
+        {TV_KV, 255, "Names", ""},
+        {TV_KV, 255, "Values", ""},
+        {TV_KV, 255, "String", ""},
+        {TV_KV, 255, "Remove", "S"},
+        {TV_LIST, TL_PAIRS, "Names", ""},
+        {TV_LIST, TL_PAIRS, "Values", ""},
+        {TV_LIST, TL_PAIRS, "String", ""},
+        {TV_LIST, TL_STRINGS, "Join", "s"},
+        {TV_LIST, TL_ALERTS, "Firing", ""},
+        {TV_LIST, TL_ALERTS, "Resolved", ""},
+        {TV_TIME, 255, "Format", "s"},
+        {TV_TIME, 255, "Sub", "t"},
+        {TV_TIME, 255, "Add", "d"},
+        {TV_TIME, 255, "After", "t"},
+        {TV_TIME, 255, "Before", "t"},
+        {TV_TIME, 255, "Equal", "t"},
+        {TV_TIME, 255, "Round", "d"},
+        {TV_TIME, 255, "Truncate", "d"},
+        {TV_TIME, 255, "In", "l"},
+        {TV_TIME, 255, "Unix", ""},
+        {TV_TIME, 255, "UnixMilli", ""},
+        {TV_TIME, 255, "UnixMicro", ""},
+        {TV_TIME, 255, "UnixNano", ""},
+        {TV_TIME, 255, "IsZero", ""},
+        {TV_TIME, 255, "UTC", ""},
+        {TV_TIME, 255, "Local", ""},
+        {TV_TIME, 255, "String", ""},
+        {TV_TIME, 255, "Location", ""},
+        {TV_DUR, 255, "Round", "d"},
+        {TV_DUR, 255, "Truncate", "d"},
+        {TV_DUR, 255, "Hours", ""},
+        {TV_DUR, 255, "Minutes", ""},
+        {TV_DUR, 255, "Seconds", ""},
+        {TV_DUR, 255, "Milliseconds", ""},
+        {TV_DUR, 255, "Microseconds", ""},
+        {TV_DUR, 255, "Nanoseconds", ""},
+        {TV_DUR, 255, "String", ""},
+        {TV_DUR, 255, "Abs", ""},
+        {TV_LOC, 255, "String", ""},
+    };
+    for (size_t i = 0; i < TN_ARRAY_LEN(m); i++)
+        if (m[i].kind == recv->kind && (m[i].sub == 255 || m[i].sub == recv->sub) &&
+            !strcmp(m[i].name, name))
+            return m[i].sig;
+    return NULL;
+}
+
 static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *args, size_t nargs,
                        tv_t *out, bool *found)
 {
@@ -1818,8 +2077,7 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
         }
         if (!strcmp(name, "Remove")) {
             tt_list_t *keys;
-            if ((rc = want_args(c, name, nargs, 1)) ||
-                (rc = tv_want_strlist(c, "Remove", &args[0], &keys)))
+            if ((rc = want_args(c, name, nargs, 1)) || (rc = tv_want_strlist(c, &args[0], &keys)))
                 return rc;
             tn_label_t *v = ctx_alloc(c, (recv->kv.n + 1) * sizeof(*v));
             size_t k = 0;
@@ -1852,8 +2110,7 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
     } else if (recv->kind == TV_LIST && recv->sub == TL_STRINGS && !strcmp(name, "Join")) {
         const char *sep = "";
         size_t seplen = 0;
-        if ((rc = want_args(c, name, nargs, 1)) ||
-            (rc = tv_want_str(c, "Join", &args[0], &sep, &seplen)))
+        if ((rc = want_args(c, name, nargs, 1)) || (rc = tv_want_str(c, &args[0], &sep, &seplen)))
             return rc;
         tn_buf_t b;
         tn_buf_init(&b, 0);
@@ -1897,263 +2154,34 @@ static int call_method(tt_ctx_t *c, const tv_t *recv, const char *name, tv_t *ar
     return 0;
 }
 
-/* ---- output: text as written, values escaped by HTML context in HTML mode ---- */
+/* ---- output: text as written; in HTML mode through template_html.c ---- */
 
-enum {
-    HS_TEXT,
-    HS_TAGNAME,
-    HS_TAG,
-    HS_ATTRNAME,
-    HS_AFTERNAME,
-    HS_BEFOREVAL,
-    HS_ATTRVAL,
-    HS_COMMENT
-};
-enum { HA_NONE, HA_URL };
-
-static int out_append(tt_ctx_t *c, const char *s, size_t n)
+int tt_out(tt_ctx_t *c, const char *s, size_t n)
 {
     if (c->out->len + n > c->out_limit)
-        return tt_errorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
+        return tt_rawerrorf(c, "template: output exceeds %d bytes", TN_TMPL_MAX_OUTPUT);
     if (tn_buf_append(c->out, s, n))
-        return tt_errorf(c, "template: output buffer full");
+        return tt_rawerrorf(c, "template: output buffer full");
     return 0;
 }
 
-static bool url_attr(const char *name)
+int tt_eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out)
 {
-    static const char *const urls[] = {"action",   "archive",  "background", "cite",    "classid",
-                                       "codebase", "data",     "formaction", "href",    "icon",
-                                       "longdesc", "manifest", "poster",     "profile", "src",
-                                       "usemap",   "xmlns",    NULL};
-    for (size_t i = 0; urls[i]; i++)
-        if (!strcmp(name, urls[i]))
-            return true;
-    return strstr(name, "url") || strstr(name, "uri") || strstr(name, "src");
+    return eval_pipeline(c, pipe, dot, out);
 }
 
-/* Feeds literal template text through the HTML context tracker; HTML comments in text are
- * dropped, as html/template does. */
-static int html_text(tt_ctx_t *c, const char *s, size_t n)
+int tt_eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        switch (c->hstate) {
-        case HS_TEXT:
-            if (ch == '<' && i + 4 <= n && !memcmp(s + i, "<!--", 4)) {
-                int rc = out_append(c, s + start, i - start);
-                if (rc)
-                    return rc;
-                c->hstate = HS_COMMENT;
-                c->hcomment_dashes = 0;
-                i += 3;
-                start = n; /* nothing pending */
-            } else if (ch == '<' && i + 1 < n &&
-                       (((s[i + 1] | 32) >= 'a' && (s[i + 1] | 32) <= 'z') || s[i + 1] == '/')) {
-                c->hstate = HS_TAGNAME;
-            } else if (ch == '<' && !(n - i >= 9 && !strncasecmp(s + i, "<!doctype", 9))) {
-                /* a '<' that starts no tag is written as &lt;, as html/template does */
-                int rc = out_append(c, s + start, i - start);
-                if (!rc)
-                    rc = out_append(c, "&lt;", 4);
-                if (rc)
-                    return rc;
-                start = i + 1;
-            }
-            break;
-        case HS_COMMENT:
-            if (ch == '>' && c->hcomment_dashes >= 2) {
-                c->hstate = HS_TEXT;
-                start = i + 1;
-            }
-            c->hcomment_dashes = ch == '-' ? c->hcomment_dashes + 1 : 0;
-            continue;
-        case HS_TAGNAME:
-            if (ch == '>')
-                c->hstate = HS_TEXT;
-            else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
-                c->hstate = HS_TAG;
-            break;
-        case HS_TAG:
-            if (ch == '>') {
-                c->hstate = HS_TEXT;
-            } else if (ch != '/' && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
-                c->hstate = HS_ATTRNAME;
-                c->hattrlen = 0;
-                c->hattrname[c->hattrlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 32 : ch);
-                c->hattrname[c->hattrlen] = 0;
-            }
-            break;
-        case HS_ATTRNAME:
-            if (ch == '=') {
-                c->hstate = HS_BEFOREVAL;
-            } else if (ch == '>') {
-                c->hstate = HS_TEXT;
-            } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-                c->hstate = HS_AFTERNAME;
-            } else if (c->hattrlen + 1 < sizeof c->hattrname) {
-                c->hattrname[c->hattrlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 32 : ch);
-            }
-            c->hattrname[c->hattrlen] = 0;
-            break;
-        case HS_AFTERNAME:
-            if (ch == '=')
-                c->hstate = HS_BEFOREVAL;
-            else if (ch == '>')
-                c->hstate = HS_TEXT;
-            else if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
-                c->hstate = HS_ATTRNAME;
-                c->hattrlen = 0;
-                c->hattrname[c->hattrlen++] = (char)(ch | 32);
-                c->hattrname[c->hattrlen] = 0;
-            }
-            break;
-        case HS_BEFOREVAL:
-            if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
-                break;
-            c->hstate = HS_ATTRVAL;
-            c->hattr = url_attr(c->hattrname) ? HA_URL : HA_NONE;
-            c->hurlpart = 0;
-            if (ch == '"' || ch == '\'') {
-                c->hquote = ch;
-                break;
-            }
-            c->hquote = 0;
-            if (ch == '>') {
-                c->hstate = HS_TEXT;
-                break;
-            }
-            /* fall through: first byte of an unquoted value */
-            c->hurlpart = (ch == '?' || ch == '#') ? 2 : 1;
-            break;
-        case HS_ATTRVAL:
-            if ((c->hquote && ch == c->hquote) ||
-                (!c->hquote && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '>'))) {
-                c->hstate = ch == '>' ? HS_TEXT : HS_TAG;
-            } else if (c->hurlpart < 2) {
-                c->hurlpart = (ch == '?' || ch == '#') ? 2 : 1;
-            }
-            break;
-        }
-    }
-    if (c->hstate == HS_COMMENT || start >= n)
-        return 0;
-    return out_append(c, s + start, n - start);
+    return eval_arg(c, n, dot, 'a', out);
 }
 
-static void esc_html(tn_buf_t *b, const char *s, size_t n, bool nospace)
-{
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        switch (ch) {
-        case 0:
-            tn_buf_puts(b, "\xEF\xBF\xBD");
-            break;
-        case '"':
-            tn_buf_puts(b, "&#34;");
-            break;
-        case '&':
-            tn_buf_puts(b, "&amp;");
-            break;
-        case '\'':
-            tn_buf_puts(b, "&#39;");
-            break;
-        case '+':
-            tn_buf_puts(b, "&#43;");
-            break;
-        case '<':
-            tn_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            tn_buf_puts(b, "&gt;");
-            break;
-        default:
-            if (nospace && strchr("\t\n\v\f\r =`", ch))
-                tn_buf_printf(b, "&#%d;", ch);
-            else
-                tn_buf_putc(b, ch);
-        }
-    }
-}
-
-/* html/template's URL normalizer (norm) or escaper (!norm). */
-static void esc_url(tn_buf_t *b, const char *s, size_t n, bool norm)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL;
-        if (!keep && norm && ch && strchr("!#$&*+,/:;=?@[]%", ch))
-            keep = true;
-        if (keep && ch)
-            tn_buf_putc(b, (char)ch);
-        else
-            tn_buf_printf(b, "%%%02X", ch);
-    }
-}
-
-static bool url_scheme_ok(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == ':') {
-            if ((i == 4 && !strncasecmp(s, "http", 4)) || (i == 5 && !strncasecmp(s, "https", 5)) ||
-                (i == 6 && !strncasecmp(s, "mailto", 6)))
-                return true;
-            return false;
-        }
-        if (s[i] == '/' || s[i] == '?' || s[i] == '#')
-            return true;
-    }
-    return true;
-}
-
+/* printValue: fmt.Fprint of the value; an invalid (nil) one is "<no value>". */
 static int out_value(tt_ctx_t *c, const tv_t *v)
 {
     tn_buf_t b;
     tn_buf_init(&b, 0);
     tv_print(c, &b, v, true);
-    const char *s = b.data ? b.data : "";
-    size_t n = b.len;
-    int rc;
-    if (!(c->flags & TN_TMPL_HTML)) {
-        rc = out_append(c, s, n);
-        tn_buf_free(&b);
-        return rc;
-    }
-    tn_buf_t e;
-    tn_buf_init(&e, 0);
-    if (c->hstate == HS_BEFOREVAL) {
-        /* the value starts an unquoted attribute value */
-        c->hstate = HS_ATTRVAL;
-        c->hquote = 0;
-        c->hattr = url_attr(c->hattrname) ? HA_URL : HA_NONE;
-        c->hurlpart = 0;
-    }
-    if (c->hstate == HS_ATTRVAL) {
-        if (c->hattr == HA_URL) {
-            tn_buf_t u;
-            tn_buf_init(&u, 0);
-            if (c->hurlpart == 0 && v->sub != TS_URL && !url_scheme_ok(s, n))
-                tn_buf_puts(&u, "#ZgotmplZ");
-            else
-                esc_url(&u, s, n, c->hurlpart < 2);
-            esc_html(&e, u.data ? u.data : "", u.len, c->hquote == 0);
-            tn_buf_free(&u);
-            if (c->hurlpart == 0)
-                c->hurlpart = 1;
-        } else {
-            esc_html(&e, s, n, c->hquote == 0);
-        }
-    } else if (c->hstate == HS_TEXT && v->kind == TV_STR && v->sub == TS_HTML) {
-        tn_buf_append(&e, s, n);
-    } else if (c->hstate == HS_COMMENT) {
-        /* dropped with the comment */
-    } else {
-        esc_html(&e, s, n, c->hstate != HS_TEXT);
-    }
-    rc = out_append(c, e.data ? e.data : "", e.len);
-    tn_buf_free(&e);
+    int rc = tt_out(c, b.data ? b.data : "", b.len);
     tn_buf_free(&b);
     return rc;
 }
@@ -2162,60 +2190,63 @@ static int out_value(tt_ctx_t *c, const tv_t *v)
 
 static int exec_template(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
 {
+    c->node = n;
     const tt_def_t *d = tt_find(c->defs1, c->ndefs1, n->str);
     if (!d)
         d = tt_find(c->defs2, c->ndefs2, n->str);
-    if (!d)
-        return tt_errorf(c, "template: no such template \"%s\"", n->str);
+    if (!d) {
+        tn_buf_t q;
+        tn_buf_init(&q, 0);
+        tn_go_quote(&q, n->str, strlen(n->str));
+        int rc = (c->flags & TN_TMPL_HTML)
+                     /* html/template finds it missing while escaping, before executing */
+                     ? tt_rawerrorf(c, "html/template:%s:%d:%d: no such template %s",
+                                    c->tfile ? c->tfile : "", n->line, n->col, tn_buf_cstr(&q))
+                     : tt_errorf(c, "template %s not defined", tn_buf_cstr(&q));
+        tn_buf_free(&q);
+        return rc;
+    }
+    if (c->depth >= TN_TMPL_MAX_DEPTH)
+        return tt_errorf(c, "exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
     tv_t arg = {0};
     if (n->pipe) {
         int rc = eval_pipeline(c, n->pipe, dot, &arg);
         if (rc)
             return rc;
     }
-    if (c->depth >= TN_TMPL_MAX_DEPTH)
-        return tt_errorf(c, "template: exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
     size_t saved_base = c->vbase, saved_n = c->nvars;
+    const char *saved_name = c->tname, *saved_file = c->tfile;
     c->depth++;
     c->vbase = c->nvars;
+    c->tname = d->name;
+    c->tfile = d->file;
     var_push(c, "$", arg);
     int rc = d->root ? exec_list(c, d->root, &arg) : 0;
     c->nvars = saved_n;
     c->vbase = saved_base;
+    c->tname = saved_name;
+    c->tfile = saved_file;
     c->depth--;
     return rc < 0 ? rc : 0;
-}
-
-/* In HTML mode a pipeline ending in the html or urlquery escaper leaves escaping to the
- * context, as html/template does. */
-static bool html_drop_last(tt_ctx_t *c, const tt_node_t *pipe)
-{
-    if (!(c->flags & TN_TMPL_HTML) || pipe->nkids < 2)
-        return false;
-    const tt_node_t *last = pipe->kids[pipe->nkids - 1];
-    return last->nkids == 1 && last->kids[0]->type == TN_IDENT &&
-           (!strcmp(last->kids[0]->str, "html") || !strcmp(last->kids[0]->str, "urlquery"));
 }
 
 static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
 {
     int rc = 0;
     tv_t v;
+    c->node = n;
     switch (n->type) {
     case TN_TEXT:
         if (c->flags & TN_TMPL_HTML)
-            return html_text(c, n->str, n->slen);
-        return out_append(c, n->str, n->slen);
+            return tt_html_text(c, n->str, n->slen);
+        return tt_out(c, n->str, n->slen);
     case TN_ACTION:
-        if (html_drop_last(c, n->pipe)) {
-            tt_node_t tmp = *n->pipe;
-            tmp.nkids--;
-            rc = eval_pipeline(c, &tmp, dot, &v);
-        } else {
-            rc = eval_pipeline(c, n->pipe, dot, &v);
-        }
+        if (c->flags & TN_TMPL_HTML)
+            return tt_html_action(c, n, dot);
+        rc = eval_pipeline(c, n->pipe, dot, &v);
         if (rc)
             return rc;
+        c->node = n;
         if (n->pipe->ndecl == 0)
             return out_value(c, &v);
         return 0;
@@ -2249,12 +2280,16 @@ static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
         else if (v.kind == TV_INT)
             count = v.i > 0 ? (size_t)v.i : 0;
         else if (v.kind != TV_NIL) {
-            rc = tt_errorf(c, "template: range can't iterate over %s", tv_kind_name(&v));
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            tv_print(c, &b, &v, false);
+            rc = tt_errorf(c, "range can't iterate over %s", tn_buf_cstr(&b));
+            tn_buf_free(&b);
             goto range_out;
         }
         for (size_t i = 0; i < count; i++) {
             if (++c->iters > TN_TMPL_MAX_ITERS) {
-                rc = tt_errorf(c, "template: more than %d range iterations", TN_TMPL_MAX_ITERS);
+                rc = tt_rawerrorf(c, "template: more than %d range iterations", TN_TMPL_MAX_ITERS);
                 goto range_out;
             }
             tv_t key, elem;
@@ -2302,7 +2337,7 @@ static int exec_node(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot)
     case TN_LIST:
         return exec_list(c, n, dot);
     default:
-        return tt_errorf(c, "template: unknown node");
+        return tt_errorf(c, "unknown node");
     }
 }
 
@@ -2316,41 +2351,164 @@ static int exec_list(tt_ctx_t *c, const tt_node_t *list, const tv_t *dot)
     return 0;
 }
 
-static int render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
-                  const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
-                  size_t errlen, tt_rl_t *rl, int depth)
+/* Route labels (Alertmanager's routeLabels): one resolver per top-level render, shared by the
+ * renders of the labels it runs, so each label renders once and a label reached again while
+ * it renders is reported as a cycle rather than recursing. */
+typedef struct tt_rl {
+    const char **names; /* memo: name -> rendered value (heap) */
+    char **vals;
+    size_t nmemo, memocap;
+    const char **stack; /* labels being rendered */
+    size_t nstack, stackcap;
+} tt_rl_t;
+
+typedef struct render_args {
+    const tn_tmpl_t *t;
+    const char *text;
+    size_t len;
+    const tn_notification_t *n;
+    const tn_tmpl_data_t *data;
+    const tv_t *dot; /* the value executed with; NULL: the data */
+    unsigned flags;
+    tn_buf_t *out;
+    char *err;
+    size_t errlen;
+    tt_rl_t *rl; /* NULL: a top-level render */
+    int depth;
+} render_args_t;
+
+static int render_with(const render_args_t *ra);
+
+static void rl_free(tt_rl_t *rl)
 {
-    if (!text || !*text)
+    for (size_t i = 0; i < rl->nmemo; i++)
+        free(rl->vals[i]);
+    free(rl->names);
+    free(rl->vals);
+    free(rl->stack);
+    free(rl);
+}
+
+int tt_route_label(tt_ctx_t *c, const char *name, size_t len, tv_t *out)
+{
+    *out = tv_cstr("");
+    tn_labels_t ls = {NULL, 0};
+    bool rendered = true;
+    if (c->data && (!c->dot || c->dot->kind == TV_DATA)) {
+        ls = c->data->route_labels;
+        rendered = c->data->route_labels_rendered;
+    } else if (c->n && (!c->dot || c->dot->kind == TV_DATA)) {
+        ls = c->n->route_labels;
+        rendered = !c->n->route_labels_raw;
+    }
+    const tn_label_t *l = NULL;
+    for (size_t i = 0; i < ls.n && !l; i++)
+        if (strlen(ls.v[i].name) == len && !memcmp(ls.v[i].name, name, len))
+            l = &ls.v[i];
+    if (!l)
+        return 0;
+    if (rendered) {
+        *out = tv_cstr(l->value);
+        return 0;
+    }
+    tt_rl_t *rl = c->rl;
+    for (size_t i = 0; i < rl->nmemo; i++)
+        if (rl->names[i] == l->name) {
+            *out = tv_cstr(rl->vals[i]);
+            return 0;
+        }
+    for (size_t i = 0; i < rl->nstack; i++)
+        if (rl->stack[i] == l->name) {
+            tn_buf_t b;
+            tn_buf_init(&b, 0);
+            for (size_t k = 0; k < rl->nstack; k++)
+                tn_buf_printf(&b, "%s -> ", rl->stack[k]);
+            tn_buf_puts(&b, l->name);
+            int rc = tt_fail(c, "route label cycle detected: %s", tn_buf_cstr(&b));
+            tn_buf_free(&b);
+            return rc;
+        }
+    if (c->depth + 1 >= TN_TMPL_MAX_DEPTH)
+        return tt_fail(c, "exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
+    if (rl->nstack == rl->stackcap) {
+        rl->stackcap = rl->stackcap ? 2 * rl->stackcap : 8;
+        rl->stack = tn_xrealloc(rl->stack, rl->stackcap * sizeof(*rl->stack));
+    }
+    rl->stack[rl->nstack++] = l->name;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    char err[TN_ERRBUF_SIZE];
+    render_args_t ra = {.t = c->tmpl,
+                        .text = l->value,
+                        .len = strlen(l->value),
+                        .n = c->n,
+                        .data = c->data,
+                        .dot = c->dot,
+                        .flags = c->flags,
+                        .out = &b,
+                        .err = err,
+                        .errlen = sizeof err,
+                        .rl = rl,
+                        .depth = c->depth + 1};
+    int rc = render_with(&ra);
+    rl->nstack--;
+    if (rc) {
+        tn_buf_free(&b);
+        return tt_fail(c, "%s", err);
+    }
+    if (rl->nmemo == rl->memocap) {
+        rl->memocap = rl->memocap ? 2 * rl->memocap : 8;
+        rl->names = tn_xrealloc(rl->names, rl->memocap * sizeof(*rl->names));
+        rl->vals = tn_xrealloc(rl->vals, rl->memocap * sizeof(*rl->vals));
+    }
+    rl->names[rl->nmemo] = l->name;
+    rl->vals[rl->nmemo++] = tn_xstrndup(b.data ? b.data : "", b.len);
+    *out = tt_buf_value(c, &b);
+    tn_buf_free(&b);
+    return 0;
+}
+
+static int render_with(const render_args_t *ra)
+{
+    if (!ra->text || !ra->len)
         return 0;
     tt_ctx_t *c = tn_xcalloc(1, sizeof(*c));
-    c->tmpl = t;
-    c->n = n;
-    c->data = data;
-    c->rl = rl;
-    c->depth = depth;
-    c->out = out;
-    c->out_limit = out->len + TN_TMPL_MAX_OUTPUT;
-    c->flags = flags;
-    c->err = err;
-    c->errlen = errlen;
+    c->tmpl = ra->t;
+    c->n = ra->n;
+    c->data = ra->data;
+    c->dot = ra->dot;
+    c->out = ra->out;
+    c->out_limit = ra->out->len + TN_TMPL_MAX_OUTPUT;
+    c->flags = ra->flags;
+    c->err = ra->err;
+    c->errlen = ra->errlen;
+    c->tname = c->tfile = "";
+    c->depth = ra->depth;
+    c->rl = ra->rl ? ra->rl : tn_xcalloc(1, sizeof(tt_rl_t));
+    char *err = ra->err;
+    size_t errlen = ra->errlen;
     if (errlen)
         err[0] = 0;
     tt_def_t *defs = NULL;
     size_t ndefs = 0, cap = 0;
     tt_node_t *top = NULL;
-    int rc = tt_parse(&c->arena, "", text, strlen(text), &defs, &ndefs, &cap, &top, err, errlen);
+    int rc = tt_parse(&c->arena, "", ra->text, ra->len, &defs, &ndefs, &cap, &top, err, errlen);
     if (rc == 0) {
         c->defs1 = defs;
         c->ndefs1 = ndefs;
-        if (t) {
-            c->defs2 = t->defs;
-            c->ndefs2 = t->ndefs;
+        if (ra->t) {
+            c->defs2 = ra->t->defs;
+            c->ndefs2 = ra->t->ndefs;
         }
-        tv_t data = {.kind = TV_DATA, .sub = c->data ? TA_DATA : TA_NOTIF};
-        var_push(c, "$", data);
-        rc = top ? exec_list(c, top, &data) : 0;
+        tv_t dot = {.kind = TV_DATA, .sub = c->data ? TA_DATA : TA_NOTIF};
+        if (ra->dot)
+            dot = *ra->dot;
+        var_push(c, "$", dot);
+        rc = top ? exec_list(c, top, &dot) : 0;
         if (rc > 0)
             rc = 0;
+        if (rc == 0 && !c->failed)
+            rc = tt_html_end(c);
         if (c->failed && rc == 0)
             rc = TN_ERR_INVAL;
     }
@@ -2364,133 +2522,57 @@ static int render(const tn_tmpl_t *t, const char *text, const struct tn_notifica
     }
     free(c->vnames);
     free(c->vvals);
+    free(c->fnerr);
+    if (!ra->rl)
+        rl_free(c->rl);
     tt_zones_free(&c->zones);
     tt_arena_free(&c->arena);
     free(c);
     return rc < 0 ? rc : 0;
 }
 
+static int render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
+                  const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
+                  size_t errlen)
+{
+    render_args_t ra = {.t = t,
+                        .text = text,
+                        .len = text ? strlen(text) : 0,
+                        .n = n,
+                        .data = data,
+                        .flags = flags,
+                        .out = out,
+                        .err = err,
+                        .errlen = errlen};
+    return render_with(&ra);
+}
+
+int tt_render_value(const tn_tmpl_t *t, const char *text, const tv_t *dot,
+                    const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
+                    size_t errlen)
+{
+    render_args_t ra = {.t = t,
+                        .text = text,
+                        .len = text ? strlen(text) : 0,
+                        .data = data,
+                        .dot = dot,
+                        .flags = flags,
+                        .out = out,
+                        .err = err,
+                        .errlen = errlen};
+    return render_with(&ra);
+}
+
 int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notification *n,
                    unsigned flags, tn_buf_t *out, char *err, size_t errlen)
 {
-    return render(t, text, n, NULL, flags, out, err, errlen, NULL, 0);
+    return render(t, text, n, NULL, flags, out, err, errlen);
 }
 
 int tn_tmpl_render_data(const tn_tmpl_t *t, const char *text, const tn_tmpl_data_t *d,
                         unsigned flags, tn_buf_t *out, char *err, size_t errlen)
 {
-    return render(t, text, NULL, d, flags, out, err, errlen, NULL, 0);
-}
-
-/* ---- route labels ---- */
-
-static tt_rl_t *rl_new(tt_arena_t *a, tn_labels_t labels)
-{
-    tt_rl_t *r = tt_alloc(a, sizeof(*r));
-    size_t n = labels.n ? labels.n : 1;
-    r->arena = a;
-    r->labels = labels;
-    r->vals = tt_alloc(a, n * sizeof(*r->vals));
-    r->vlens = tt_alloc(a, n * sizeof(*r->vlens));
-    r->busy = tt_alloc(a, n * sizeof(*r->busy));
-    r->stack = tt_alloc(a, n * sizeof(*r->stack));
-    return r;
-}
-
-/* Renders label i of r against the render's data, or returns its earlier render. */
-static int rl_resolve(tt_rl_t *r, const tn_tmpl_t *t, const tn_notification_t *n,
-                      const tn_tmpl_data_t *data, unsigned flags, int depth, size_t i,
-                      const char **val, size_t *vlen, char *err, size_t errlen)
-{
-    if (r->vals[i]) {
-        *val = r->vals[i];
-        *vlen = r->vlens[i];
-        return 0;
-    }
-    if (r->busy[i]) {
-        tn_buf_t b;
-        tn_buf_init(&b, 0);
-        tn_buf_puts(&b, "route label cycle detected: ");
-        for (size_t k = 0; k < r->nstack; k++) {
-            tn_buf_puts(&b, r->labels.v[r->stack[k]].name);
-            tn_buf_puts(&b, " -> ");
-        }
-        tn_buf_puts(&b, r->labels.v[i].name);
-        snprintf(err, errlen, "%s", tn_buf_cstr(&b));
-        tn_buf_free(&b);
-        return TN_ERR_INVAL;
-    }
-    if (depth >= TN_TMPL_MAX_DEPTH) {
-        snprintf(err, errlen, "template: exceeded maximum template depth (%d)", TN_TMPL_MAX_DEPTH);
-        return TN_ERR_INVAL;
-    }
-    r->busy[i] = true;
-    r->stack[r->nstack++] = i;
-    tn_buf_t b;
-    tn_buf_init(&b, 0);
-    int rc = render(t, r->labels.v[i].value, n, data, flags, &b, err, errlen, r, depth + 1);
-    r->nstack--;
-    r->busy[i] = false;
-    if (rc == 0) {
-        r->vals[i] = tt_strndup(r->arena, b.data ? b.data : "", b.len);
-        r->vlens[i] = b.len;
-        *val = r->vals[i];
-        *vlen = b.len;
-    }
-    tn_buf_free(&b);
-    return rc;
-}
-
-/* Index of the label called name[0..len) in ls, or ls.n. */
-static size_t rl_find(tn_labels_t ls, const char *name, size_t len)
-{
-    size_t lo = 0, hi = ls.n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *m = ls.v[mid].name;
-        size_t ml = tn_intern_len(m);
-        int cmp = memcmp(m, name, ml < len ? ml : len);
-        if (cmp == 0)
-            cmp = ml < len ? -1 : ml > len;
-        if (cmp == 0)
-            return mid;
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return ls.n;
-}
-
-int tt_route_label(tt_ctx_t *c, const char *name, size_t len, tv_t *out)
-{
-    tn_labels_t ls = {NULL, 0};
-    bool rendered = true;
-    if (c->data) {
-        ls = c->data->route_labels;
-        rendered = c->data->route_labels_rendered;
-    } else if (c->n) {
-        ls = c->n->route_labels;
-        rendered = !c->n->route_labels_raw;
-    }
-    size_t i = rl_find(ls, name, len);
-    if (i == ls.n) {
-        *out = tv_cstr("");
-        return 0;
-    }
-    if (rendered) {
-        *out = tv_str(ls.v[i].value, tn_intern_len(ls.v[i].value));
-        return 0;
-    }
-    if (!c->rl)
-        c->rl = rl_new(&c->arena, ls);
-    const char *v;
-    size_t vl;
-    char err[TN_ERRBUF_SIZE];
-    if (rl_resolve(c->rl, c->tmpl, c->n, c->data, c->flags, c->depth, i, &v, &vl, err, sizeof(err)))
-        return tt_errorf(c, "template: error calling routeLabels: %s", err);
-    *out = tv_str(v, vl);
-    return 0;
+    return render(t, text, NULL, d, flags, out, err, errlen);
 }
 
 size_t tn_tmpl_render_route_labels(const tn_tmpl_t *t, const tn_notification_t *n, tn_label_t *out,
@@ -2498,22 +2580,39 @@ size_t tn_tmpl_render_route_labels(const tn_tmpl_t *t, const tn_notification_t *
 {
     tn_notification_t raw = *n;
     raw.route_labels_raw = true;
-    tt_arena_t arena = {0};
-    tt_rl_t *r = rl_new(&arena, raw.route_labels);
+    /* one resolver for all the labels: each renders once, and routeLabels inside a value
+     * gets the other label's render */
+    tt_rl_t *rl = tn_xcalloc(1, sizeof(*rl));
     size_t k = 0;
     for (size_t i = 0; i < raw.route_labels.n; i++) {
         const tn_label_t *l = &raw.route_labels.v[i];
-        const char *v;
-        size_t vl;
+        tn_buf_t b;
+        tn_buf_init(&b, 0);
         char err[TN_ERRBUF_SIZE] = "";
-        if (rl_resolve(r, t, &raw, NULL, 0, 0, i, &v, &vl, err, sizeof(err)) == 0) {
+        /* the label through routeLabels itself, so that it is memoised and on the stack */
+        tn_buf_t call;
+        tn_buf_init(&call, 0);
+        tn_buf_puts(&call, "{{ routeLabels ");
+        tn_go_quote(&call, l->name, strlen(l->name));
+        tn_buf_puts(&call, " }}");
+        render_args_t ra = {.t = t,
+                            .text = tn_buf_cstr(&call),
+                            .len = call.len,
+                            .n = &raw,
+                            .out = &b,
+                            .err = err,
+                            .errlen = sizeof err,
+                            .rl = rl};
+        if (render_with(&ra) == 0) {
             out[k].name = tn_intern_ref(l->name);
-            out[k].value = tn_intern(v, vl);
+            out[k].value = tn_intern(b.data ? b.data : "", b.len);
             k++;
         } else if (on_err) {
             on_err(ud, l->name, l->value, err);
         }
+        tn_buf_free(&call);
+        tn_buf_free(&b);
     }
-    tt_arena_free(&arena);
+    rl_free(rl);
     return k;
 }

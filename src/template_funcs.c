@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <wctype.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <locale.h>
 #include <pcre2.h>
 
 #include "template_internal.h"
+
+#define GO_ZERO_UNIX_S INT64_C(-62135596800) /* Go's zero time, 0001-01-01 UTC */
 #include "tocsin/clock.h"
 #include "tocsin/json.h"
 #include "tocsin/timefmt.h"
@@ -25,10 +28,15 @@ static tv_t buf_out(tt_ctx_t *c, tn_buf_t *b)
 /* Arguments of html/js/urlquery: one string as is, else fmt.Sprint of all. */
 static void eval_args_str(tt_ctx_t *c, tv_t *a, size_t n, tn_buf_t *b)
 {
-    if (n == 1 && a[0].kind == TV_STR)
+    if (n == 1 && a[0].kind == TV_STR) {
         tn_buf_append(b, a[0].s.p, a[0].s.n);
-    else
-        tt_sprint(c, b, a, n, false);
+        return;
+    }
+    /* text/template's evalArgs prints a nil argument as "<no value>" */
+    for (size_t i = 0; i < n; i++)
+        if (a[i].kind == TV_NIL)
+            a[i] = tv_cstr("<no value>");
+    tt_sprint(c, b, a, n, false);
 }
 
 /* ---- comparisons ---- */
@@ -67,7 +75,7 @@ static int compare(tt_ctx_t *c, const tv_t *a, const tv_t *b, bool ordered, bool
     *lt = false;
     if (ka == K_BAD || kb == K_BAD) {
         if (ordered)
-            return tt_errorf(c, "template: invalid type for comparison");
+            return tt_fail(c, "invalid type for comparison");
         if (a->kind == TV_NIL || b->kind == TV_NIL) {
             *eq = a->kind == b->kind;
             return 0;
@@ -80,16 +88,14 @@ static int compare(tt_ctx_t *c, const tv_t *a, const tv_t *b, bool ordered, bool
             *eq = !strcmp(a->pair.name, b->pair.name) && !strcmp(a->pair.value, b->pair.value);
             return 0;
         }
-        return tt_errorf(c, "template: error calling eq: non-comparable type %s",
-                         tv_kind_name(ka == K_BAD ? a : b));
+        return tt_fail(c, "non-comparable type %s", tv_kind_name(ka == K_BAD ? a : b));
     }
     if (ka != kb)
-        return tt_errorf(c, "template: error calling %s: incompatible types for comparison",
-                         ordered ? "lt" : "eq");
+        return tt_fail(c, "incompatible types for comparison");
     switch (ka) {
     case K_BOOL:
         if (ordered)
-            return tt_errorf(c, "template: invalid type for comparison");
+            return tt_fail(c, "invalid type for comparison");
         *eq = a->b == b->b;
         break;
     case K_INT:
@@ -112,6 +118,8 @@ static int compare(tt_ctx_t *c, const tv_t *a, const tv_t *b, bool ordered, bool
 
 static int f_eq(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
+    if (n < 2)
+        return tt_fail(c, "missing argument for comparison");
     for (size_t i = 1; i < n; i++) {
         bool eq = false, lt = false;
         int rc = compare(c, &a[0], &a[i], false, &eq, &lt);
@@ -205,17 +213,16 @@ static int f_len(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
         *out = tv_int((int64_t)a[0].d->n);
         return 0;
     case TV_NIL:
-        return tt_errorf(c, "template: error calling len: len of nil pointer");
+        return tt_fail(c, "len of nil pointer");
     default:
-        return tt_errorf(c, "template: error calling len: len of type %s", tv_kind_name(&a[0]));
+        return tt_fail(c, "len of type %s", tv_kind_name(&a[0]));
     }
 }
 
-static int want_index(tt_ctx_t *c, const char *fn, const tv_t *v, int64_t *i)
+static int want_index(tt_ctx_t *c, const tv_t *v, int64_t *i)
 {
     if (v->kind != TV_INT)
-        return tt_errorf(c, "template: error calling %s: cannot index slice/array with type %s", fn,
-                         tv_kind_name(v));
+        return tt_fail(c, "cannot index slice/array with type %s", tv_kind_name(v));
     *i = v->i;
     return 0;
 }
@@ -228,28 +235,26 @@ static int f_index(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
         int rc;
         switch (item.kind) {
         case TV_LIST:
-            if ((rc = want_index(c, "index", &a[k], &i)))
+            if ((rc = want_index(c, &a[k], &i)))
                 return rc;
             if (i < 0 || (uint64_t)i >= item.l->n)
-                return tt_errorf(c, "template: error calling index: index out of range: %lld",
-                                 (long long)i);
+                return tt_fail(c, "index out of range: %lld", (long long)i);
             item = item.l->v[i];
             break;
         case TV_STR:
-            if ((rc = want_index(c, "index", &a[k], &i)))
+            if ((rc = want_index(c, &a[k], &i)))
                 return rc;
             if (i < 0 || (uint64_t)i >= item.s.n)
-                return tt_errorf(c, "template: error calling index: index out of range: %lld",
-                                 (long long)i);
+                return tt_fail(c, "index out of range: %lld", (long long)i);
             item = tv_int((unsigned char)item.s.p[i]);
             break;
         case TV_KV:
         case TV_DICT: {
             if (a[k].kind != TV_STR)
-                return tt_errorf(c,
-                                 "template: error calling index: value has type %s; should "
-                                 "be string",
-                                 tv_kind_name(&a[k]));
+                return tt_fail(c,
+                               "value has type %s; should "
+                               "be string",
+                               tv_kind_name(&a[k]));
             char *key = tt_strndup(&c->arena, a[k].s.p, a[k].s.n);
             if (item.kind == TV_KV) {
                 const char *v = tn_labels_get(item.kv, key);
@@ -264,10 +269,9 @@ static int f_index(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
             break;
         }
         case TV_NIL:
-            return tt_errorf(c, "template: error calling index: index of untyped nil");
+            return tt_fail(c, "index of untyped nil");
         default:
-            return tt_errorf(c, "template: error calling index: can't index item of type %s",
-                             tv_kind_name(&item));
+            return tt_fail(c, "can't index item of type %s", tv_kind_name(&item));
         }
     }
     *out = item;
@@ -283,24 +287,21 @@ static int f_slice(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     else if (item.kind == TV_LIST)
         len = item.l->n;
     else
-        return tt_errorf(c, "template: error calling slice: can't slice item of type %s",
-                         tv_kind_name(&item));
+        return tt_fail(c, "can't slice item of type %s", tv_kind_name(&item));
     if (n > 4 || (n == 4 && item.kind == TV_STR))
-        return tt_errorf(c, "template: error calling slice: too many slice indexes: %zu", n - 1);
+        return tt_fail(c, "too many slice indexes: %zu", n - 1);
     int64_t idx[3] = {0, (int64_t)len, (int64_t)len};
     for (size_t k = 1; k < n; k++) {
-        int rc = want_index(c, "slice", &a[k], &idx[k - 1]);
+        int rc = want_index(c, &a[k], &idx[k - 1]);
         if (rc)
             return rc;
         if (idx[k - 1] < 0 || (uint64_t)idx[k - 1] > len)
-            return tt_errorf(c, "template: error calling slice: index out of range: %lld",
-                             (long long)idx[k - 1]);
+            return tt_fail(c, "index out of range: %lld", (long long)idx[k - 1]);
     }
     if (n < 3)
         idx[1] = (int64_t)len;
     if (idx[0] > idx[1])
-        return tt_errorf(c, "template: error calling slice: invalid slice index: %lld > %lld",
-                         (long long)idx[0], (long long)idx[1]);
+        return tt_fail(c, "invalid slice index: %lld > %lld", (long long)idx[0], (long long)idx[1]);
     if (item.kind == TV_STR) {
         *out = tv_str(item.s.p + idx[0], (size_t)(idx[1] - idx[0]));
         out->sub = item.sub;
@@ -335,7 +336,7 @@ static int f_printf(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     const char *f;
     size_t fl;
-    int rc = tv_want_str(c, "printf", &a[0], &f, &fl);
+    int rc = tv_want_str(c, &a[0], &f, &fl);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -454,22 +455,24 @@ static int f_call(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     TN_UNUSED(out);
     if (a[0].kind == TV_NIL)
-        return tt_errorf(c, "template: error calling call: call of nil");
-    return tt_errorf(c, "template: error calling call: non-function of type %s",
-                     tv_kind_name(&a[0]));
+        return tt_fail(c, "call of nil");
+    return tt_fail(c, "non-function of type %s", tv_kind_name(&a[0]));
 }
 
 /* ---- strings ---- */
 
+/* Set up once for every thread that renders (renders may run concurrently). */
+static locale_t utf8_loc;
+static void utf8_locale_init(void)
+{
+    utf8_loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
 static locale_t utf8_locale(void)
 {
-    static locale_t loc;
-    static bool tried;
-    if (!tried) {
-        tried = true;
-        loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    }
-    return loc;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, utf8_locale_init);
+    return utf8_loc;
 }
 
 /* Maps each code point through fn (towupper/towlower); mode 2 = title case words. */
@@ -523,11 +526,11 @@ static void case_map(tn_buf_t *b, const char *s, size_t n, int mode)
     }
 }
 
-static int str_fn(tt_ctx_t *c, const char *fn, tv_t *a, int mode, tv_t *out)
+static int str_fn(tt_ctx_t *c, tv_t *a, int mode, tv_t *out)
 {
     const char *s;
     size_t n;
-    int rc = tv_want_str(c, fn, &a[0], &s, &n);
+    int rc = tv_want_str(c, &a[0], &s, &n);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -540,12 +543,12 @@ static int str_fn(tt_ctx_t *c, const char *fn, tv_t *a, int mode, tv_t *out)
 static int f_toUpper(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    return str_fn(c, "toUpper", a, 0, out);
+    return str_fn(c, a, 0, out);
 }
 static int f_toLower(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    return str_fn(c, "toLower", a, 1, out);
+    return str_fn(c, a, 1, out);
 }
 /* Word-break classes of uncased runes as x/text/cases sees them: "mid" runes (MidLetter,
  * MidNumLet, Single_Quote) keep a word going unless doubled; letters, digits, ExtendNumLet
@@ -634,7 +637,7 @@ static int f_title(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "title", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -649,7 +652,7 @@ static int f_trimSpace(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "trimSpace", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     while (len > 0 && strchr(" \t\n\v\f\r", *s) && *s)
@@ -666,8 +669,8 @@ static int f_join(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     const char *sep;
     size_t seplen;
     tt_list_t *l;
-    int rc = tv_want_str(c, "join", &a[0], &sep, &seplen);
-    if (rc || (rc = tv_want_strlist(c, "join", &a[1], &l)))
+    int rc = tv_want_str(c, &a[0], &sep, &seplen);
+    if (rc || (rc = tv_want_strlist(c, &a[1], &l)))
         return rc;
     tn_buf_t b;
     tn_buf_init(&b, 0);
@@ -685,7 +688,7 @@ static int f_safeHtml(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "safeHtml", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     *out = tv_str(s, len);
     out->sub = TS_HTML;
     return rc;
@@ -696,7 +699,7 @@ static int f_safeUrl(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "safeUrl", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     *out = tv_str(s, len);
     out->sub = TS_URL;
     return rc;
@@ -715,7 +718,7 @@ static int f_urlUnescape(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "urlUnescape", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -728,10 +731,10 @@ static int f_urlUnescape(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
             int lo = i + 2 < len + 0 ? hex1(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 tn_buf_free(&b);
-                return tt_errorf(c,
-                                 "template: error calling urlUnescape: invalid URL escape "
-                                 "\"%.*s\"",
-                                 (int)TN_MIN(len - i, 3), s + i);
+                return tt_fail(c,
+                               "invalid URL escape "
+                               "\"%.*s\"",
+                               (int)TN_MIN(len - i, 3), s + i);
             }
             tn_buf_putc(&b, (char)(hi * 16 + lo));
             i += 2;
@@ -751,7 +754,25 @@ static bool is_word(unsigned char ch)
 
 /* ---- regular expressions (PCRE2 standing in for Go's RE2 syntax) ---- */
 
-static pcre2_code *re_compile(tt_ctx_t *c, const char *fn, const char *p, size_t n)
+/* Go's regexp/syntax wording of the commonest PCRE2 refusals. */
+static const char *re_reason(int ec, const char *pcre_msg)
+{
+    switch (ec) {
+    case PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS:
+        return "missing closing )";
+    case PCRE2_ERROR_UNMATCHED_CLOSING_PARENTHESIS:
+        return "unexpected )";
+    case PCRE2_ERROR_MISSING_SQUARE_BRACKET:
+        return "missing closing ]";
+    case PCRE2_ERROR_END_BACKSLASH:
+        return "trailing backslash at end of expression";
+    default:
+        return pcre_msg;
+    }
+}
+
+/* must: regexp.MustCompile's panic wording, "regexp: Compile(`P`): ...". */
+static pcre2_code *re_compile(tt_ctx_t *c, const char *p, size_t n, bool must)
 {
     int ec;
     PCRE2_SIZE eo;
@@ -759,21 +780,30 @@ static pcre2_code *re_compile(tt_ctx_t *c, const char *fn, const char *p, size_t
     if (!re) {
         PCRE2_UCHAR msg[128];
         pcre2_get_error_message(ec, msg, sizeof msg);
-        tt_errorf(c, "template: error calling %s: error parsing regexp: %s: `%.*s`", fn,
-                  (const char *)msg, (int)TN_MIN(n, 128), p);
+        const char *why = re_reason(ec, (const char *)msg);
+        int k = (int)TN_MIN(n, 128);
+        if (must && !memchr(p, '`', n))
+            tt_fail(c, "regexp: Compile(`%.*s`): error parsing regexp: %s: `%.*s`", k, p, why, k,
+                    p);
+        else
+            tt_fail(c, "error parsing regexp: %s: `%.*s`", why, k, p);
     }
     return re;
 }
 
+static pcre2_match_context *re_mctx_v;
+static void re_mctx_init(void)
+{
+    re_mctx_v = pcre2_match_context_create(NULL);
+    pcre2_set_match_limit(re_mctx_v, 1000000);
+    pcre2_set_depth_limit(re_mctx_v, 10000);
+}
+
 static pcre2_match_context *re_mctx(void)
 {
-    static pcre2_match_context *m;
-    if (!m) {
-        m = pcre2_match_context_create(NULL);
-        pcre2_set_match_limit(m, 1000000);
-        pcre2_set_depth_limit(m, 10000);
-    }
-    return m;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, re_mctx_init);
+    return re_mctx_v;
 }
 
 static int f_match(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
@@ -781,10 +811,10 @@ static int f_match(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *p, *s;
     size_t pn, sn;
-    int rc = tv_want_str(c, "match", &a[0], &p, &pn);
-    if (rc || (rc = tv_want_str(c, "match", &a[1], &s, &sn)))
+    int rc = tv_want_str(c, &a[0], &p, &pn);
+    if (rc || (rc = tv_want_str(c, &a[1], &s, &sn)))
         return rc;
-    pcre2_code *re = re_compile(c, "match", p, pn);
+    pcre2_code *re = re_compile(c, p, pn, false);
     if (!re)
         return TN_ERR_INVAL;
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
@@ -792,7 +822,7 @@ static int f_match(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     pcre2_match_data_free(md);
     pcre2_code_free(re);
     if (r < 0 && r != PCRE2_ERROR_NOMATCH)
-        return tt_errorf(c, "template: error calling match: regexp match failed (%d)", r);
+        return tt_fail(c, "regexp match failed (%d)", r);
     *out = tv_bool(r >= 0);
     return 0;
 }
@@ -864,11 +894,10 @@ static int f_reReplaceAll(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *p, *r, *s;
     size_t pn, rn, sn;
-    int rc = tv_want_str(c, "reReplaceAll", &a[0], &p, &pn);
-    if (rc || (rc = tv_want_str(c, "reReplaceAll", &a[1], &r, &rn)) ||
-        (rc = tv_want_str(c, "reReplaceAll", &a[2], &s, &sn)))
+    int rc = tv_want_str(c, &a[0], &p, &pn);
+    if (rc || (rc = tv_want_str(c, &a[1], &r, &rn)) || (rc = tv_want_str(c, &a[2], &s, &sn)))
         return rc;
-    pcre2_code *re = re_compile(c, "reReplaceAll", p, pn);
+    pcre2_code *re = re_compile(c, p, pn, true);
     if (!re)
         return TN_ERR_INVAL;
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
@@ -916,8 +945,7 @@ static int f_stringSlice(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     tv_t l = tv_list(c, n, TL_STRSLICE);
     for (size_t i = 0; i < n; i++) {
         if (a[i].kind != TV_STR)
-            return tt_errorf(c, "template: error calling stringSlice: expected string; found %s",
-                             tv_kind_name(&a[i]));
+            return tt_fail(c, "expected string; found %s", tv_kind_name(&a[i]));
         tt_list_push(c, l.l, a[i]);
     }
     *out = l;
@@ -927,21 +955,15 @@ static int f_stringSlice(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 static int f_routeLabels(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    const char *s;
-    size_t len;
-    int rc = tv_want_str(c, "routeLabels", &a[0], &s, &len);
-    if (rc)
-        return rc;
-    return tt_route_label(c, s, len, out);
+    return tt_route_label(c, a[0].s.p, a[0].s.n, out);
 }
 
 /* ---- time ---- */
 
-static int want_time(tt_ctx_t *c, const char *fn, const tv_t *v)
+static int want_time(tt_ctx_t *c, const tv_t *v)
 {
     if (v->kind != TV_TIME)
-        return tt_errorf(c, "template: error calling %s: expected time.Time; found %s", fn,
-                         tv_kind_name(v));
+        return tt_fail(c, "expected time.Time; found %s", tv_kind_name(v));
     return 0;
 }
 
@@ -950,8 +972,8 @@ static int f_date(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *f;
     size_t fl;
-    int rc = tv_want_str(c, "date", &a[0], &f, &fl);
-    if (rc || (rc = want_time(c, "date", &a[1])))
+    int rc = tv_want_str(c, &a[0], &f, &fl);
+    if (rc || (rc = want_time(c, &a[1])))
         return rc;
     tn_buf_t b;
     tn_buf_init(&b, 0);
@@ -965,12 +987,12 @@ static int f_tz(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *name;
     size_t nl;
-    int rc = tv_want_str(c, "tz", &a[0], &name, &nl);
-    if (rc || (rc = want_time(c, "tz", &a[1])))
+    int rc = tv_want_str(c, &a[0], &name, &nl);
+    if (rc || (rc = want_time(c, &a[1])))
         return rc;
     char *z = tt_strndup(&c->arena, name, nl);
     if (*z && strcmp(z, "UTC") && !tt_zone(c, z))
-        return tt_errorf(c, "template: error calling tz: unknown time zone %s", z);
+        return tt_fail(c, "unknown time zone %s", z);
     *out = a[1];
     out->tm.zone = (!*z || !strcmp(z, "UTC")) ? NULL : z;
     return 0;
@@ -990,7 +1012,7 @@ static int f_now(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 static int f_since(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     TN_UNUSED(n);
-    int rc = want_time(c, "since", &a[0]);
+    int rc = want_time(c, &a[0]);
     if (rc)
         return rc;
     *out = (tv_t){.kind = TV_DUR};
@@ -1016,15 +1038,14 @@ static int f_humanizeDuration(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
         char *s = tt_strndup(&c->arena, a[0].s.p, a[0].s.n), *end;
         v = strtod(s, &end);
         if (!*s || *end)
-            return tt_errorf(c,
-                             "template: error calling humanizeDuration: strconv.ParseFloat: "
-                             "parsing \"%s\": invalid syntax",
-                             s);
+            return tt_fail(c,
+                           "strconv.ParseFloat: "
+                           "parsing \"%s\": invalid syntax",
+                           s);
         break;
     }
     default:
-        return tt_errorf(c, "template: error calling humanizeDuration: can't convert %s to float",
-                         tv_kind_name(&a[0]));
+        return tt_fail(c, "can't convert %s to float", tv_kind_name(&a[0]));
     }
     tn_buf_t b;
     tn_buf_init(&b, 0);
@@ -1061,33 +1082,612 @@ static int f_humanizeDuration(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     return 0;
 }
 
-/* toDate / mustToDate: the RFC 3339 layouts only. */
+/* ---- Go's time.ParseInLocation(layout, value, time.UTC), for toDate / mustToDate ---- */
+
+enum {
+    P_NONE,
+    P_LONGMONTH,
+    P_MONTH,
+    P_NUMMONTH,
+    P_ZEROMONTH,
+    P_LONGWEEKDAY,
+    P_WEEKDAY,
+    P_DAY,
+    P_UNDERDAY,
+    P_ZERODAY,
+    P_UNDERYEARDAY,
+    P_ZEROYEARDAY,
+    P_HOUR,
+    P_HOUR12,
+    P_ZEROHOUR12,
+    P_MINUTE,
+    P_ZEROMINUTE,
+    P_SECOND,
+    P_ZEROSECOND,
+    P_LONGYEAR,
+    P_YEAR,
+    P_PM,
+    P_pm,
+    P_TZ,
+    P_ISO_SECONDS_TZ, /* Z070000 */
+    P_ISO_TZ,         /* Z0700 */
+    P_ISO_SHORT_TZ,   /* Z07 */
+    P_ISO_COLON_TZ,   /* Z07:00 */
+    P_ISO_COLON_SECONDS_TZ,
+    P_NUM_TZ,
+    P_NUM_SECONDS_TZ,
+    P_NUM_SHORT_TZ,
+    P_NUM_COLON_TZ,
+    P_NUM_COLON_SECONDS_TZ,
+    P_FRAC0, /* .000 */
+    P_FRAC9, /* .999 */
+};
+
+static bool p_lower(const char *s, size_t n)
+{
+    return n > 0 && s[0] >= 'a' && s[0] <= 'z';
+}
+
+static bool p_digit(const char *s, size_t n, size_t i)
+{
+    return i < n && s[i] >= '0' && s[i] <= '9';
+}
+
+/* nextStdChunk: the first layout element of l[0..n) at *at, its length in *len; P_NONE when
+ * there is none (*at = n). */
+static int p_chunk(const char *l, size_t n, size_t *at, size_t *len, int *digits)
+{
+#define HAS(i, s) (n - (i) >= sizeof(s) - 1 && !memcmp(l + (i), s, sizeof(s) - 1))
+#define RET(std, off, k)                                                                           \
+    do {                                                                                           \
+        *at = (off);                                                                               \
+        *len = (k);                                                                                \
+        return (std);                                                                              \
+    } while (0)
+    for (size_t i = 0; i < n; i++) {
+        switch (l[i]) {
+        case 'J':
+            if (HAS(i, "January"))
+                RET(P_LONGMONTH, i, 7);
+            if (HAS(i, "Jan") && !p_lower(l + i + 3, n - i - 3))
+                RET(P_MONTH, i, 3);
+            break;
+        case 'M':
+            if (HAS(i, "Monday"))
+                RET(P_LONGWEEKDAY, i, 6);
+            if (HAS(i, "Mon") && !p_lower(l + i + 3, n - i - 3))
+                RET(P_WEEKDAY, i, 3);
+            if (HAS(i, "MST"))
+                RET(P_TZ, i, 3);
+            break;
+        case '0':
+            if (i + 1 < n && l[i + 1] >= '1' && l[i + 1] <= '6') {
+                static const int zx[] = {P_ZEROMONTH,  P_ZERODAY,    P_ZEROHOUR12,
+                                         P_ZEROMINUTE, P_ZEROSECOND, P_YEAR};
+                RET(zx[l[i + 1] - '1'], i, 2);
+            }
+            if (HAS(i, "002"))
+                RET(P_ZEROYEARDAY, i, 3);
+            break;
+        case '1':
+            if (HAS(i, "15"))
+                RET(P_HOUR, i, 2);
+            RET(P_NUMMONTH, i, 1);
+        case '2':
+            if (HAS(i, "2006"))
+                RET(P_LONGYEAR, i, 4);
+            RET(P_DAY, i, 1);
+        case '_':
+            if (HAS(i, "_2006"))
+                RET(P_LONGYEAR, i + 1, 4); /* a literal '_' and the year */
+            if (HAS(i, "_2"))
+                RET(P_UNDERDAY, i, 2);
+            if (HAS(i, "__2"))
+                RET(P_UNDERYEARDAY, i, 3);
+            break;
+        case '3':
+            RET(P_HOUR12, i, 1);
+        case '4':
+            RET(P_MINUTE, i, 1);
+        case '5':
+            RET(P_SECOND, i, 1);
+        case 'P':
+            if (HAS(i, "PM"))
+                RET(P_PM, i, 2);
+            break;
+        case 'p':
+            if (HAS(i, "pm"))
+                RET(P_pm, i, 2);
+            break;
+        case '-':
+            if (HAS(i, "-070000"))
+                RET(P_NUM_SECONDS_TZ, i, 7);
+            if (HAS(i, "-07:00:00"))
+                RET(P_NUM_COLON_SECONDS_TZ, i, 9);
+            if (HAS(i, "-0700"))
+                RET(P_NUM_TZ, i, 5);
+            if (HAS(i, "-07:00"))
+                RET(P_NUM_COLON_TZ, i, 6);
+            if (HAS(i, "-07"))
+                RET(P_NUM_SHORT_TZ, i, 3);
+            break;
+        case 'Z':
+            if (HAS(i, "Z070000"))
+                RET(P_ISO_SECONDS_TZ, i, 7);
+            if (HAS(i, "Z07:00:00"))
+                RET(P_ISO_COLON_SECONDS_TZ, i, 9);
+            if (HAS(i, "Z0700"))
+                RET(P_ISO_TZ, i, 5);
+            if (HAS(i, "Z07:00"))
+                RET(P_ISO_COLON_TZ, i, 6);
+            if (HAS(i, "Z07"))
+                RET(P_ISO_SHORT_TZ, i, 3);
+            break;
+        case '.':
+        case ',':
+            if (i + 1 < n && (l[i + 1] == '0' || l[i + 1] == '9')) {
+                size_t j = i + 1;
+                while (j < n && l[j] == l[i + 1])
+                    j++;
+                if (!p_digit(l, n, j)) {
+                    *digits = (int)(j - i - 1);
+                    RET(l[i + 1] == '0' ? P_FRAC0 : P_FRAC9, i, j - i);
+                }
+            }
+            break;
+        }
+    }
+    *at = n;
+    *len = 0;
+    return P_NONE;
+#undef HAS
+#undef RET
+}
+
+/* getnum / getnum3: 1-2 (3) digits, exactly 2 (3) when fixed. */
+static bool p_num(const char **v, size_t *vn, bool fixed, int max, int *out)
+{
+    const char *s = *v;
+    size_t n = *vn;
+    int k = 0, x = 0;
+    while (k < max && p_digit(s, n, (size_t)k))
+        x = x * 10 + (s[k++] - '0');
+    if (k == 0 || (fixed && k < max))
+        return false;
+    *out = x;
+    *v += k;
+    *vn -= (size_t)k;
+    return true;
+}
+
+static bool p_lookup(const char *const *tab, size_t ntab, size_t cut, const char **v, size_t *vn,
+                     int *out)
+{
+    for (size_t i = 0; i < ntab; i++) {
+        size_t k = cut ? cut : strlen(tab[i]);
+        if (*vn >= k && !strncasecmp(*v, tab[i], k)) {
+            *out = (int)i;
+            *v += k;
+            *vn -= k;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The time package's quote(). */
+static void p_quote(tn_buf_t *b, const char *s, size_t n)
+{
+    tn_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x80 || ch < ' ')
+            tn_buf_printf(b, "\\x%02x", ch);
+        else {
+            if (ch == '"' || ch == '\\')
+                tn_buf_putc(b, '\\');
+            tn_buf_putc(b, (char)ch);
+        }
+    }
+    tn_buf_putc(b, '"');
+}
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool p_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int p_days_in(int m, int y)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && p_leap(y) ? 29 : d[m - 1];
+}
+
+/* Fills *out (a time.Time) or writes Go's ParseError text into err. */
+static bool go_time_parse(tt_ctx_t *c, const char *layout, size_t ln, const char *value, size_t vn,
+                          tv_t *out, tn_buf_t *err)
+{
+    static const char *const months[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
+    static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                       "Thursday", "Friday", "Saturday"};
+    const char *l = layout, *v = value;
+    size_t lnr = ln, vnr = vn;
+    int year = 0, month = -1, day = -1, yday = -1, hour = 0, min = 0, sec = 0, nsec = 0;
+    int zoff = 0;
+    bool have_off = false, am = false, pm = false;
+    const char *range = NULL;
+    for (;;) {
+        size_t at, clen;
+        int digits = 0;
+        int std = p_chunk(l, lnr, &at, &clen, &digits);
+        /* skip the literal prefix: a space matches any run of spaces */
+        const char *pre = l;
+        size_t pn = at;
+        while (pn > 0) {
+            if (pre[0] == ' ') {
+                if (vnr > 0 && v[0] != ' ')
+                    break;
+                while (pn > 0 && pre[0] == ' ')
+                    pre++, pn--;
+                while (vnr > 0 && v[0] == ' ')
+                    v++, vnr--;
+                continue;
+            }
+            if (vnr == 0 || v[0] != pre[0])
+                break;
+            pre++, pn--, v++, vnr--;
+        }
+        if (pn > 0) {
+            tn_buf_puts(err, "parsing time ");
+            p_quote(err, value, vn);
+            tn_buf_puts(err, " as ");
+            p_quote(err, layout, ln);
+            tn_buf_puts(err, ": cannot parse ");
+            p_quote(err, v, vnr);
+            tn_buf_puts(err, " as ");
+            p_quote(err, l, at);
+            return false;
+        }
+        if (std == P_NONE) {
+            if (vnr) {
+                tn_buf_puts(err, "parsing time ");
+                p_quote(err, value, vn);
+                tn_buf_puts(err, ": extra text: ");
+                p_quote(err, v, vnr);
+                return false;
+            }
+            break;
+        }
+        const char *elem = l + at;
+        l += at + clen;
+        lnr -= at + clen;
+        const char *hold = v;
+        size_t holdn = vnr;
+        bool ok = true;
+        int x;
+        switch (std) {
+        case P_YEAR:
+            ok = vnr >= 2 && p_digit(v, vnr, 0) && p_digit(v, vnr, 1);
+            if (ok) {
+                year = (v[0] - '0') * 10 + (v[1] - '0');
+                year += year >= 69 ? 1900 : 2000;
+                v += 2, vnr -= 2;
+            }
+            break;
+        case P_LONGYEAR:
+            ok = vnr >= 4;
+            for (int k = 0; ok && k < 4; k++)
+                ok = p_digit(v, vnr, (size_t)k);
+            if (ok) {
+                year = atoi(tt_strndup(&c->arena, v, 4));
+                v += 4, vnr -= 4;
+            }
+            break;
+        case P_MONTH:
+        case P_LONGMONTH:
+            ok = p_lookup(months, 12, std == P_MONTH ? 3 : 0, &v, &vnr, &month);
+            month++;
+            break;
+        case P_NUMMONTH:
+        case P_ZEROMONTH:
+            ok = p_num(&v, &vnr, std == P_ZEROMONTH, 2, &month);
+            if (ok && (month <= 0 || month > 12))
+                range = "month";
+            break;
+        case P_WEEKDAY:
+        case P_LONGWEEKDAY:
+            ok = p_lookup(days, 7, std == P_WEEKDAY ? 3 : 0, &v, &vnr, &x);
+            break;
+        case P_DAY:
+        case P_UNDERDAY:
+        case P_ZERODAY:
+            if (std == P_UNDERDAY && vnr > 0 && v[0] == ' ')
+                v++, vnr--;
+            ok = p_num(&v, &vnr, std == P_ZERODAY, 2, &day);
+            break;
+        case P_UNDERYEARDAY:
+        case P_ZEROYEARDAY:
+            for (int k = 0; k < 2 && std == P_UNDERYEARDAY; k++)
+                if (vnr > 0 && v[0] == ' ')
+                    v++, vnr--;
+            ok = p_num(&v, &vnr, std == P_ZEROYEARDAY, 3, &yday);
+            break;
+        case P_HOUR:
+            ok = p_num(&v, &vnr, false, 2, &hour);
+            if (hour < 0 || hour >= 24)
+                range = "hour";
+            break;
+        case P_HOUR12:
+        case P_ZEROHOUR12:
+            ok = p_num(&v, &vnr, std == P_ZEROHOUR12, 2, &hour);
+            if (hour < 0 || hour > 12)
+                range = "hour";
+            break;
+        case P_MINUTE:
+        case P_ZEROMINUTE:
+            ok = p_num(&v, &vnr, std == P_ZEROMINUTE, 2, &min);
+            if (min < 0 || min >= 60)
+                range = "minute";
+            break;
+        case P_SECOND:
+        case P_ZEROSECOND:
+            ok = p_num(&v, &vnr, std == P_ZEROSECOND, 2, &sec);
+            if (!ok)
+                break;
+            if (sec < 0 || sec >= 60) {
+                range = "second";
+                break;
+            }
+            /* a fraction the layout does not name is read anyway */
+            if (vnr >= 2 && (v[0] == '.' || v[0] == ',') && p_digit(v, vnr, 1)) {
+                size_t a2, l2;
+                int d2 = 0;
+                int next = p_chunk(l, lnr, &a2, &l2, &d2);
+                if (!((next == P_FRAC0 || next == P_FRAC9) && a2 == 0)) {
+                    size_t k = 2;
+                    while (p_digit(v, vnr, k))
+                        k++;
+                    int64_t ns = 0;
+                    for (size_t q = 1; q < 10; q++)
+                        ns = ns * 10 + (q < k ? v[q] - '0' : 0);
+                    nsec = (int)ns;
+                    v += k, vnr -= k;
+                }
+            }
+            break;
+        case P_PM:
+        case P_pm:
+            ok = vnr >= 2;
+            if (ok) {
+                bool up = std == P_PM;
+                if (!strncmp(v, up ? "PM" : "pm", 2))
+                    pm = true;
+                else if (!strncmp(v, up ? "AM" : "am", 2))
+                    am = true;
+                else
+                    ok = false;
+                if (ok)
+                    v += 2, vnr -= 2;
+            }
+            break;
+        case P_FRAC0:
+        case P_FRAC9: {
+            size_t k;
+            if (std == P_FRAC0) {
+                k = 1 + (size_t)digits;
+                ok = vnr >= k && (v[0] == '.' || v[0] == ',');
+                for (size_t q = 1; ok && q < k; q++)
+                    ok = p_digit(v, vnr, q);
+            } else {
+                if (vnr < 2 || (v[0] != '.' && v[0] != ',') || !p_digit(v, vnr, 1))
+                    break; /* omitted */
+                k = 1;
+                while (p_digit(v, vnr, k))
+                    k++;
+            }
+            if (ok) {
+                int64_t ns = 0;
+                for (size_t q = 1; q < 10; q++)
+                    ns = ns * 10 + (q < k ? v[q] - '0' : 0);
+                nsec = (int)ns;
+                v += k, vnr -= k;
+            }
+            break;
+        }
+        case P_TZ:
+            if (vnr >= 3 && !memcmp(v, "UTC", 3)) {
+                v += 3, vnr -= 3;
+                have_off = true;
+                zoff = 0;
+                break;
+            } else {
+                /* three to five upper-case letters (four or five ending in T), or GMT+h */
+                size_t k = 0;
+                while (k < vnr && k < 6 && v[k] >= 'A' && v[k] <= 'Z')
+                    k++;
+                if (vnr >= 3 && !memcmp(v, "GMT", 3)) {
+                    k = 3;
+                    if (k < vnr && (v[k] == '+' || v[k] == '-') && p_digit(v, vnr, k + 1)) {
+                        size_t e = k + 1;
+                        int h = 0;
+                        while (p_digit(v, vnr, e))
+                            h = h * 10 + (v[e++] - '0');
+                        if (h <= 23) {
+                            zoff = (v[k] == '-' ? -h : h) * 3600;
+                            have_off = true;
+                            k = e;
+                        }
+                    }
+                } else if (vnr >= 4 && (!memcmp(v, "ChST", 4) || !memcmp(v, "MeST", 4))) {
+                    k = 4;
+                } else if (k == 5   ? v[4] != 'T'
+                           : k == 4 ? v[3] != 'T' && memcmp(v, "WITA", 4)
+                                    : k != 3) {
+                    ok = false;
+                }
+                if (ok)
+                    v += k, vnr -= k; /* a zone name alone: its offset is unknown, so UTC */
+            }
+            break;
+        default: { /* numeric zone offsets */
+            bool iso = std >= P_ISO_SECONDS_TZ && std <= P_ISO_COLON_SECONDS_TZ;
+            if (iso && vnr >= 1 && v[0] == 'Z') {
+                v++, vnr--;
+                have_off = true;
+                zoff = 0;
+                break;
+            }
+            bool colon = std == P_ISO_COLON_TZ || std == P_NUM_COLON_TZ;
+            bool colsec = std == P_ISO_COLON_SECONDS_TZ || std == P_NUM_COLON_SECONDS_TZ;
+            bool sec7 = std == P_ISO_SECONDS_TZ || std == P_NUM_SECONDS_TZ;
+            bool shrt = std == P_ISO_SHORT_TZ || std == P_NUM_SHORT_TZ;
+            size_t need = colon ? 6 : colsec ? 9 : sec7 ? 7 : shrt ? 3 : 5;
+            if (vnr < need || (colon && v[3] != ':') || (colsec && (v[3] != ':' || v[6] != ':'))) {
+                ok = false;
+                break;
+            }
+            const char *hh = v + 1, *mm = colon || colsec ? v + 4 : v + 3,
+                       *ss = colsec ? v + 7 : v + 5;
+            int h2 = 0, m2 = 0, s2 = 0;
+            const char *p;
+            size_t pnn = 2;
+            p = hh;
+            ok = p_num(&p, &pnn, true, 2, &h2);
+            if (ok && !shrt) {
+                p = mm, pnn = 2;
+                ok = p_num(&p, &pnn, true, 2, &m2);
+            }
+            if (ok && (colsec || sec7)) {
+                p = ss, pnn = 2;
+                ok = p_num(&p, &pnn, true, 2, &s2);
+            }
+            if (h2 > 24)
+                range = "time zone offset hour";
+            if (m2 > 60)
+                range = "time zone offset minute";
+            if (s2 > 60)
+                range = "time zone offset second";
+            zoff = (h2 * 60 + m2) * 60 + s2;
+            if (v[0] == '-')
+                zoff = -zoff;
+            else if (v[0] != '+')
+                ok = false;
+            have_off = true;
+            v += need, vnr -= need;
+            break;
+        }
+        }
+        if (range) {
+            tn_buf_puts(err, "parsing time ");
+            p_quote(err, value, vn);
+            tn_buf_printf(err, ": %s out of range", range);
+            return false;
+        }
+        if (!ok) {
+            tn_buf_puts(err, "parsing time ");
+            p_quote(err, value, vn);
+            tn_buf_puts(err, " as ");
+            p_quote(err, layout, ln);
+            tn_buf_puts(err, ": cannot parse ");
+            p_quote(err, hold, holdn);
+            tn_buf_puts(err, " as ");
+            p_quote(err, elem, clen);
+            return false;
+        }
+    }
+    if (pm && hour < 12)
+        hour += 12;
+    else if (am && hour == 12)
+        hour = 0;
+    const char *msg = NULL;
+    if (yday >= 0) {
+        int m = 0, d = 0, yd = yday;
+        if (p_leap(year)) {
+            if (yd == 31 + 29)
+                m = 2, d = 29;
+            else if (yd > 31 + 29)
+                yd--;
+        }
+        if (yd < 1 || yd > 365) {
+            msg = "day-of-year out of range";
+        } else {
+            if (m == 0) {
+                static const int before[] = {0,   31,  59,  90,  120, 151, 181,
+                                             212, 243, 273, 304, 334, 365};
+                m = (yd - 1) / 31 + 1;
+                if (before[m] < yd)
+                    m++;
+                d = yd - before[m - 1];
+            }
+            if (month >= 0 && month != m)
+                msg = "day-of-year does not match month";
+            else if (day >= 0 && day != d)
+                msg = "day-of-year does not match day";
+            month = m;
+            day = d;
+        }
+    } else {
+        if (month < 0)
+            month = 1;
+        if (day < 0)
+            day = 1;
+    }
+    if (!msg && (day < 1 || day > p_days_in(month, year)))
+        msg = "day out of range";
+    if (msg) {
+        tn_buf_puts(err, "parsing time ");
+        p_quote(err, value, vn);
+        tn_buf_printf(err, ": %s", msg);
+        return false;
+    }
+    int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec;
+    if (have_off)
+        secs -= zoff;
+    *out = (tv_t){.kind = TV_TIME};
+    if (secs == GO_ZERO_UNIX_S && nsec == 0 && !zoff)
+        return true; /* Go's zero time */
+    if (secs <= INT64_MIN / TN_NS_PER_SEC + 1 || secs >= INT64_MAX / TN_NS_PER_SEC - 1) {
+        tn_buf_puts(err, "parsing time ");
+        p_quote(err, value, vn);
+        tn_buf_puts(err, ": year outside tocsin's time range (1678-2262)");
+        return false;
+    }
+    out->tm.t = secs * TN_NS_PER_SEC + nsec;
+    if (have_off && zoff) {
+        char z[24];
+        snprintf(z, sizeof z, "=%d", zoff);
+        out->tm.zone = tt_strndup(&c->arena, z, strlen(z));
+    }
+    return true;
+}
+
+/* toDate / mustToDate: Go's time.ParseInLocation with UTC; toDate gives the zero time on
+ * failure. */
 static int parse_date(tt_ctx_t *c, tv_t *a, tv_t *out, bool must)
 {
-    const char *l, *s;
-    size_t ln, sn;
-    int rc = tv_want_str(c, "toDate", &a[0], &l, &ln);
-    if (rc || (rc = tv_want_str(c, "toDate", &a[1], &s, &sn)))
-        return rc;
-    *out = (tv_t){.kind = TV_TIME};
-    tn_time_t t;
-    char buf[64];
-    bool ok = false;
-    if (sn < sizeof buf - 16) {
-        memcpy(buf, s, sn);
-        buf[sn] = 0;
-        if (ln == 10 && !memcmp(l, "2006-01-02", 10) && sn == 10) {
-            memcpy(buf + 10, "T00:00:00Z", 11);
-            sn += 10;
-        }
-        ok = tn_time_parse_rfc3339(buf, sn, &t) == 0;
+    tn_buf_t err;
+    tn_buf_init(&err, 0);
+    bool ok = go_time_parse(c, a[0].s.p, a[0].s.n, a[1].s.p, a[1].s.n, out, &err);
+    int rc = 0;
+    if (!ok) {
+        *out = (tv_t){.kind = TV_TIME};
+        if (must)
+            rc = tt_fail(c, "%s", tn_buf_cstr(&err));
     }
-    if (ok)
-        out->tm.t = t;
-    else if (must)
-        return tt_errorf(c, "template: error calling mustToDate: parsing time \"%.*s\"",
-                         (int)TN_MIN(sn, 64), s);
-    return 0;
+    tn_buf_free(&err);
+    return rc;
 }
 static int f_toDate(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
@@ -1115,12 +1715,12 @@ static void json_kv(tn_buf_t *b, tn_labels_t kv)
     tn_buf_putc(b, '}');
 }
 
-static void json_time(tn_buf_t *b, tn_time_t t)
+/* time.Time's MarshalJSON: RFC 3339 with nanoseconds, in the time's zone. */
+static void json_time(tt_ctx_t *c, tn_buf_t *b, const tv_t *t)
 {
-    char ts[40];
-    tn_time_format_rfc3339nano(t, ts);
+    static const char layout[] = "2006-01-02T15:04:05.999999999Z07:00";
     tn_buf_putc(b, '"');
-    tn_buf_puts(b, ts);
+    tt_time_format(c, b, layout, sizeof layout - 1, t);
     tn_buf_putc(b, '"');
 }
 
@@ -1136,7 +1736,7 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         return tn_buf_printf(b, "%lld", (long long)v->i);
     case TV_FLOAT: {
         if (isnan(v->f) || isinf(v->f))
-            return tt_errorf(c, "template: error calling toJson: json: unsupported value");
+            return tt_fail(c, "json: unsupported value");
         double a = fabs(v->f);
         char tmp[64];
         int p;
@@ -1147,7 +1747,12 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         }
         if (a != 0 && (a < 1e-6 || a >= 1e21)) {
             snprintf(tmp, sizeof tmp, "%.*e", p - 1, v->f);
-            /* Go writes e-07 as e-07, e+21 as e+21 */
+            /* encoding/json shortens e-07 to e-7 (and keeps e+21) */
+            size_t tl = strlen(tmp);
+            if (tl >= 4 && tmp[tl - 4] == 'e' && tmp[tl - 3] == '-' && tmp[tl - 2] == '0') {
+                tmp[tl - 2] = tmp[tl - 1];
+                tmp[tl - 1] = 0;
+            }
         } else {
             snprintf(tmp, sizeof tmp, "%.*g", p, v->f);
             if (strchr(tmp, 'e')) {
@@ -1163,9 +1768,13 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
     case TV_STR:
         return tn_json_go_string(b, v->s.p, v->s.n);
     case TV_TIME:
-        json_time(b, v->tm.t);
+        json_time(c, b, v);
         return 0;
+    case TV_LOC:
+        return tn_buf_puts(b, "{}");
     case TV_KV:
+        if (v->sub == TK_NIL)
+            return tn_buf_puts(b, "null");
         json_kv(b, v->kv);
         return 0;
     case TV_PAIR:
@@ -1175,6 +1784,8 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         tn_json_go_string(b, v->pair.value, strlen(v->pair.value));
         return tn_buf_putc(b, '}');
     case TV_LIST:
+        if (v->l->nil)
+            return tn_buf_puts(b, "null");
         tn_buf_putc(b, '[');
         for (size_t i = 0; i < v->l->n; i++) {
             if (i)
@@ -1206,8 +1817,28 @@ int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v)
         }
         return tn_buf_putc(b, '}');
     }
-    case TV_DATA:
-        return tn_buf_puts(b, "{}");
+    case TV_DATA: {
+        static const char *const f[] = {"Receiver",           "Status",      "Alerts",
+                                        "NotificationReason", "GroupLabels", "CommonLabels",
+                                        "CommonAnnotations",  "RouteLabels", "ExternalURL"};
+        static const char *const k[] = {"receiver",
+                                        "status",
+                                        "alerts",
+                                        "notification_reason",
+                                        "groupLabels",
+                                        "commonLabels",
+                                        "commonAnnotations",
+                                        "routeLabels",
+                                        "externalURL"};
+        tn_buf_putc(b, '{');
+        for (size_t i = 0; i < TN_ARRAY_LEN(f); i++) {
+            bool ok;
+            tv_t fv = tt_data_field(c, f[i], &ok);
+            tn_buf_printf(b, "%s\"%s\":", i ? "," : "", k[i]);
+            tt_json(c, b, &fv);
+        }
+        return tn_buf_putc(b, '}');
+    }
     }
     return 0;
 }
@@ -1229,7 +1860,7 @@ static int f_base64encode(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "base64encode", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -1255,7 +1886,7 @@ static int f_base64decode(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     TN_UNUSED(n);
     const char *s;
     size_t len;
-    int rc = tv_want_str(c, "base64decode", &a[0], &s, &len);
+    int rc = tv_want_str(c, &a[0], &s, &len);
     if (rc)
         return rc;
     tn_buf_t b;
@@ -1267,10 +1898,7 @@ static int f_base64decode(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
         const char *p = memchr(b64url, s[i], 64);
         if (!p || !s[i]) {
             tn_buf_free(&b);
-            return tt_errorf(c,
-                             "template: error calling base64decode: illegal base64 data at "
-                             "input byte %zu",
-                             i);
+            return tt_fail(c, "illegal base64 data at input byte %zu", i);
         }
         acc = (acc << 6) | (uint32_t)(p - b64url);
         bits += 6;
@@ -1281,10 +1909,7 @@ static int f_base64decode(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
     }
     if (len % 4 != 0) {
         tn_buf_free(&b);
-        return tt_errorf(c,
-                         "template: error calling base64decode: illegal base64 data at input "
-                         "byte %zu",
-                         len - len % 4);
+        return tt_fail(c, "illegal base64 data at input byte %zu", len - len % 4);
     }
     *out = buf_out(c, &b);
     return 0;
@@ -1305,10 +1930,10 @@ static int f_append(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     if (a[0].kind != TV_LIST || a[0].sub != TL_ANY) {
         if (a[0].kind != TV_NIL)
-            return tt_errorf(c,
-                             "template: error calling append: wrong type for value; expected "
-                             "[]interface {}; got %s",
-                             tv_kind_name(&a[0]));
+            return tt_fail(c,
+                           "wrong type for value; expected "
+                           "[]interface {}; got %s",
+                           tv_kind_name(&a[0]));
     }
     size_t have = a[0].kind == TV_LIST ? a[0].l->n : 0;
     tv_t l = tv_list(c, have + n, TL_ANY);
@@ -1323,14 +1948,14 @@ static int f_append(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 static int f_dict(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 {
     if (n % 2)
-        return tt_errorf(c, "template: error calling dict: dict requires an even number of "
-                            "arguments");
+        return tt_fail(c, "dict requires an even number of "
+                          "arguments");
     tt_dict_t *d = tt_alloc(&c->arena, sizeof(*d));
     d->keys = tt_alloc(&c->arena, (n / 2 + 1) * sizeof(char *));
     d->vals = tt_alloc(&c->arena, (n / 2 + 1) * sizeof(tv_t));
     for (size_t i = 0; i < n; i += 2) {
         if (a[i].kind != TV_STR)
-            return tt_errorf(c, "template: error calling dict: dict keys must be strings");
+            return tt_fail(c, "dict keys must be strings");
         const char *k = tt_strndup(&c->arena, a[i].s.p, a[i].s.n);
         /* keep keys sorted (Go prints and ranges maps in key order); later keys replace */
         size_t at = 0;
@@ -1354,50 +1979,50 @@ static int f_dict(tt_ctx_t *c, tv_t *a, size_t n, tv_t *out)
 /* ---- the table ---- */
 
 static const tt_func_t tt_funcs[] = {
-    {"and", NULL, 1, -1},
-    {"or", NULL, 1, -1},
-    {"not", f_not, 1, 1},
-    {"len", f_len, 1, 1},
-    {"index", f_index, 1, -1},
-    {"slice", f_slice, 1, -1},
-    {"eq", f_eq, 2, -1},
-    {"ne", f_ne, 2, 2},
-    {"lt", f_lt, 2, 2},
-    {"le", f_le, 2, 2},
-    {"gt", f_gt, 2, 2},
-    {"ge", f_ge, 2, 2},
-    {"print", f_print, 0, -1},
-    {"printf", f_printf, 1, -1},
-    {"println", f_println, 0, -1},
-    {"urlquery", f_urlquery, 0, -1},
-    {"html", f_html, 0, -1},
-    {"js", f_js, 0, -1},
-    {"call", f_call, 1, -1},
-    {"toUpper", f_toUpper, 1, 1},
-    {"toLower", f_toLower, 1, 1},
-    {"title", f_title, 1, 1},
-    {"trimSpace", f_trimSpace, 1, 1},
-    {"join", f_join, 2, 2},
-    {"match", f_match, 2, 2},
-    {"safeHtml", f_safeHtml, 1, 1},
-    {"safeUrl", f_safeUrl, 1, 1},
-    {"urlUnescape", f_urlUnescape, 1, 1},
-    {"reReplaceAll", f_reReplaceAll, 3, 3},
-    {"stringSlice", f_stringSlice, 0, -1},
-    {"routeLabels", f_routeLabels, 1, 1},
-    {"date", f_date, 2, 2},
-    {"tz", f_tz, 2, 2},
-    {"now", f_now, 0, 0},
-    {"since", f_since, 1, 1},
-    {"humanizeDuration", f_humanizeDuration, 1, 1},
-    {"toDate", f_toDate, 2, 2},
-    {"mustToDate", f_mustToDate, 2, 2},
-    {"toJson", f_toJson, 1, 1},
-    {"base64encode", f_base64encode, 1, 1},
-    {"base64decode", f_base64decode, 1, 1},
-    {"list", f_list, 0, -1},
-    {"append", f_append, 1, -1},
-    {"dict", f_dict, 0, -1},
+    {"and", NULL, "vv*"},
+    {"or", NULL, "vv*"},
+    {"not", f_not, "v"},
+    {"len", f_len, "v"},
+    {"index", f_index, "vv*"},
+    {"slice", f_slice, "vv*"},
+    {"eq", f_eq, "vv*"},
+    {"ne", f_ne, "vv"},
+    {"lt", f_lt, "vv"},
+    {"le", f_le, "vv"},
+    {"gt", f_gt, "vv"},
+    {"ge", f_ge, "vv"},
+    {"print", f_print, "a*"},
+    {"printf", f_printf, "sa*"},
+    {"println", f_println, "a*"},
+    {"urlquery", f_urlquery, "a*"},
+    {"html", f_html, "a*"},
+    {"js", f_js, "a*"},
+    {"call", f_call, "vv*"},
+    {"toUpper", f_toUpper, "s"},
+    {"toLower", f_toLower, "s"},
+    {"title", f_title, "s"},
+    {"trimSpace", f_trimSpace, "s"},
+    {"join", f_join, "sS"},
+    {"match", f_match, "ss"},
+    {"safeHtml", f_safeHtml, "s"},
+    {"safeUrl", f_safeUrl, "s"},
+    {"urlUnescape", f_urlUnescape, "s"},
+    {"reReplaceAll", f_reReplaceAll, "sss"},
+    {"stringSlice", f_stringSlice, "s*"},
+    {"routeLabels", f_routeLabels, "s"},
+    {"date", f_date, "st"},
+    {"tz", f_tz, "st"},
+    {"now", f_now, ""},
+    {"since", f_since, "t"},
+    {"humanizeDuration", f_humanizeDuration, "a"},
+    {"toDate", f_toDate, "ss"},
+    {"mustToDate", f_mustToDate, "ss"},
+    {"toJson", f_toJson, "a"},
+    {"base64encode", f_base64encode, "s"},
+    {"base64decode", f_base64decode, "s"},
+    {"list", f_list, "a*"},
+    {"append", f_append, "La*"},
+    {"dict", f_dict, "a*"},
 };
 
 const tt_func_t *tt_func_find(const char *name)

@@ -48,6 +48,7 @@ enum tv_kind {
 };
 
 enum { TA_NOTIF, TA_DATA };                                                   /* alert subtypes */
+enum { TK_MAP, TK_NIL };                                                      /* KV subtypes */
 enum { TS_PLAIN, TS_HTML, TS_URL };                                           /* string subtypes */
 enum { TL_ANY, TL_STRSLICE, TL_STRINGS, TL_PAIRS, TL_ALERTS, TL_ALERTSLICE }; /* list types */
 
@@ -55,6 +56,7 @@ typedef struct tv tv_t;
 typedef struct tt_list {
     size_t n, cap;
     tv_t *v;
+    bool nil; /* a nil slice (explicit data without alerts): JSON null */
 } tt_list_t;
 
 typedef struct tt_dict {
@@ -127,7 +129,9 @@ struct tt_node {
     tt_node_t *list;  /* IF/RANGE/WITH body */
     tt_node_t *elist; /* else branch */
     tv_t val;         /* CONST */
-    const char *text; /* source of the command (for error messages) */
+    int col;          /* byte offset in its line (Go's ErrorContext column) */
+    const char *src;  /* CONST: the literal as written (Go's String() of the node) */
+    size_t srclen;
 };
 
 typedef struct tt_def {
@@ -165,6 +169,8 @@ const tt_def_t *tt_find(const tt_def_t *defs, size_t n, const char *name);
 /* Adds or replaces a definition, as Go does: an empty body never replaces a non-empty one. */
 void tt_define(tt_def_t **defs, size_t *ndefs, size_t *cap, const tt_def_t *d);
 bool tt_tree_empty(const tt_node_t *n);
+/* Go's Node.String(): the node written back as template source, for error messages. */
+void tt_node_string(tn_buf_t *b, const tt_node_t *n);
 /* tn_tmpl_load; go_names names files in parse errors by base name, as Go does (the server
  * names them by path, which is more useful in its logs). */
 tn_tmpl_t *tt_load(char *const *globs, size_t nglobs, bool go_names, char *err, size_t errlen);
@@ -174,26 +180,26 @@ tn_tmpl_t *tt_load(char *const *globs, size_t nglobs, bool go_names, char *err, 
 typedef struct tt_ctx tt_ctx_t;
 
 typedef int (*tt_func_fn)(tt_ctx_t *c, tv_t *args, size_t nargs, tv_t *out);
+/* A function's parameters as Go declares them, one letter each: 's' string, 'S' []string,
+ * 'L' []interface {}, 't' time.Time, 'a' interface {}, 'v' reflect.Value (any value); a
+ * trailing '*' makes the last one variadic. Arguments are checked against these as Go's
+ * text/template checks them, so functions see the types they declare. */
 typedef struct tt_func {
     const char *name;
     tt_func_fn fn;
-    int min, max; /* argument counts; max -1 = variadic */
+    const char *sig;
 } tt_func_t;
 const tt_func_t *tt_func_find(const char *name);
 bool tt_func_exists(const char *name); /* builtins included */
 
-/* The routeLabels resolver of one top-level render, shared by the renders of route label
- * values it starts: each label is rendered at most once, and a label met again while it is
- * being rendered is a cycle. */
-typedef struct tt_rl {
-    tt_arena_t *arena;  /* rendered values live here */
-    tn_labels_t labels; /* raw values, sorted by name */
-    const char **vals;  /* rendered value by label index, NULL until rendered */
-    size_t *vlens;
-    bool *busy;
-    size_t *stack; /* indexes being rendered, outermost first */
-    size_t nstack;
-} tt_rl_t;
+/* html/template's context (state, attribute delimiter, URL part, JS slash context, attribute
+ * and element kinds), with the brace depths of nested JS template-literal ${...}. */
+#define TT_JS_BRACES 16
+typedef struct tt_hctx {
+    uint8_t state, delim, url_part, js_ctx, attr, element;
+    uint8_t nbrace;
+    int16_t brace[TT_JS_BRACES];
+} tt_hctx_t;
 
 /* Render state. */
 struct tt_ctx {
@@ -202,12 +208,17 @@ struct tt_ctx {
     tt_zones_t zones;
     const tn_notification_t *n;
     const tn_tmpl_data_t *data; /* explicit data instead of n */
-    tt_rl_t *rl;                /* made on first use, or the render's that started this one */
+    const tv_t *dot;            /* tests: executed with this value instead of the data */
+    struct tt_rl *rl;           /* route label resolver */
     tn_buf_t *out;
     unsigned flags;
     char *err;
     size_t errlen;
     bool failed;
+    char *fnerr; /* a function's error message (tt_fail), heap */
+    /* where execution is, for errors: Go's state.node and the executing template */
+    const tt_node_t *node;
+    const char *tname, *tfile;
     int depth;
     uint64_t iters;
     const tt_def_t *defs1, *defs2; /* inline overlay, then the set */
@@ -223,24 +234,17 @@ struct tt_ctx {
     bool common_done;
     tt_list_t *alerts;
     const char *receiver;
-    /* HTML context tracking */
+    /* HTML mode: the context the output is in (template_html.c) */
     size_t out_limit;
-    int hstate;
-    int hcomment_dashes;
-    int hattr; /* attribute kind */
-    char hquote;
-    int hurlpart;
-    char htag[16];
-    size_t htaglen;
-    char hattrname[16];
-    size_t hattrlen;
-    bool hend_tag;
+    tt_hctx_t h;
 };
 
+/* An execution error at the current node, worded as Go's (see template_exec.c). */
 int tt_errorf(tt_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The routeLabels function: the named route label of the data, executed first unless the
- * data's labels are already rendered; "" when there is no such label. */
-int tt_route_label(tt_ctx_t *c, const char *name, size_t len, tv_t *out);
+/* An error written as given (html/template's). */
+int tt_rawerrorf(tt_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A function's failure: reported by the caller as "error calling NAME: MSG". */
+int tt_fail(tt_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* value helpers used by funcs */
 tv_t tv_str(const char *p, size_t n);
@@ -254,9 +258,9 @@ const char *tv_kind_name(const tv_t *v);
 bool tv_truth(const tv_t *v);
 /* fmt's %v, as fmt.Sprint prints one operand (nil as "<nil>"). */
 int tv_print(tt_ctx_t *c, tn_buf_t *b, const tv_t *v, bool top);
-/* arg as a string (strings only; error naming fn otherwise). */
-int tv_want_str(tt_ctx_t *c, const char *fn, const tv_t *v, const char **p, size_t *n);
-int tv_want_strlist(tt_ctx_t *c, const char *fn, const tv_t *v, tt_list_t **out);
+/* arg as a string (strings only; an error otherwise). */
+int tv_want_str(tt_ctx_t *c, const tv_t *v, const char **p, size_t *n);
+int tv_want_strlist(tt_ctx_t *c, const tv_t *v, tt_list_t **out);
 /* Go's fmt.Sprint over args. */
 int tt_sprint(tt_ctx_t *c, tn_buf_t *b, const tv_t *args, size_t n, bool ln);
 int tt_sprintf(tt_ctx_t *c, tn_buf_t *b, const char *f, size_t flen, const tv_t *args, size_t n);
@@ -271,6 +275,22 @@ void tt_zones_preload(tn_tmpl_t *t, const char *name);
 void tt_duration_string(tn_buf_t *b, int64_t d);
 int tt_json(tt_ctx_t *c, tn_buf_t *b, const tv_t *v);
 tv_t tt_alert_field(tt_ctx_t *c, const tv_t *alert, const char *name, bool *ok);
+tv_t tt_data_field(tt_ctx_t *c, const char *name, bool *ok); /* .Receiver, .Alerts, ... */
 int tt_time_format(tt_ctx_t *c, tn_buf_t *b, const char *layout, size_t llen, const tv_t *t);
+/* routeLabels: the named route label, rendered as a template unless already rendered. */
+int tt_route_label(tt_ctx_t *c, const char *name, size_t len, tv_t *out);
+/* HTML mode (template_html.c): template text through the context tracker, an action escaped
+ * for its context, and the check at the end that the output ends in a text context. */
+int tt_html_text(tt_ctx_t *c, const char *s, size_t n);
+int tt_html_action(tt_ctx_t *c, const tt_node_t *action, const tv_t *dot);
+int tt_html_end(tt_ctx_t *c);
+/* For template_html.c: output (capped) and evaluation. */
+int tt_out(tt_ctx_t *c, const char *s, size_t n);
+int tt_eval_pipeline(tt_ctx_t *c, const tt_node_t *pipe, const tv_t *dot, tv_t *out);
+int tt_eval_arg(tt_ctx_t *c, const tt_node_t *n, const tv_t *dot, tv_t *out);
+/* Renders text executed with dot (NULL: data) — for tests, which build their own values. */
+int tt_render_value(const tn_tmpl_t *t, const char *text, const tv_t *dot,
+                    const tn_tmpl_data_t *data, unsigned flags, tn_buf_t *out, char *err,
+                    size_t errlen);
 
 #endif

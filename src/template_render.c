@@ -238,6 +238,8 @@ static tn_labels_t jkv(tr_state_t *st, json_t *o, const char *key, const char *f
         return (tn_labels_t){NULL, 0};
     }
     size_t n = json_object_size(v);
+    if (n == 0)
+        return (tn_labels_t){tn_tmpl_empty_labels, 0}; /* {} is an empty map, not nil */
     const char **kv = tn_xcalloc(2 * n + 1, sizeof(*kv));
     size_t i = 0;
     const char *k;
@@ -330,6 +332,7 @@ static int load_data(tr_state_t *st, const char *path, tn_tmpl_data_t *d)
     d->common_labels = jkv(st, root, "commonLabels", "Data.commonLabels");
     d->common_annotations = jkv(st, root, "commonAnnotations", "Data.commonAnnotations");
     d->route_labels = jkv(st, root, "routeLabels", "Data.routeLabels");
+    d->notification_reason = jstr(st, root, "notification_reason", "Data.notification_reason");
     json_t *al = jget(root, "alerts");
     if (al && !json_is_null(al) && !json_is_array(al)) {
         type_err(st, al, "Data.alerts", "template.Alerts");

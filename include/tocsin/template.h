@@ -44,7 +44,10 @@ int tn_tmpl_render(const tn_tmpl_t *t, const char *text, const struct tn_notific
  * what `tocsin template render` executes (amtool's example data or a --template.data file).
  * Times are Unix nanoseconds, 0 being Go's zero time; `zone` is NULL for UTC, "Local", a zone
  * name, or "=SECONDS" for a fixed offset without a name (a parsed RFC 3339 offset). Label
- * sets are sorted by name; their strings must be interned (tn_intern). */
+ * sets are sorted by name; their strings must be interned (tn_intern). A label set whose `v`
+ * is NULL is Go's nil KV (toJson writes null); an empty one that is not nil has a non-NULL
+ * `v` (tn_tmpl_empty_labels). */
+extern const tn_label_t tn_tmpl_empty_labels[1];
 typedef struct tn_tmpl_alert {
     const char *status;
     tn_labels_t labels, annotations;
@@ -57,14 +60,15 @@ typedef struct tn_tmpl_alert {
 typedef struct tn_tmpl_data {
     const char *receiver; /* as given: not regex-quoted */
     const char *status;
-    const tn_tmpl_alert_t *alerts;
+    const tn_tmpl_alert_t *alerts; /* NULL: Go's nil Alerts (JSON null) */
     size_t nalerts;
     tn_labels_t group_labels, common_labels, common_annotations;
-    const char *external_url;
-    /* Data.RouteLabels. Unless route_labels_rendered (Alertmanager's MarkRouteLabelsRendered),
-     * routeLabels executes a value as a template before returning it. */
+    /* Route labels: values are templates that `routeLabels` executes (with this data) unless
+     * route_labels_rendered says they are already rendered. */
     tn_labels_t route_labels;
     bool route_labels_rendered;
+    const char *external_url;
+    const char *notification_reason;
 } tn_tmpl_data_t;
 
 /* amtool's example data (what `tocsin template render` uses without --template.data), filled

@@ -227,6 +227,116 @@ def test_errors(ctx):
         assert error_text(terr, "tocsin") == error_text(aerr, "amtool"), (terr, aerr)
 
 
+# Execution errors word themselves as Go's text/template does: where ("template: FILE:LINE:COL:"),
+# in which template and at which node ("executing NAME at <NODE>:"), then what.
+EXEC_ERRORS = [
+    "{{ .Foo }}", "x{{ .Receiver.Foo }}", "{{ .Alerts.Nope.X }}", "{{ $x := .Status }}{{ $x.Foo }}",
+    "{{ (index .Alerts 0).Nothing }}", "{{ index .Alerts 5 }}", '{{ index .Alerts "a" }}',
+    "{{ index 3 1 }}", "{{ title 3 }}", "{{ 3 | title }}",
+    '{{ "a" | title | printf "%d" | len | toUpper }}', '{{ template "nope" . }}',
+    "{{ range .Status }}x{{ end }}", "{{ nil }}", "{{ 1 2 }}", "{{ .Status 1 }}",
+    "{{ $x := 1 }}{{ $x 2 }}", "{{ len 3 }}", "{{ len }}", "{{ eq 1 }}", '{{ eq 1 "a" }}',
+    "{{ lt true false }}", "{{ lt .Alerts .Alerts }}", '{{ slice "abc" 5 }}', "{{ toUpper }}",
+    '{{ join "," "a" }}', '{{ join "," .Alerts }}', '{{ .CommonLabels.Remove "a" }}',
+    "{{ .CommonLabels.Remove }}", "{{ .CommonLabels.SortedPairs 1 }}",
+    "{{ .CommonLabels.foo 1 }}", "{{ (index .Alerts 0).Status 1 }}",
+    '{{ reReplaceAll "(" "x" "y" }}', '{{ match "(" "x" }}', "{{ printf 3 }}",
+    "{{ (index .Alerts 0).StartsAt.Format 3 }}", "{{ (index .Alerts 0).StartsAt.Sub 3 }}",
+    '{{ (index .Alerts 0).StartsAt.Add "x" }}', "{{ (index .Alerts 0).StartsAt.Add 1.5 }}",
+    "{{ (index .Alerts 0).StartsAt.Format }}", "{{ with .Foo }}x{{ end }}",
+    "{{ .Alerts.Firing.Foo }}", "{{ call .Status }}", "{{ html .Foo }}", "{{ stringSlice 1 }}",
+    "{{ safeHtml 1 }}", "{{ and }}", "{{ or 0 .Foo }}",
+    'line1\n  {{ .Status | printf "%s" | len | title }}',
+    '{{ define "x" }}\n\n  {{ .Nope }}{{ end }}{{ template "x" . }}',
+    "{{ .GroupLabels.SortedPairs.Foo }}", "{{ $.Foo }}", '{{ ("a").Foo }}',
+]
+
+
+# html/template's contexts, where Debian's amtool 0.25 (built with Go 1.19.8 and its security
+# patches) escapes as current Go does; tests/unit/test_template.c has the cases where current
+# Go differs from that build.
+HTML_CASES = [
+    '<a href="{{ .ExternalURL }}/x?r={{ .Receiver | urlquery }}&a=1">l</a>',
+    "<script>var s = {{ .Status }}; var n = {{ len .Alerts }}; var b = {{ true }}; "
+    "var f = {{ 1.5 }};</script>",
+    "<script>var x = '{{ \"a'b\\\"c<>&+/\\\\ x\" }}'; var y = \"{{ \"tab\\there\" }}\";</script>",
+    '<script>var r = /{{ "a.b*c" }}/; var e = /{{ "" }}/;</script>',
+    "<script>var a = {{ (index .Alerts 0).Labels.Names }};</script>",
+    "<a onclick=\"f({{ .Status }}, '{{ .Receiver }}')\" onmouseover='g({{ \"x\" }})'>y</a>",
+    '<a href="javascript:{{ "x" }}">z</a><a href="{{ "javascript:alert(1)" }}">z</a>'
+    '<a href="{{ "JavaScript:x" }}">z</a>',
+    '<a href="{{ "http://h/a b?c=d e#f" }}">x</a><a href="/p?{{ "a=b c&d" }}">x</a>'
+    '<a href="#{{ "a b" }}">x</a>',
+    '<a href="{{ "a?b:c" }}">x</a><a href="{{ "/x:y" }}">x</a><a href="{{ "mailto:a@b" }}">x</a>'
+    '<a href="{{ "%zz%41" }}">x</a>',
+    '<a href="{{ "http://x" }}{{ "javascript:y" }}">q</a>',
+    '<img src={{ "a b" }} alt={{ "c d" }}>',
+    "<p style=\"color: {{ \"red\" }}; x: {{ \"a;b\" }}; font: '{{ \"x'y\" }}'\">x</p>",
+    '<style>p { color: {{ "#fff" }} } q::after { content: "{{ "a<b" }}" } '
+    'r { background: url({{ "javascript:x" }}) } s { background: url("/a?{{ "b c" }}") }</style>',
+    '<style>p { width: {{ "10px" }}; x: {{ "expression(alert(1))" }}; y: {{ "a--b" }}; '
+    'z: {{ "\\\\41 bc" }} }</style>',
+    '<textarea>{{ "<b>" }}</textarea><title>{{ "<i>" | safeHtml }}</title>',
+    '<textarea>{{ "<b>" | safeHtml }}</textarea><a title="{{ "<b>x</b>" | safeHtml }}">',
+    '<p title="{{ "a<b" | html }}">{{ "a+b" | html }}</p>',
+    '<a href="/x?q={{ "a b&c" | urlquery }}">{{ "x y" | urlquery }}</a>',
+    '<script>var a = {{ "<\\u2028" }}; /* c {{ .Status }} */ var b = 1; // x {{ .Status }}\n'
+    'var c = /re{{ "a.b" }}/;</script>',
+    '<p {{ "onclick" }}="x" {{ "title" }}="y" {{ "Id" }}=z>',
+    '<img srcset="{{ "/a.png 1x, javascript:x 2x" }}">',
+    '<img srcset="{{ "/a b.png 1x, /c.png 2x" }}">',
+    "<!-- comment {{ .Status }} --><p>a < b</p> <!DOCTYPE html> x<y <",
+    '<script type="text/template">{{ "<b>" }}</script>'
+    '<script type="text/javascript">{{ "<b>" }}</script>',
+    '<div data-url="{{ "javascript:x" }}" data-foo="{{ "javascript:x" }}" '
+    'xlink:href="{{ "javascript:x" }}" srcdoc="{{ "<b>" }}"></div>',
+    "<a title='{{ \"it's\" }}' href='/{{ \"it's\" }}'>x</a>",
+    '<button onclick="alert(&quot;{{ "x\\"y" }}&quot;)">b</button>',
+    '{{ define "t" }}<b>{{ . }}</b>{{ end }}<p title="{{ template "t" "x<y" }}">'
+    '{{ template "t" "a&b" }}</p>',
+    '<a href="/a/{{ "b/c?d" }}">x</a>',
+    '<p>{{ print nil }}{{ printf "%v" nil }}</p>',
+    # html/template's errors
+    "<a", '<a href="x', '<script>var x = "{{ .Status }}', '{{ .Status | html | printf "%s" }}',
+    "<a title={{ .Status | html }}>", '<p "x">', '<a x=y"z>', "<a title=x{{ .Status }}=y>",
+    "<script>var x = /[a-{{ .Status }}/</script>", "<p =x>",
+    '<a href="{{ .Status | urlquery | html }}">', '{{ template "nope" }}',
+]
+
+
+def test_html_contexts(ctx):
+    """html mode escapes each value for its HTML, JS, CSS or URL context as amtool does."""
+    require_amtool()
+    problems = []
+    for text in HTML_CASES:
+        args = ["--template.glob=/nonexistent/*", "--template.text=" + text,
+                "--template.type=html"]
+        trc, tout, terr = run([binary(), "template", "render"] + args)
+        arc, aout, aerr = run([AMTOOL, "template", "render"] + args)
+        if (trc, tout) != (arc, aout) or \
+                (arc and error_text(terr, "tocsin") != error_text(aerr, "amtool")):
+            problems.append("%r:\n  amtool %d %r %r\n  tocsin %d %r %r" %
+                            (text, arc, aout, aerr, trc, tout, terr))
+    assert not problems, "\n".join(problems)
+
+
+def test_exec_errors(ctx):
+    """tocsin's execution errors are amtool's, word for word, in text and html mode."""
+    require_amtool()
+    problems = []
+    for kind in ("text", "html"):
+        for text in EXEC_ERRORS:
+            args = ["--template.glob=/nonexistent/*", "--template.text=" + text,
+                    "--template.type=" + kind]
+            trc, tout, terr = run([binary(), "template", "render"] + args)
+            arc, aout, aerr = run([AMTOOL, "template", "render"] + args)
+            if (trc, tout) != (arc, aout) or \
+                    (arc and error_text(terr, "tocsin") != error_text(aerr, "amtool")):
+                problems.append("%s %r:\n  amtool %d %r %r\n  tocsin %d %r %r" %
+                                (kind, text, arc, aout, aerr, trc, tout, terr))
+    assert not problems, "\n".join(problems)
+
+
 if __name__ == "__main__":
     run_cases([
         test_corpus_text,
@@ -235,4 +345,6 @@ if __name__ == "__main__":
         test_default_data,
         test_builtin_templates_load_first,
         test_errors,
+        test_exec_errors,
+        test_html_contexts,
     ])

@@ -250,7 +250,7 @@ static const tcase_t cases[] = {
      "Labels:\n - alertname = DiskFull\n - instance = c:9100\n - job = node\n - severity = "
      "critical\nAnnotations:\n - summary = Disk <full> & \"hot\"\nSource: \n",
      NULL},
-    {"{{ template \"nope\" . }}", NULL, "no such template \"nope\""},
+    {"{{ template \"nope\" . }}", NULL, "template \"nope\" not defined"},
     /* parse errors name the line */
     {"line1\n{{ if .Status }}\n", NULL, "template: :3: unexpected EOF"},
     {"a\nb\n{{ nofunc 1 }}", NULL, "template: :3: function \"nofunc\" not defined"},
@@ -331,12 +331,13 @@ static const tcase_t more[] = {
     {"{{ $a := index .Alerts 2 }}{{ $a.StartsAt.In (tz \"Asia/Tokyo\" $a.StartsAt).Location }}",
      "2024-01-02 12:00:00 +0900 JST", NULL},
     {"{{ (index .Alerts 2).StartsAt.Local.Location }}", "Local", NULL},
-    {"{{ (index .Alerts 2).StartsAt.In \"UTC\" }}", NULL, "expected *time.Location"},
+    {"{{ (index .Alerts 2).StartsAt.In \"UTC\" }}", NULL,
+     "can't handle \"UTC\" for arg of type *time.Location"},
     {"{{ (index .Alerts 1).StartsAt.Round 1000000000 }}", "2024-01-02 03:04:06 +0000 UTC", NULL},
     {"{{ (index .Alerts 1).StartsAt.Truncate 1000000000 }}", "2024-01-02 03:04:05 +0000 UTC", NULL},
     {"{{ (index .Alerts 2).EndsAt.Round 3600000000000 }}", "2024-01-02 04:00:00 +0000 UTC", NULL},
     {"{{ (index .Alerts 2).EndsAt.Truncate 0 }}", "2024-01-02 03:30:00.123 +0000 UTC", NULL},
-    {"{{ (index .Alerts 2).EndsAt.Sub 5 }}", NULL, "expected time.Time"},
+    {"{{ (index .Alerts 2).EndsAt.Sub 5 }}", NULL, "can't handle 5 for arg of type time.Time"},
     {"{{ (index .Alerts 2).EndsAt.Nope }}", NULL, "can't evaluate field Nope"},
     /* time.Duration */
     {"{{ $a := index .Alerts 2 }}{{ $d := $a.EndsAt.Sub $a.StartsAt }}{{ $d.Hours }} "
@@ -428,6 +429,114 @@ static void test_html(void **state)
     free(got);
 }
 
+/* html/template's contexts beyond HTML text and attributes: each value is escaped for where
+ * it lands as Go 1.26's html/template escapes it. Most rows agree with Debian's amtool 0.25
+ * (tests/e2e/test_template_render.py compares many more); those marked "current" differ from
+ * that older build: empty unquoted attributes, JS template literals, HTML comments and end
+ * tags inside JS, meta refresh URLs, and KVs (a fmt.Stringer in current Alertmanager). */
+static const tcase_t html_ctx[] = {
+    /* JS values */
+    {"<script>var st = {{ .Status }}; var n = {{ len .Alerts }};</script>",
+     "<script>var st = \"firing\"; var n =  3 ;</script>", NULL},
+    {"<script>var l = {{ list .CommonLabels.alertname (index .Alerts 0).Labels.instance }};"
+     "</script>",
+     "<script>var l = [\"DiskFull\",\"a:9100\"];</script>", NULL},
+    {"<script>var d = {{ dict \"a\" 1 \"b\" (list \"x\" nil 1.5 true) }}, z = {{ (dict).x }};"
+     "</script>",
+     "<script>var d = {\"a\":1,\"b\":[\"x\",null,1.5,true]}, z =  null ;</script>", NULL},
+    {"<script>var kv = {{ .GroupLabels }};</script>", /* current */
+     "<script>var kv = \"alertname=DiskFull\";</script>", NULL},
+    {"<script>var t = {{ (index .Alerts 2).EndsAt }}, d = {{ $a := index .Alerts 2 }}"
+     "{{ $a.EndsAt.Sub $a.StartsAt }};</script>",
+     "<script>var t = \"2024-01-02T03:30:00.123Z\", d = \"30m0.123s\";</script>", NULL},
+    {"<script>var s = {{ .CommonAnnotations.summary }};</script>",
+     "<script>var s = \"Disk \\u003cfull\\u003e \\u0026 \\\"hot\\\"\";</script>", NULL},
+    {"<a onclick=\"f({{ .Status }}, '{{ .Receiver }}')\">x</a>",
+     "<a onclick=\"f(&#34;firing&#34;, 'team-X\\\\.ops')\">x</a>", NULL},
+    /* JS strings, template literals, regexps */
+    {"<script>var q = '{{ \"it's <b>&+/\" }}', r = \"{{ \"a\\tb\\n\" }}\";</script>",
+     "<script>var q = 'it\\u0027s \\u003cb\\u003e\\u0026\\u002b\\/', r = \"a\\tb\\n\";</script>",
+     NULL},
+    {"<script>var t = `x${ {{ .Status }} }y {{ \"${z}`\" }}`;</script>", /* current */
+     "<script>var t = `x${ \"firing\" }y \\u0024\\u007bz\\u007d\\u0060`;</script>", NULL},
+    {"<script>var r = /{{ \"a.b*\" }}/, e = /{{ \"\" }}/;</script>",
+     "<script>var r = /a\\.b\\*/, e = /(?:)/;</script>", NULL},
+    {"<script>var a = 1 / {{ 2 }} / 3;</script>", "<script>var a = 1 /  2  / 3;</script>", NULL},
+    /* JS comments and end tags inside literals */
+    {"<script>/* {{ .Status }} */ var a = 1; // {{ .Status }}\nvar b = 2;</script>",
+     "<script>   var a = 1; \nvar b = 2;</script>", NULL},
+    {"<script><!-- {{ .Status }}\nvar a = \"</script><!--\";</script>", /* current */
+     "<script>\nvar a = \"\\x3C/script>\\x3C!--\";</script>", NULL},
+    /* CSS */
+    {"<p style=\"color: {{ \"red\" }}; x: {{ \"a;b\" }}; y: {{ \"expression(x)\" }}\">x</p>",
+     "<p style=\"color: red; x: ZgotmplZ; y: ZgotmplZ\">x</p>", NULL},
+    {"<style>q::after { content: \"{{ \"a<b\" }}\" } r { background: url({{ "
+     "\"javascript:x\" }}) } s { background: url('/a?{{ \"b c\" }}') }</style>",
+     "<style>q::after { content: \"a\\3c b\" } r { background: url(#ZgotmplZ) } s { "
+     "background: url('/a?b%20c') }</style>",
+     NULL},
+    /* RCDATA */
+    {"<textarea>{{ \"<b>\" }}</textarea><title>{{ safeHtml \"<i>&amp;\" }}</title>",
+     "<textarea>&lt;b&gt;</textarea><title>&lt;i&gt;&amp;</title>", NULL},
+    /* URLs, srcset, meta refresh, attribute names */
+    {"<a href=\"{{ \"javascript:alert(1)\" }}\">a</a><a href=\"/q?{{ \"a=b c\" }}\">b</a>",
+     "<a href=\"#ZgotmplZ\">a</a><a href=\"/q?a%3db%20c\">b</a>", NULL},
+    {"<img srcset=\"{{ \"/a.png 1x, javascript:x 2x\" }}\">",
+     "<img srcset=\"/a.png 1x,#ZgotmplZ\">", NULL},
+    {"<meta http-equiv=\"refresh\" content=\"0; url={{ \"javascript:x\" }}\">", /* current */
+     "<meta http-equiv=\"refresh\" content=\"0; url=#ZgotmplZ\">", NULL},
+    {"<p {{ \"onclick\" }}=\"x\" {{ \"Title\" }}=y>", "<p ZgotmplZ=\"x\" title=y>", NULL},
+    {"<p title={{ \"\" }}>", "<p title=ZgotmplZ>", NULL}, /* current */
+    {"<a title=\"{{ safeHtml \"<b>x</b> y\" }}\" b={{ safeHtml \"<i>z w</i>\" }}>",
+     "<a title=\"x y\" b=z&#32;w>", NULL},
+    /* the predefined escapers */
+    {"<p title=\"{{ \"a<b+\" | html }}\">{{ \"a+b\" | urlquery }}</p>",
+     "<p title=\"a&lt;b+\">a%2Bb</p>", NULL},
+    /* html/template's errors */
+    {"{{ .Status | html | printf \"%s\" }}", NULL,
+     "html/template::1:3: predefined escaper \"html\" disallowed in template"},
+    {"<p title=\"x", NULL,
+     "html/template: ends in a non-text context: {stateAttr delimDoubleQuote urlPartNone "
+     "jsCtxRegexp attrNone elementNone <nil>}"},
+    {"<p a\"b>", NULL, "html/template: \"\\\"\" in attribute name: \" a\\\"b>\""},
+    {"<script>var x = /[{{ .Status }}/</script>", NULL,
+     "html/template: unfinished JS regexp charset: \"[\""},
+    {"{{ template \"nope\" }}", NULL, "html/template::1:12: no such template \"nope\""},
+};
+
+static void test_html_contexts(void **state)
+{
+    fixture_t *f = *state;
+    for (size_t i = 0; i < TN_ARRAY_LEN(html_ctx); i++) {
+        char err[TN_ERRBUF_SIZE] = "";
+        char *got = render(f, f->t, html_ctx[i].in, TN_TMPL_HTML, err);
+        if (html_ctx[i].want) {
+            if (!got)
+                fail_msg("html_ctx %zu %s: error %s", i, html_ctx[i].in, err);
+            if (strcmp(got, html_ctx[i].want))
+                fail_msg("html_ctx %zu %s:\n got: [%s]\nwant: [%s]", i, html_ctx[i].in, got,
+                         html_ctx[i].want);
+        } else {
+            if (got)
+                fail_msg("html_ctx %zu %s: want an error, got [%s]", i, html_ctx[i].in, got);
+            if (strcmp(err, html_ctx[i].err))
+                fail_msg("html_ctx %zu %s:\n error: [%s]\n  want: [%s]", i, html_ctx[i].in, err,
+                         html_ctx[i].err);
+        }
+        free(got);
+    }
+    /* the context is a fixed-size value: deep template-literal nesting is refused, not grown */
+    tn_buf_t deep;
+    tn_buf_init(&deep, 0);
+    tn_buf_puts(&deep, "<script>");
+    for (int i = 0; i < 40; i++)
+        tn_buf_puts(&deep, "`${");
+    char err[TN_ERRBUF_SIZE];
+    assert_null(render(f, f->t, tn_buf_cstr(&deep), TN_TMPL_HTML, err));
+    assert_non_null(strstr(err, "nest too deeply"));
+    tn_buf_free(&deep);
+}
+
 static void test_limits(void **state)
 {
     fixture_t *f = *state;
@@ -442,6 +551,13 @@ static void test_limits(void **state)
                       "0123456789{{ end }}{{ end }}{{ end }}";
     assert_int_equal(tn_tmpl_add(t, "big.tmpl", big, strlen(big), err, sizeof err), 0);
     assert_null(render(f, t, "{{ template \"x\" . }}", 0, err));
+    assert_non_null(strstr(err, "output exceeds"));
+    /* a value past the output cap is refused before it is escaped */
+    assert_null(render(f, t,
+                       "{{ $s := printf \"%0*d%0*d\" 1000000 0 1000000 0 }}<script>var x = "
+                       "'{{ $s }}', "
+                       "y = {{ $s }};</script>",
+                       TN_TMPL_HTML, err));
     assert_non_null(strstr(err, "output exceeds"));
     /* iteration cap without output */
     assert_null(render(f, t, "{{ range 2000 }}{{ range 1000 }}{{ end }}{{ end }}", 0, err));
@@ -678,6 +794,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_more, setup, teardown),
         cmocka_unit_test_setup_teardown(test_html, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_html_contexts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test(test_route_labels),
         cmocka_unit_test_setup_teardown(test_render_route_labels, setup, teardown),
