@@ -11,6 +11,7 @@ pkgs=(
   libcrypt-dev openssl
   clang libclang-rt-14-dev
   tzdata
+  debhelper # scripts/package-deb.sh (dpkg-buildpackage comes with dpkg-dev)
   prometheus-alertmanager
 )
 # wrk drives the ingest benchmark; only installed when asked.
