@@ -11,6 +11,7 @@ pkgs=(
   libcrypt-dev openssl
   clang libclang-rt-14-dev
   tzdata
+  debhelper # scripts/package-deb.sh (dpkg-buildpackage comes with dpkg-dev)
   prometheus-alertmanager
   prometheus # for promtool: tests/e2e/test_mixin.py checks contrib/mixin
 )

@@ -388,11 +388,17 @@ void api_status(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
     rep->content_type = API_CT_JSON;
     tn_buf_puts(b, "{\"cluster\":{\"peers\":[],\"status\":\"disabled\"},\"config\":{\"original\":");
     tn_json_go_string(b, yaml.data ? yaml.data : "", yaml.len);
-    tn_buf_printf(b,
-                  "},\"uptime\":\"%s\",\"versionInfo\":{\"branch\":\"\",\"buildDate\":\"\","
-                  "\"buildUser\":\"\",\"goVersion\":\"\",\"revision\":\"\",\"version\":",
-                  up);
-    tn_json_go_string(b, TN_VERSION, strlen(TN_VERSION));
+    const tn_build_info_t *bi = api_deps(api)->build_info;
+    const char *info[][2] = {
+        {"branch", bi ? bi->branch : ""},     {"buildDate", bi ? bi->date : ""},
+        {"buildUser", bi ? bi->user : ""},    {"goVersion", bi ? bi->compiler : ""},
+        {"revision", bi ? bi->revision : ""}, {"version", TN_VERSION},
+    };
+    tn_buf_printf(b, "},\"uptime\":\"%s\",\"versionInfo\":{", up);
+    for (size_t i = 0; i < TN_ARRAY_LEN(info); i++) {
+        tn_buf_printf(b, "%s\"%s\":", i ? "," : "", info[i][0]);
+        tn_json_go_string(b, info[i][1], strlen(info[i][1]));
+    }
     tn_buf_puts(b, "}}\n");
     tn_buf_free(&yaml);
 }

@@ -160,6 +160,145 @@ static void usage(FILE *out)
                  "                          Print the receivers a label set routes to.\n");
 }
 
+/* ---- tocsin(1): the same table as roff (hidden --help-man; the build writes tocsin.1) ---- */
+
+/* Text for roff: backslashes and hyphens escaped (so flags copy as typed), a leading '.' or
+ * '\'' made literal, "\n" in a help text joined with a space. */
+static void roff(FILE *out, const char *s)
+{
+    bool bol = true;
+    for (; *s; s++) {
+        if (bol && (*s == '.' || *s == '\''))
+            fputs("\\&", out);
+        bol = false;
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else if (*s == '\n')
+            fputc(' ', out);
+        else
+            fputc(*s, out);
+    }
+}
+
+static void man_option(FILE *out, const char *name, const char *arg, const char *help,
+                       const char *def)
+{
+    fputs(".TP\n\\fB\\-\\-", out);
+    roff(out, name);
+    fputs("\\fR", out);
+    if (arg) {
+        fputs("=\\fI", out);
+        roff(out, arg);
+        fputs("\\fR", out);
+    }
+    fputc('\n', out);
+    roff(out, help);
+    fputc('\n', out);
+    if (def && *def) {
+        fputs("Default: \\fB", out);
+        roff(out, def);
+        fputs("\\fR.\n", out);
+    }
+}
+
+static void man_page(FILE *out)
+{
+    const tn_build_info_t *b = &tn_build_info;
+    fprintf(
+        out,
+        ".\\\" tocsin(1), written by `tocsin --help-man` from the flag table of src/main.c.\n"
+        ".TH TOCSIN 1 \"%s\" \"tocsin %s\" \"User Commands\"\n"
+        ".nh\n.ad l\n"
+        ".SH NAME\n"
+        "tocsin \\- alert router compatible with Prometheus Alertmanager\n"
+        ".SH SYNOPSIS\n"
+        ".nf\n"
+        "\\fBtocsin\\fR [\\fIflags\\fR]\n"
+        "\\fBtocsin check\\-config\\fR \\fIfile\\fR...\n"
+        "\\fBtocsin template render \\-\\-template.glob\\fR=\\fIglob\\fR "
+        "\\fB\\-\\-template.text\\fR=\\fItext\\fR [\\fIflags\\fR]\n"
+        ".fi\n"
+        ".SH DESCRIPTION\n"
+        "tocsin routes alerts from Prometheus to receivers as Alertmanager does: it reads\n"
+        "Alertmanager's configuration format (\\fIalertmanager.yml\\fR), serves its HTTP API v2,\n"
+        "accepts its command\\-line flags and sends the same notifications with the same\n"
+        "grouping, timing, deduplication, silences and inhibition. Prometheus and "
+        "\\fBamtool\\fR(1)\n"
+        "talk to it as to Alertmanager. Its state (silences, the notification log and active\n"
+        "alerts) is kept in an SQLite database under \\fB\\-\\-storage.path\\fR.\n"
+        ".SH OPTIONS\n"
+        "Flags take their value as \\fB\\-\\-flag\\fR=\\fIvalue\\fR or \\fB\\-\\-flag\\fR "
+        "\\fIvalue\\fR.\n"
+        ".TP\n.BR \\-h \", \" \\-\\-help\nShow the flags.\n"
+        ".TP\n.B \\-\\-version\nShow the version, git revision, branch and build date.\n",
+        b->day, b->version);
+    for (size_t i = 0; i < TN_ARRAY_LEN(flags); i++) {
+        const flag_t *f = &flags[i];
+        if (f->help)
+            man_option(out, f->name, f->kind == F_BOOL ? NULL : "value", f->help,
+                       f->kind == F_BOOL ? NULL : f->def);
+    }
+    man_option(out, "cluster.*", NULL, "Accepted and ignored: tocsin does not gossip.", NULL);
+    fputs(".PP\nAlso accepted and ignored, so that Alertmanager command lines keep working:", out);
+    for (size_t i = 0, n = 0; i < TN_ARRAY_LEN(flags); i++) {
+        if (flags[i].help)
+            continue;
+        fputs(n++ ? ",\n" : "\n", out);
+        fputs("\\fB\\-\\-", out);
+        roff(out, flags[i].name);
+        fputs("\\fR", out);
+    }
+    fputs(".\n"
+          ".SH COMMANDS\n"
+          ".TP\n\\fBcheck\\-config\\fR \\fIfile\\fR...\n"
+          "Validate configuration files as \\fBamtool check\\-config\\fR does; exit 1 when one is\n"
+          "invalid. Errors name \\fIfile\\fR:\\fIline\\fR:\\fIcolumn\\fR and the key.\n"
+          ".TP\n\\fBtemplate render\\fR \\fIflags\\fR\n"
+          "Render a template to standard output as \\fBamtool template render\\fR does:\n"
+          ".RS\n",
+          out);
+    for (size_t i = 0; i < tn_template_render_nflags; i++)
+        man_option(out, tn_template_render_flags[i].name, tn_template_render_flags[i].arg,
+                   tn_template_render_flags[i].help, NULL);
+    fputs(".RE\n"
+          ".SH SIGNALS\n"
+          ".TP\n.B SIGHUP\n"
+          "Read the configuration file again (as \\fBPOST /\\-/reload\\fR does) and the\n"
+          "\\fB\\-\\-web.config.file\\fR; a file that does not load is refused and the running\n"
+          "configuration stays.\n"
+          ".TP\n.BR SIGTERM \", \" SIGINT\n"
+          "Stop accepting connections, wait up to 15 s for notifications in flight, exit 0.\n"
+          "A second signal ends the wait.\n"
+          ".SH FILES\n"
+          ".TP\n.I /etc/tocsin/tocsin.yml\n"
+          "The configuration file of the Debian package and its systemd unit, "
+          "\\fItocsin.service\\fR.\n"
+          ".TP\n.IR storage.path /tocsin.db\n"
+          "The state database (\\fI/var/lib/tocsin/tocsin.db\\fR under the unit).\n"
+          ".SH \"EXIT STATUS\"\n"
+          "0 after a clean shutdown or a successful command; 1 on an error.\n"
+          ".SH \"SEE ALSO\"\n"
+          ".BR amtool (1),\n"
+          ".BR prometheus\\-alertmanager (1),\n"
+          ".BR systemd.exec (5).\n"
+          "The documentation (running, configuration, API, migrating) is in\n"
+          ".IR /usr/share/doc/tocsin/docs .\n",
+          out);
+}
+
+static void print_version(void)
+{
+    const tn_build_info_t *b = &tn_build_info;
+    printf("tocsin, version %s (branch: %s, revision: %s)\n"
+           "  build user:       %s\n"
+           "  build date:       %s\n"
+           "  compiler:         %s\n"
+           "  platform:         %s\n",
+           b->version, b->branch, b->revision, b->user, b->date, b->compiler, b->platform);
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "tocsin: error: ");
@@ -181,7 +320,11 @@ static int parse_flags(int argc, char **argv, opts_t *o, bool *cluster_flags)
             return 0;
         }
         if (strcmp(a, "--version") == 0) {
-            printf("tocsin, version %s (compatible with Alertmanager API v2)\n", TN_VERSION);
+            print_version();
+            return 0;
+        }
+        if (strcmp(a, "--help-man") == 0) {
+            man_page(stdout);
             return 0;
         }
         if (strncmp(a, "--", 2) != 0)
@@ -703,7 +846,9 @@ static void register_metrics(app_t *app)
         "A metric with a constant '1' value labeled by version, revision, branch, and goversion "
         "from which alertmanager was built.",
         "branch,goversion,revision,version");
-    tn_metric_set(tn_metric_with(bi, "", "none (tocsin, C)", "", TN_VERSION, NULL), 1);
+    tn_metric_set(tn_metric_with(bi, tn_build_info.branch, tn_build_info.compiler,
+                                 tn_build_info.revision, tn_build_info.version, NULL),
+                  1);
     app->m_alerts = tn_metric_gauge("alertmanager_alerts", "How many alerts by state.", "state");
     app->m_http_buffered = tn_metric_plain(tn_metric_gauge(
         "tocsin_http_response_buffer_bytes",
@@ -796,7 +941,15 @@ static int run(app_t *app)
     if (setup_urls(app))
         return 1;
 
-    tn_log(TN_LOG_INFO, "Starting tocsin", "version", TN_VERSION, NULL);
+    {
+        const tn_build_info_t *b = &tn_build_info;
+        char version[256], context[512];
+        snprintf(version, sizeof(version), "(version=%s, branch=%s, revision=%s)", b->version,
+                 b->branch, b->revision);
+        snprintf(context, sizeof(context), "(compiler=%s, platform=%s, user=%s, date=%s)",
+                 b->compiler, b->platform, b->user, b->date);
+        tn_log(TN_LOG_INFO, "Starting tocsin", "version", version, "build_context", context, NULL);
+    }
     char err[TN_ERRBUF_SIZE];
     app->cfg = tn_config_load_file(o->config_file, err, sizeof(err));
     if (!app->cfg) {
@@ -893,6 +1046,7 @@ static int run(app_t *app)
         .external_url = app->external_url,
         .route_prefix = app->route_prefix,
         .max_alerts_per_request = (size_t)max_per_request,
+        .build_info = &tn_build_info,
     };
     app->api = tn_api_new(&deps);
     tn_http_limits_t limits;

@@ -367,19 +367,35 @@ static int load_data(tr_state_t *st, const char *path, tn_tmpl_data_t *d)
 
 /* ---- flags, as kingpin reads them ---- */
 
+/* --help prints them, and so does the man page (tocsin --help-man). */
+const tn_flag_doc_t tn_template_render_flags[] = {
+    {"template.glob", "TEMPLATE.GLOB ...",
+     "Glob of paths that will be expanded and used for rendering."},
+    {"template.text", "TEMPLATE.TEXT", "The template that will be rendered."},
+    {"template.type", "TEMPLATE.TYPE",
+     "The type of the template. Can be either text (default) or html."},
+    {"template.data", "TEMPLATE.DATA",
+     "Full path to a JSON file with the data (Alertmanager's template.Data)\n"
+     "to render with; without it, example data with two alerts is used."},
+};
+const size_t tn_template_render_nflags = TN_ARRAY_LEN(tn_template_render_flags);
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: tocsin template render --template.glob=TEMPLATE.GLOB "
                  "--template.text=TEMPLATE.TEXT [<flags>]\n\n"
-                 "Render a given definition in a template file to standard output.\n\nFlags:\n"
-                 "  --template.glob=TEMPLATE.GLOB ...\n"
-                 "      Glob of paths that will be expanded and used for rendering.\n"
-                 "  --template.text=TEMPLATE.TEXT\n      The template that will be rendered.\n"
-                 "  --template.type=TEMPLATE.TYPE\n"
-                 "      The type of the template. Can be either text (default) or html.\n"
-                 "  --template.data=TEMPLATE.DATA\n"
-                 "      Full path to a JSON file with the data (Alertmanager's template.Data)\n"
-                 "      to render with; without it, example data with two alerts is used.\n");
+                 "Render a given definition in a template file to standard output.\n\nFlags:\n");
+    for (size_t i = 0; i < tn_template_render_nflags; i++) {
+        const tn_flag_doc_t *f = &tn_template_render_flags[i];
+        fprintf(out, "  --%s=%s\n      ", f->name, f->arg);
+        for (const char *c = f->help; *c; c++) {
+            if (*c == '\n')
+                fputs("\n      ", out);
+            else
+                fputc(*c, out);
+        }
+        fputc('\n', out);
+    }
 }
 
 int tn_template_render_main(int argc, char **argv)
@@ -405,11 +421,11 @@ int tn_template_render_main(int argc, char **argv)
             return fail("unexpected %s", a);
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-        static const char *const known[] = {"template.glob", "template.text", "template.type",
-                                            "template.data"};
+        /* In the table's order: glob, text, type, data. */
         int which = -1;
-        for (int k = 0; k < 4; k++)
-            if (strlen(known[k]) == nlen && !strncmp(name, known[k], nlen))
+        for (int k = 0; k < (int)tn_template_render_nflags; k++)
+            if (strlen(tn_template_render_flags[k].name) == nlen &&
+                !strncmp(name, tn_template_render_flags[k].name, nlen))
                 which = k;
         if (which < 0) {
             char flag[128];
@@ -419,7 +435,8 @@ int tn_template_render_main(int argc, char **argv)
         const char *value = eq ? eq + 1 : NULL;
         if (!value) {
             if (i + 1 >= argc)
-                return fail("expected argument for flag '--%s'", known[which]);
+                return fail("expected argument for flag '--%s'",
+                            tn_template_render_flags[which].name);
             value = argv[++i];
         }
         switch (which) {

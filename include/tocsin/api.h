@@ -47,6 +47,8 @@ typedef struct tn_api_deps {
     void (*sync)(void *ud, void (*cb)(void *cbud, int rc), void *cbud);
     /* Caps on incoming alert batches. */
     size_t max_alerts_per_request; /* default 10000 */
+    /* versionInfo of GET /api/v2/status (tocsin/version.h); NULL: the version alone. */
+    const struct tn_build_info *build_info;
 } tn_api_deps_t;
 
 tn_api_t *tn_api_new(const tn_api_deps_t *deps);

@@ -96,6 +96,13 @@ size_t tn_tmpl_render_route_labels(const tn_tmpl_t *t, const struct tn_notificat
 /* `tocsin template render ...` (argv[0] is "template"); returns the exit status. */
 int tn_template_render_main(int argc, char **argv);
 
+/* Its flags, for its --help and tocsin's man page: name, argument, help (lines split by \n). */
+typedef struct tn_flag_doc {
+    const char *name, *arg, *help;
+} tn_flag_doc_t;
+extern const tn_flag_doc_t tn_template_render_flags[];
+extern const size_t tn_template_render_nflags;
+
 /* tocsin's own default templates (src/template_default.c). */
 extern const char tn_tmpl_default_text[];
 
