@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         perror("fuzz_http: bind");
         abort();
     }
+    /* libFuzzer's timer signal can interrupt a connect; it then completes in the background */
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        perror("fuzz_http: connect");
-        abort();
+        int soerr = errno;
+        if (errno == EINTR) {
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            while (poll(&pf, 1, 5000) < 0 && errno == EINTR)
+                ;
+            socklen_t sl = sizeof(soerr);
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        }
+        if (soerr) {
+            errno = soerr;
+            perror("fuzz_http: connect");
+            abort();
+        }
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     size_t off = 0;
