@@ -8,7 +8,7 @@
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
 #include "tocsin/oatab.h"
-#include "tocsin/ratelimit.h"
+#include "tocsin/strtab.h"
 
 tn_alert_t *tn_alert_new(const tn_label_t *labels, size_t nlabels, const tn_label_t *annotations,
                          size_t nannotations, const char *generator_url)
@@ -332,4 +332,107 @@ size_t tn_alert_store_gc(tn_alert_store_t *s, tn_time_t now, tn_alert_keep_fn ke
     if (s->names)
         tn_name_limiter_gc(s->names, now);
     return removed;
+}
+
+/* ---- per-alertname cap ---- */
+
+typedef struct name_bucket {
+    char *name;
+    uint64_t *fps;
+    tn_time_t *ends;
+    size_t n, cap;
+} name_bucket_t;
+
+struct tn_name_limiter {
+    size_t limit;
+    tn_strtab_t names;
+};
+
+static const char *name_bucket_key(const void *b)
+{
+    return ((const name_bucket_t *)b)->name;
+}
+
+tn_name_limiter_t *tn_name_limiter_new(size_t limit)
+{
+    tn_name_limiter_t *l = tn_xcalloc(1, sizeof(*l));
+    l->limit = limit;
+    l->names.key_of = name_bucket_key;
+    return l;
+}
+
+static void name_bucket_free(name_bucket_t *b)
+{
+    free(b->name);
+    free(b->fps);
+    free(b->ends);
+    free(b);
+}
+
+void tn_name_limiter_free(tn_name_limiter_t *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->names.cap; i++)
+        if (l->names.v[i])
+            name_bucket_free(l->names.v[i]);
+    free(l->names.v);
+    free(l);
+}
+
+bool tn_name_limiter_admit(tn_name_limiter_t *l, const char *name, uint64_t fp, tn_time_t ends_at,
+                           tn_time_t now)
+{
+    if (!l->limit)
+        return false;
+    name_bucket_t *b = tn_strtab_get(&l->names, name);
+    if (!b) {
+        b = tn_xcalloc(1, sizeof(*b));
+        b->name = tn_xstrdup(name);
+        tn_strtab_put(&l->names, b);
+    }
+    size_t oldest = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->fps[i] == fp) {
+            b->ends[i] = ends_at;
+            return true;
+        }
+        if (b->ends[i] < b->ends[oldest])
+            oldest = i;
+    }
+    if (b->n < l->limit) {
+        /* Grown in steps, so a large limit costs memory only when used. */
+        if (b->n == b->cap) {
+            b->cap = TN_MIN(b->cap ? b->cap * 2 : 4, l->limit);
+            b->fps = tn_xrealloc(b->fps, b->cap * sizeof(*b->fps));
+            b->ends = tn_xrealloc(b->ends, b->cap * sizeof(*b->ends));
+        }
+        b->fps[b->n] = fp;
+        b->ends[b->n] = ends_at;
+        b->n++;
+        return true;
+    }
+    if (b->ends[oldest] < now) {
+        b->fps[oldest] = fp;
+        b->ends[oldest] = ends_at;
+        return true;
+    }
+    return false;
+}
+
+void tn_name_limiter_gc(tn_name_limiter_t *l, tn_time_t now)
+{
+    for (size_t i = 0; i < l->names.cap;) {
+        name_bucket_t *b = l->names.v[i];
+        bool stale = b != NULL;
+        for (size_t j = 0; b && j < b->n && stale; j++)
+            stale = b->ends[j] < now;
+        if (stale) {
+            /* Deletion may move another bucket into slot i: look at it again. */
+            tn_strtab_del(&l->names, b->name);
+            name_bucket_free(b);
+            continue;
+        }
+        i++;
+    }
 }

@@ -19,6 +19,7 @@
 
 #include "tocsin/log.h"
 #include "tocsin/receiver.h"
+#include "tocsin/strtab.h"
 #include "tocsin/timeinterval.h"
 #include "tocsin/yamltree.h"
 
@@ -2287,17 +2288,6 @@ void tn_config_unref(tn_config_t *c)
         cfg_free(c);
 }
 
-static uint64_t cfg_hash(const char *s, size_t len)
-{
-    /* FNV-1a 64: stable across runs and builds, which is all the metric needs. */
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static const char *const cfg_top_keys[] = {
     "global",
     "route",
@@ -2387,7 +2377,7 @@ tn_config_t *tn_config_load_string_ex(const char *name, const char *text, size_t
     c->refs = 1;
     c->path = tn_xstrdup(name);
     c->original = tn_xstrndup(text, len);
-    c->hash = cfg_hash(text, len);
+    c->hash = tn_fnv1a(text, len);
     if (slash)
         dir = tn_xstrndup(name, slash == name ? 1 : (size_t)(slash - name));
     x.dir = dir;

@@ -10,6 +10,7 @@
 #include "tocsin/metrics.h"
 #include "tocsin/notification.h"
 #include "tocsin/oatab.h"
+#include "tocsin/strtab.h"
 #include "tocsin/template.h"
 
 /* A flush may retry for group_interval, but never for less than this (Alertmanager's floor). */
@@ -223,16 +224,6 @@ static void group_drop(tn_dispatch_t *d, group_t *g)
 }
 
 /* ---- retired groups: a reload dropped them while they were flushing ---- */
-
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
 
 static void retired_add(tn_dispatch_t *d, group_t *g)
 {
@@ -513,7 +504,7 @@ static group_t *group_new(tn_dispatch_t *d, const tn_route_t *r, tn_labels_t gl,
     tn_labels_format(&b, gl);
     tn_buf_cstr(&b);
     g->key = b.data;
-    g->key_hash = str_hash(g->key);
+    g->key_hash = tn_str_hash(g->key);
     tn_sched_entry_init(&g->timer, on_group_timer, g);
 
     if ((d->count + 1) * 10 > d->cap * 7) {

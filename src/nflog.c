@@ -2,6 +2,7 @@
 #include "tocsin/nflog.h"
 
 #include "tocsin/oatab.h"
+#include "tocsin/strtab.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,16 +16,6 @@ struct tn_nflog {
     tn_nflog_write_fn hook;
     void *hook_ud;
 };
-
-static uint64_t key_hash(const char *s)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
 
 tn_nflog_t *tn_nflog_new(void)
 {
@@ -69,13 +60,13 @@ char *tn_nflog_key(const char *group_key, const char *receiver, const char *inte
 static size_t find(const tn_nflog_t *l, const char *key)
 {
     size_t mask = l->cap - 1;
-    size_t i = key_hash(key) & mask;
+    size_t i = tn_str_hash(key) & mask;
     while (l->slots[i] && strcmp(l->slots[i]->key, key) != 0)
         i = (i + 1) & mask;
     return i;
 }
 
-#define NFLOG_HOME(x) (key_hash((x)->key) & (l->cap - 1))
+#define NFLOG_HOME(x) (tn_str_hash((x)->key) & (l->cap - 1))
 
 static void remove_at(tn_nflog_t *l, size_t i)
 {

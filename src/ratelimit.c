@@ -9,6 +9,7 @@
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
 #include "tocsin/notify.h"
+#include "tocsin/strtab.h"
 
 #define SUMMARY_REASON     "rate limit summary"
 #define SUMMARY_KEY_PREFIX "tocsin/rate_limit_summary"
@@ -37,72 +38,6 @@ bool tn_bucket_take(tn_bucket_t *b, const tn_rate_limit_t *rl, tn_time_t now)
 tn_time_t tn_bucket_ready_at(const tn_bucket_t *b, const tn_rate_limit_t *rl)
 {
     return b->tat - (tn_duration_t)(rl->burst - 1) * bucket_step(rl);
-}
-
-/* ---- a small string-keyed table (open addressing, values own their key) ---- */
-
-typedef struct stab {
-    void **v;
-    size_t cap, count;
-    const char *(*key_of)(const void *);
-} stab_t;
-
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
-static size_t stab_find(const stab_t *t, const char *key)
-{
-    size_t mask = t->cap - 1, i = str_hash(key) & mask;
-    while (t->v[i] && strcmp(t->key_of(t->v[i]), key) != 0)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static void *stab_get(const stab_t *t, const char *key)
-{
-    return t->cap ? t->v[stab_find(t, key)] : NULL;
-}
-
-static void stab_put(stab_t *t, void *val)
-{
-    if ((t->count + 1) * 4 > t->cap * 3) {
-        stab_t n = {.cap = t->cap ? t->cap * 2 : 16, .key_of = t->key_of};
-        n.v = tn_xcalloc(n.cap, sizeof(*n.v));
-        for (size_t i = 0; i < t->cap; i++)
-            if (t->v[i])
-                n.v[stab_find(&n, t->key_of(t->v[i]))] = t->v[i];
-        n.count = t->count;
-        free(t->v);
-        *t = n;
-    }
-    size_t i = stab_find(t, t->key_of(val));
-    if (!t->v[i])
-        t->count++;
-    t->v[i] = val;
-}
-
-static void stab_del(stab_t *t, const char *key)
-{
-    if (!t->cap)
-        return;
-    size_t mask = t->cap - 1, i = stab_find(t, key);
-    if (!t->v[i])
-        return;
-    t->v[i] = NULL;
-    t->count--;
-    /* Re-insert the rest of the cluster so lookups never stop at the hole. */
-    for (size_t j = (i + 1) & mask; t->v[j]; j = (j + 1) & mask) {
-        void *x = t->v[j];
-        t->v[j] = NULL;
-        t->v[stab_find(t, t->key_of(x))] = x;
-    }
 }
 
 /* ---- held notifications ---- */
@@ -210,8 +145,8 @@ struct tn_ratelimit {
     tn_nflog_t *nflog;
     const tn_sender_t *sender;
     tn_duration_t retention;
-    stab_t lanes;
-    stab_t logs; /* info-log throttle per receiver integration */
+    tn_strtab_t lanes;
+    tn_strtab_t logs; /* info-log throttle per receiver integration */
     size_t held_alerts, held_groups;
     tn_metric_t *m_limited, *m_held, *m_summaries;
 };
@@ -239,7 +174,7 @@ struct lane {
     char *external_url;
     tn_rate_limit_t p;
     tn_bucket_t bucket;
-    stab_t held;
+    tn_strtab_t held;
     size_t nheld_alerts, nheld_notifications;
     tn_time_t since;
     tn_sched_entry_t timer;
@@ -278,7 +213,7 @@ static void lane_drop_held(lane_t *l)
         held_free(h);
     }
     free(l->held.v);
-    l->held = (stab_t){.key_of = held_key};
+    l->held = (tn_strtab_t){.key_of = held_key};
 }
 
 static void lane_drop_out(lane_t *l)
@@ -323,7 +258,7 @@ static lane_t *lane_get(tn_ratelimit_t *rl, const tn_rate_limit_t *p, const tn_n
 {
     char *rkey = tn_nflog_key("", n->receiver, ic->type->name, ic->idx);
     char *key = p->per_group ? tn_xasprintf("g%s", nflog_key) : tn_xasprintf("r%s", rkey);
-    lane_t *l = stab_get(&rl->lanes, key);
+    lane_t *l = tn_strtab_get(&rl->lanes, key);
     if (!l && create) {
         l = tn_xcalloc(1, sizeof(*l));
         l->rl = rl;
@@ -340,7 +275,7 @@ static lane_t *lane_get(tn_ratelimit_t *rl, const tn_rate_limit_t *p, const tn_n
         l->m_limited = tn_metric_with(rl->m_limited, l->receiver, l->integration, NULL);
         l->m_held = tn_metric_with(rl->m_held, l->receiver, l->integration, NULL);
         l->m_summaries = tn_metric_with(rl->m_summaries, l->receiver, l->integration, NULL);
-        stab_put(&rl->lanes, l);
+        tn_strtab_put(&rl->lanes, l);
     }
     if (l) {
         /* The newest settings and snapshot win (a reload may have changed them). */
@@ -363,12 +298,12 @@ static lane_t *lane_get(tn_ratelimit_t *rl, const tn_rate_limit_t *p, const tn_n
 static void lane_log_hold(lane_t *l, tn_time_t now)
 {
     tn_ratelimit_t *rl = l->rl;
-    log_state_t *s = stab_get(&rl->logs, l->log_key);
+    log_state_t *s = tn_strtab_get(&rl->logs, l->log_key);
     if (!s) {
         s = tn_xcalloc(1, sizeof(*s));
         s->key = tn_xstrdup(l->log_key);
         s->last = INT64_MIN;
-        stab_put(&rl->logs, s);
+        tn_strtab_put(&rl->logs, s);
     }
     s->held_since++;
     if (s->last != INT64_MIN && now - s->last < l->p.period)
@@ -388,11 +323,11 @@ static void hold(lane_t *l, const tn_notification_t *n, const char *nflog_key,
                  const uint64_t *firing, size_t nfiring, const uint64_t *resolved, size_t nresolved,
                  tn_duration_t repeat, bool count)
 {
-    held_t *old = stab_get(&l->held, nflog_key);
+    held_t *old = tn_strtab_get(&l->held, nflog_key);
     if (count && old && same_hashes(old, firing, nfiring, resolved, nresolved))
         count = false; /* the same notification again (the group flushed once more) */
     held_t *h = held_new(n, nflog_key, firing, nfiring, resolved, nresolved, repeat);
-    stab_put(&l->held, h); /* replaces old in its slot */
+    tn_strtab_put(&l->held, h); /* replaces old in its slot */
     if (old) {
         held_account(l, old, -1);
         held_free(old);
@@ -434,7 +369,7 @@ void tn_ratelimit_refresh(tn_ratelimit_t *rl, const tn_rate_limit_t *p, const tn
     if (!p || !p->limit)
         return;
     lane_t *l = lane_get(rl, p, n, ic, nflog_key, false);
-    held_t *h = l ? stab_get(&l->held, nflog_key) : NULL;
+    held_t *h = l ? tn_strtab_get(&l->held, nflog_key) : NULL;
     if (!h || same_hashes(h, firing, nfiring, resolved, nresolved))
         return;
     hold(l, n, nflog_key, firing, nfiring, resolved, nresolved, h->repeat, false);
@@ -591,11 +526,11 @@ static void on_summary_done(void *ctx, enum tn_send_result r, const char *reason
         /* Back into the held set, unless a newer copy was held meanwhile. */
         for (size_t i = 0; i < l->nout; i++) {
             held_t *h = l->out[i];
-            if (stab_get(&l->held, h->key)) {
+            if (tn_strtab_get(&l->held, h->key)) {
                 held_account(l, h, -1);
                 held_free(h);
             } else {
-                stab_put(&l->held, h);
+                tn_strtab_put(&l->held, h);
             }
         }
         free(l->out);
@@ -618,7 +553,7 @@ static void send_summary(lane_t *l, tn_time_t now)
         if (l->held.v[i])
             l->out[l->nout++] = l->held.v[i];
     free(l->held.v);
-    l->held = (stab_t){.key_of = held_key};
+    l->held = (tn_strtab_t){.key_of = held_key};
     l->out_notifications = l->nheld_notifications;
     l->out_since = l->since;
     l->nheld_notifications = 0;
@@ -689,7 +624,7 @@ static void on_lane_timer(void *ud, tn_time_t now)
         return;
     if (l->held.count == 0) {
         if (now >= l->bucket.tat) {
-            stab_del(&l->rl->lanes, l->key);
+            tn_strtab_del(&l->rl->lanes, l->key);
             lane_free(l);
         } else {
             lane_arm(l, now);
@@ -759,107 +694,4 @@ void tn_ratelimit_free(tn_ratelimit_t *rl)
     }
     free(rl->logs.v);
     free(rl);
-}
-
-/* ---- per-alertname cap ---- */
-
-typedef struct name_bucket {
-    char *name;
-    uint64_t *fps;
-    tn_time_t *ends;
-    size_t n, cap;
-} name_bucket_t;
-
-struct tn_name_limiter {
-    size_t limit;
-    stab_t names;
-};
-
-static const char *name_bucket_key(const void *b)
-{
-    return ((const name_bucket_t *)b)->name;
-}
-
-tn_name_limiter_t *tn_name_limiter_new(size_t limit)
-{
-    tn_name_limiter_t *l = tn_xcalloc(1, sizeof(*l));
-    l->limit = limit;
-    l->names.key_of = name_bucket_key;
-    return l;
-}
-
-static void name_bucket_free(name_bucket_t *b)
-{
-    free(b->name);
-    free(b->fps);
-    free(b->ends);
-    free(b);
-}
-
-void tn_name_limiter_free(tn_name_limiter_t *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->names.cap; i++)
-        if (l->names.v[i])
-            name_bucket_free(l->names.v[i]);
-    free(l->names.v);
-    free(l);
-}
-
-bool tn_name_limiter_admit(tn_name_limiter_t *l, const char *name, uint64_t fp, tn_time_t ends_at,
-                           tn_time_t now)
-{
-    if (!l->limit)
-        return false;
-    name_bucket_t *b = stab_get(&l->names, name);
-    if (!b) {
-        b = tn_xcalloc(1, sizeof(*b));
-        b->name = tn_xstrdup(name);
-        stab_put(&l->names, b);
-    }
-    size_t oldest = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        if (b->fps[i] == fp) {
-            b->ends[i] = ends_at;
-            return true;
-        }
-        if (b->ends[i] < b->ends[oldest])
-            oldest = i;
-    }
-    if (b->n < l->limit) {
-        /* Grown in steps, so a large limit costs memory only when used. */
-        if (b->n == b->cap) {
-            b->cap = TN_MIN(b->cap ? b->cap * 2 : 4, l->limit);
-            b->fps = tn_xrealloc(b->fps, b->cap * sizeof(*b->fps));
-            b->ends = tn_xrealloc(b->ends, b->cap * sizeof(*b->ends));
-        }
-        b->fps[b->n] = fp;
-        b->ends[b->n] = ends_at;
-        b->n++;
-        return true;
-    }
-    if (b->ends[oldest] < now) {
-        b->fps[oldest] = fp;
-        b->ends[oldest] = ends_at;
-        return true;
-    }
-    return false;
-}
-
-void tn_name_limiter_gc(tn_name_limiter_t *l, tn_time_t now)
-{
-    for (size_t i = 0; i < l->names.cap;) {
-        name_bucket_t *b = l->names.v[i];
-        bool stale = b != NULL;
-        for (size_t j = 0; b && j < b->n && stale; j++)
-            stale = b->ends[j] < now;
-        if (stale) {
-            /* Deletion may move another bucket into slot i: look at it again. */
-            stab_del(&l->names, b->name);
-            name_bucket_free(b);
-            continue;
-        }
-        i++;
-    }
 }

@@ -15,6 +15,7 @@
 #include "tocsin/clock.h"
 #include "tocsin/metrics.h"
 #include "tocsin/oatab.h"
+#include "tocsin/strtab.h"
 
 typedef struct sil_bucket sil_bucket_t;
 
@@ -163,19 +164,9 @@ size_t tn_silence_size(const tn_silence_t *s)
 
 /* ---- the id table ---- */
 
-static uint64_t silences_str_hash(const char *s)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static size_t silences_find(const tn_silences_t *s, const char *id)
 {
-    size_t mask = s->cap - 1, i = silences_str_hash(id) & mask;
+    size_t mask = s->cap - 1, i = tn_str_hash(id) & mask;
     while (s->slots[i] && strcmp(s->slots[i]->s.id, id) != 0)
         i = (i + 1) & mask;
     return i;
@@ -195,7 +186,7 @@ static void silences_grow(tn_silences_t *s)
     free(old);
 }
 
-#define SIL_HOME(x) (silences_str_hash((x)->s.id) & (s->cap - 1))
+#define SIL_HOME(x) (tn_str_hash((x)->s.id) & (s->cap - 1))
 
 /* ---- the matcher index ---- */
 

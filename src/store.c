@@ -20,6 +20,7 @@
 #include "tocsin/clock.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
+#include "tocsin/strtab.h"
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_ALERT_FLUSH_MS 1000
@@ -106,16 +107,6 @@ struct tn_store {
 
 /* ---- queue ---- */
 
-static uint64_t store_hash(const char *s)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static void op_clear_payload(store_op_t *op)
 {
     tn_alert_unref(op->alert);
@@ -146,7 +137,7 @@ static void queue_free(store_queue_t *q)
 
 static size_t queue_slot(const store_queue_t *q, const char *key)
 {
-    size_t mask = q->tab_cap - 1, i = store_hash(key) & mask;
+    size_t mask = q->tab_cap - 1, i = tn_str_hash(key) & mask;
     while (q->tab[i] && strcmp(q->tab[i]->key, key) != 0)
         i = (i + 1) & mask;
     return i;

@@ -95,4 +95,19 @@ void tn_alert_store_foreach(tn_alert_store_t *s, tn_alert_iter_fn fn, void *ud);
 typedef bool (*tn_alert_keep_fn)(void *ud, const tn_alert_t *alert);
 size_t tn_alert_store_gc(tn_alert_store_t *s, tn_time_t now, tn_alert_keep_fn keep, void *ud);
 
+/* ---- per-alertname cap (Alertmanager's --alerts.per-alertname-limit) ---- */
+
+typedef struct tn_name_limiter tn_name_limiter_t;
+
+/* limit > 0. */
+tn_name_limiter_t *tn_name_limiter_new(size_t limit);
+void tn_name_limiter_free(tn_name_limiter_t *l);
+/* Whether an alert (name, fingerprint, endsAt) may be stored at now, remembering it if so. A
+ * name keeps at most `limit` fingerprints; a new one takes the place of the one that ended
+ * longest ago when that endsAt has passed (0 counts as passed), else it is refused. */
+bool tn_name_limiter_admit(tn_name_limiter_t *l, const char *name, uint64_t fp, tn_time_t ends_at,
+                           tn_time_t now);
+/* Forgets names whose every alert ended before now. */
+void tn_name_limiter_gc(tn_name_limiter_t *l, tn_time_t now);
+
 #endif

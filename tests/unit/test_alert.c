@@ -174,9 +174,28 @@ static void test_store_put_merge_replace_gc(void **state)
     tn_alert_store_free(st);
 }
 
+static void test_name_limiter_gc(void **state)
+{
+    (void)state;
+    tn_name_limiter_t *l = tn_name_limiter_new(1);
+    assert_true(tn_name_limiter_admit(l, "A", 1, 100, 10));
+    assert_false(tn_name_limiter_admit(l, "A", 2, 100, 10));
+    for (int i = 0; i < 40; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "N%d", i);
+        assert_true(tn_name_limiter_admit(l, name, 7, 50, 10));
+    }
+    tn_name_limiter_gc(l, 60);
+    /* The N* names ended and went; A stays and still refuses a second alert. */
+    assert_false(tn_name_limiter_admit(l, "A", 2, 100, 60));
+    assert_true(tn_name_limiter_admit(l, "N3", 8, 100, 60));
+    tn_name_limiter_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_name_limiter_gc),
         cmocka_unit_test_setup_teardown(test_new_sorts_and_fingerprints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_put_merge_replace_gc, setup, teardown),

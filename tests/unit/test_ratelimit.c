@@ -515,24 +515,6 @@ static void test_per_alertname_limit(void **state)
     assert_true(tn_metric_value(tn_metric_plain(m)) == 2);
 }
 
-static void test_name_limiter_gc(void **state)
-{
-    (void)state;
-    tn_name_limiter_t *l = tn_name_limiter_new(1);
-    assert_true(tn_name_limiter_admit(l, "A", 1, 100, 10));
-    assert_false(tn_name_limiter_admit(l, "A", 2, 100, 10));
-    for (int i = 0; i < 40; i++) {
-        char name[8];
-        snprintf(name, sizeof(name), "N%d", i);
-        assert_true(tn_name_limiter_admit(l, name, 7, 50, 10));
-    }
-    tn_name_limiter_gc(l, 60);
-    /* The N* names ended and went; A stays and still refuses a second alert. */
-    assert_false(tn_name_limiter_admit(l, "A", 2, 100, 60));
-    assert_true(tn_name_limiter_admit(l, "N3", 8, 100, 60));
-    tn_name_limiter_free(l);
-}
-
 /* A storm: 2,000 distinct alerts against group_limit and rate_limit give a bounded, exact
  * number of notifications. */
 static void test_storm_is_bounded(void **state)
@@ -585,7 +567,6 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test_teardown(test_group_limit_overflow, teardown),
         cmocka_unit_test_teardown(test_per_alertname_limit, teardown),
-        cmocka_unit_test(test_name_limiter_gc),
         cmocka_unit_test_teardown(test_storm_is_bounded, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
