@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "rcv.h"
+
 #include "tocsin/log.h"
+#include "tocsin/utf8.h"
 
 /* ---- reply classification ---- */
 
@@ -145,26 +147,9 @@ char *tn_rcv_fallback_text(const tn_notification_t *n)
 
 /* ---- text helpers ---- */
 
-/* Length of the UTF-8 sequence at s (1 for an invalid byte), never past the NUL. */
-static size_t rcv_rune_len(const unsigned char *s)
-{
-    size_t len = s[0] < 0x80         ? 1
-                 : (s[0] >> 5) == 6  ? 2
-                 : (s[0] >> 4) == 14 ? 3
-                 : (s[0] >> 3) == 30 ? 4
-                                     : 1;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 1;
-    return len;
-}
-
 size_t tn_rcv_runes(const char *s)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p += rcv_rune_len(p))
-        n++;
-    return n;
+    return tn_utf8_count(s, strlen(s));
 }
 
 bool tn_rcv_truncate_runes(char **sp, size_t max)
@@ -173,10 +158,9 @@ bool tn_rcv_truncate_runes(char **sp, size_t max)
     if (tn_rcv_runes(s) <= max)
         return false;
     size_t keep = max <= 3 ? max : max - 1;
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < keep; i++)
-        p += rcv_rune_len(p);
-    size_t len = (size_t)((const char *)p - s);
+    size_t len = 0, total = strlen(s);
+    for (size_t i = 0, w; i < keep && len < total; i++, len += w)
+        tn_utf8_rune(s + len, total - len, &w);
     /* The marker may be longer than what it replaces (one short rune): a new string. */
     char *out = tn_xmalloc(len + 4);
     memcpy(out, s, len);

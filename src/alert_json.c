@@ -397,37 +397,6 @@ static int jp_hex4(const char *s)
     return v;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t jp_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    uint32_t cp = c & (0x7f >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* Reads the string at d->p (which is '"'). The result points into the body when
  * nothing needed rewriting, else into buf. */
 static int jp_string(decode_ctx_t *d, tn_buf_t *buf, const char **out, size_t *outlen)
@@ -459,7 +428,8 @@ static int jp_string(decode_ctx_t *d, tn_buf_t *buf, const char **out, size_t *o
         tn_buf_append(buf, s, (size_t)(d->p - s));
         copying = true;
         if (c >= 0x80) {
-            size_t n = jp_utf8_len((const unsigned char *)d->p, (size_t)(d->end - d->p));
+            uint32_t cp;
+            size_t n = tn_utf8_decode((const unsigned char *)d->p, (size_t)(d->end - d->p), &cp);
             if (n) {
                 tn_buf_append(buf, d->p, n);
                 d->p += n;

@@ -400,20 +400,6 @@ bool tn_matchers_match(const tn_matchers_t *ms, tn_labels_t ls)
 
 /* ---- parsing ---- */
 
-/* Decodes one code point as Go's range loop does: an invalid byte is U+FFFD of width 1. */
-static uint32_t matchers_rune(const char *s, size_t len, size_t *width)
-{
-    uint32_t cp = 0;
-    size_t n = tn_utf8_decode((const unsigned char *)s, len, &cp);
-
-    if (n == 0) {
-        *width = 1;
-        return 0xfffd;
-    }
-    *width = n;
-    return cp;
-}
-
 /* Go's unicode.IsSpace. */
 static bool matchers_unicode_space(uint32_t c)
 {
@@ -455,7 +441,7 @@ static uint32_t mlex_next(tn_mlex_t *l)
         l->width = 0;
         return MLEX_EOF;
     }
-    r = matchers_rune(l->in + l->pos, l->len - l->pos, &l->width);
+    r = tn_utf8_rune(l->in + l->pos, l->len - l->pos, &l->width);
     l->pos += l->width;
     l->cols++;
     return r;
@@ -620,7 +606,7 @@ static int matchers_go_unquote(const char *s, size_t len, tn_buf_t *out)
             return TN_ERR_INVAL;
         if (c >= 0x80) {
             size_t w;
-            tn_utf8_put(out, matchers_rune(s + i, end - i, &w));
+            tn_utf8_put(out, tn_utf8_rune(s + i, end - i, &w));
             i += w;
             continue;
         }
@@ -1055,7 +1041,7 @@ static int matchers_parse_classic(const char *s, tn_matchers_t *out, char *err, 
         size_t w = 0;
 
         if (!last) {
-            r = matchers_rune(s + i, len - i, &w);
+            r = tn_utf8_rune(s + i, len - i, &w);
             i += w;
             if (r != ',' || inq) {
                 if (r == '"') {
@@ -1077,7 +1063,7 @@ static int matchers_parse_classic(const char *s, tn_matchers_t *out, char *err, 
             bool blank = true;
             while (t < te && blank) {
                 size_t tw;
-                blank = matchers_unicode_space(matchers_rune(t, (size_t)(te - t), &tw));
+                blank = matchers_unicode_space(tn_utf8_rune(t, (size_t)(te - t), &tw));
                 t += tw;
             }
             if (blank)
@@ -1268,7 +1254,7 @@ static bool matchers_name_needs_quotes(const char *name)
     while (*p) {
         uint32_t cp;
         size_t n;
-        cp = matchers_rune((const char *)p, strlen((const char *)p), &n);
+        cp = tn_utf8_rune((const char *)p, strlen((const char *)p), &n);
         if (matchers_unicode_space(cp) || (cp < 0x80 && strchr("{}!=~,\\\"'`", (int)cp)))
             return true;
         p += n;

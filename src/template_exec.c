@@ -507,18 +507,9 @@ int tt_sprint(tt_ctx_t *c, tn_buf_t *b, const tv_t *args, size_t n, bool ln)
 
 /* ---- printf ---- */
 
-static size_t utf8_count(const char *s, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            k++;
-    return k;
-}
-
 static void pad(tn_buf_t *b, const char *s, size_t n, int width, bool minus, bool zero)
 {
-    size_t len = utf8_count(s, n);
+    size_t len = tn_utf8_count(s, n);
     if (width > 0 && (size_t)width > len && !minus) {
         size_t k = (size_t)width - len;
         if (zero && n > 0 && (s[0] == '-' || s[0] == '+')) {

@@ -1218,18 +1218,6 @@ static int stringify(tt_ctx_t *c, const tv_t *v, tn_buf_t *b)
     return CTY_PLAIN;
 }
 
-static uint32_t rune_at(const char *s, size_t n, size_t *w)
-{
-    uint32_t cp;
-    size_t k = tn_utf8_decode((const unsigned char *)s, n, &cp);
-    if (k == 0) {
-        *w = 1;
-        return 0xFFFD;
-    }
-    *w = k;
-    return cp;
-}
-
 /* htmlReplacer with one of the four tables. */
 enum { HT_HTML, HT_NORM, HT_NOSPACE, HT_NOSPACE_NORM };
 static void html_replace(tn_buf_t *b, const char *s, size_t n, int table)
@@ -1238,7 +1226,7 @@ static void html_replace(tn_buf_t *b, const char *s, size_t n, int table)
     bool amp = table == HT_HTML || table == HT_NOSPACE;
     for (size_t i = 0; i < n;) {
         size_t w;
-        uint32_t r = rune_at(s + i, n - i, &w);
+        uint32_t r = tn_utf8_rune(s + i, n - i, &w);
         const char *rep = NULL;
         char tmp[16];
         switch (r) {
@@ -1350,7 +1338,7 @@ static void js_replace(tn_buf_t *b, const char *s, size_t n, int table)
 {
     for (size_t i = 0; i < n;) {
         size_t w;
-        uint32_t r = rune_at(s + i, n - i, &w);
+        uint32_t r = tn_utf8_rune(s + i, n - i, &w);
         if (w == 1 && (unsigned char)s[i] >= 0x80)
             r = 0xFFFD;
         const char *rep = NULL;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tocsin/common.h"
+#include "tocsin/utf8.h"
 
 /* Returns the interned copy of s[0..len) with one reference taken for the caller. */
 const char *tn_intern(const char *s, size_t len);
@@ -73,14 +74,8 @@ int tn_go_quote(tn_buf_t *out, const char *s, size_t len);
 /* Label-name validity. UTF-8 mode (the default, as current Alertmanager): any non-empty valid
  * UTF-8. Classic mode: [a-zA-Z_][a-zA-Z0-9_]*. */
 bool tn_label_name_valid(const char *s, size_t len, bool classic);
-bool tn_utf8_valid(const char *s, size_t len);
-/* Appends the UTF-8 encoding of cp (surrogates and values past U+10FFFF as U+FFFD). */
-void tn_utf8_put(tn_buf_t *b, uint32_t cp);
 /* Value of a hexadecimal digit, or -1. */
 int tn_hexval(int c);
-/* Decodes one UTF-8 sequence at s (len > 0 bytes available): returns its length and sets *cp,
- * or returns 0 for an invalid sequence (overlong, surrogate, truncated, > U+10FFFF). */
-size_t tn_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* Process-wide switch set from --enable-feature=classic-mode / utf8-strict-mode. */
 enum tn_label_mode { TN_LABELS_UTF8 = 0, TN_LABELS_CLASSIC, TN_LABELS_UTF8_STRICT };
