@@ -1336,23 +1336,18 @@ static int cfg_match_map(cfg_ctx_t *x, tn_ynode_t *n, const char *key, bool re, 
         rc = cfg_want_scalar(x, pairs[i].value, k, "a string");
         if (rc != TN_OK)
             break;
-        if (re) { /* the value alone first, so that an error quotes it as Go's does */
-            tn_matcher_t probe;
-            if (tn_matcher_init(&probe, TN_MATCH_RE, k, tn_yaml_scalar(pairs[i].value), e,
-                                sizeof(e)) != TN_OK) {
-                rc = tn_yaml_error(&x->y, pairs[i].value, "%s: %s", key, e);
-                break;
-            }
-            tn_matcher_free(&probe);
-        }
         /* A legacy match_re value keeps its anchors in the matcher, as Alertmanager's does;
          * they show in route keys. */
-        char *val = re ? tn_xasprintf("^(?:%s)$", tn_yaml_scalar(pairs[i].value))
-                       : tn_xstrdup(tn_yaml_scalar(pairs[i].value));
+        const char *raw = tn_yaml_scalar(pairs[i].value);
+        char *val = re ? tn_xasprintf("^(?:%s)$", raw) : tn_xstrdup(raw);
         ms->v = tn_xrealloc(ms->v, (ms->n + 1) * sizeof(*ms->v));
         rc = tn_matcher_init(&ms->v[ms->n], re ? TN_MATCH_RE : TN_MATCH_EQ, k, val, e, sizeof(e));
         free(val);
         if (rc != TN_OK) {
+            /* Go's error quotes the value anchored once: compile it alone for the message */
+            tn_matcher_t probe;
+            if (re && tn_matcher_init(&probe, TN_MATCH_RE, k, raw, e, sizeof(e)) == TN_OK)
+                tn_matcher_free(&probe);
             rc = tn_yaml_error(&x->y, pairs[i].value, "%s: %s", key, e);
             break;
         }

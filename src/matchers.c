@@ -48,166 +48,28 @@ static const char *matchers_op_str(enum tn_match_op op)
 /* ---- RE2 compatibility ----
  *
  * Alertmanager's regexes are Go's regexp/syntax. RE2 refuses nearly all that Go refuses
- * (backreferences, lookaround, atomic groups, possessive quantifiers, verbs, recursion); this
- * scan also refuses the rest, such as \C. */
+ * (backreferences, lookaround, atomic groups, possessive quantifiers, verbs, recursion, repeat
+ * counts above 1000) with Go's messages; matchers_go_refuses catches the rest, \C. */
 
-static bool matchers_re_digit(char c)
+/* What RE2 takes and Go's syntax refuses, once RE2 has accepted re: the any-byte escape \C.
+ * Text between \Q and \E is literal. */
+static bool matchers_go_refuses(const char *re)
 {
-    return c >= '0' && c <= '9';
-}
-
-/* Length of a {n}, {n,}, {n,m} repeat at p, or 0 if p does not start one (then '{' is a
- * literal, as in RE2). *big is set when a count is above RE2's 1000. */
-static size_t matchers_re_repeat(const char *p, bool *big)
-{
-    const char *q = p + 1;
-    long n;
-
-    *big = false;
-    if (!matchers_re_digit(*q))
-        return 0;
-    for (n = 0; matchers_re_digit(*q); q++)
-        n = n < 100000 ? n * 10 + (*q - '0') : n;
-    *big = n > 1000;
-    if (*q == ',') {
-        q++;
-        for (n = 0; matchers_re_digit(*q); q++)
-            n = n < 100000 ? n * 10 + (*q - '0') : n;
-        *big = *big || n > 1000;
-    }
-    if (*q != '}')
-        return 0;
-    return (size_t)(q - p) + 1;
-}
-
-/* Checks re for what Go's syntax refuses (RE2 itself takes a few of those, such as \C),
- * writing a normalised copy into out. Returns NULL or a static description of the refused
- * construct. */
-static const char *matchers_re2_translate(const char *re, tn_buf_t *out)
-{
-    const char *p = re;
-    bool in_class = false, quantifiable = false;
-
-    while (*p) {
-        char c = *p;
-
-        if (c == '\\') {
-            char e = p[1];
-            if (e == 0)
-                return "trailing backslash at end of expression";
-            if (e == 'Q') {
-                const char *q = strstr(p + 2, "\\E");
-                size_t n = q ? (size_t)(q - p) + 2 : strlen(p);
-                tn_buf_append(out, p, n);
-                p += n;
-                quantifiable = true;
-                continue;
-            }
-            if (e == 'v') {
-                tn_buf_puts(out, "\\x{0b}");
-                p += 2;
-                quantifiable = true;
-                continue;
-            }
-            /* \1-\7 alone are backreferences, which RE2 refuses as Go does; followed by
-             * digits they are octal, which both read */
-            if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) {
-                const char *ok = in_class ? "afnrtxdDsSwWpP" : "afnrtxAbBzdDsSwWpP";
-                if (!strchr(ok, e))
-                    return "invalid escape sequence";
-            }
-            tn_buf_append(out, p, 2);
-            p += 2;
-            quantifiable = !strchr("AbBz", e) || in_class;
+    for (const char *p = re; *p; p++) {
+        if (*p != '\\' || !p[1])
+            continue;
+        if (p[1] == 'Q') {
+            const char *q = strstr(p + 2, "\\E");
+            if (!q)
+                return false;
+            p = q + 1;
             continue;
         }
-        if (in_class) {
-            if (c == '[' && p[1] == ':') {
-                const char *q = strstr(p + 2, ":]");
-                if (q) {
-                    tn_buf_append(out, p, (size_t)(q - p) + 2);
-                    p = q + 2;
-                    continue;
-                }
-            }
-            if (c == ']') {
-                in_class = false;
-                quantifiable = true;
-            }
-            tn_buf_putc(out, c);
-            p++;
-            continue;
-        }
-        if (c == '[') {
-            in_class = true;
-            tn_buf_putc(out, c);
-            p++;
-            /* A leading ] (after an optional ^) is a literal. */
-            if (*p == '^')
-                tn_buf_putc(out, *p++);
-            if (*p == ']')
-                tn_buf_putc(out, *p++);
-            continue;
-        }
-        if (c == '(') {
-            if (p[1] == '*')
-                return "(* verbs are not supported";
-            if (p[1] == '?') {
-                const char *q = p + 2;
-                if (*q == 'P' && q[1] == '<')
-                    q++;
-                if (*q == '<' && q[1] != '=' && q[1] != '!') {
-                    tn_buf_append(out, p, (size_t)(q - p));
-                    p = q;
-                    quantifiable = false;
-                    continue;
-                }
-                while (*q && strchr("imsU-", *q))
-                    q++;
-                if (*q != ':' && *q != ')')
-                    return "lookaround, atomic groups, conditionals, recursion and comments are "
-                           "not supported (RE2 syntax)";
-                tn_buf_append(out, p, (size_t)(q - p) + 1);
-                quantifiable = false;
-                p = q + 1;
-                continue;
-            }
-            quantifiable = false;
-            tn_buf_putc(out, c);
-            p++;
-            continue;
-        }
-        if (c == '*' || c == '+' || c == '?' || c == '{') {
-            size_t n = 1;
-            bool big = false;
-            if (c == '{') {
-                n = matchers_re_repeat(p, &big);
-                if (n == 0) {
-                    tn_buf_putc(out, c);
-                    p++;
-                    quantifiable = true;
-                    continue;
-                }
-                if (big)
-                    return "invalid repeat count (RE2 allows at most 1000)";
-            }
-            if (!quantifiable)
-                return "missing argument to repetition operator";
-            tn_buf_append(out, p, n);
-            p += n;
-            if (*p == '?')
-                tn_buf_putc(out, *p++);
-            if (*p == '*' || *p == '+' || *p == '?' || (*p == '{' && matchers_re_repeat(p, &big)))
-                return "invalid nested repetition operator (possessive quantifiers are not "
-                       "supported)";
-            quantifiable = false;
-            continue;
-        }
-        quantifiable = c != '|' && c != '^' && c != '$';
-        tn_buf_putc(out, c);
+        if (p[1] == 'C')
+            return true;
         p++;
     }
-    return NULL;
+    return false;
 }
 
 /* Copies a Go pattern for RE2, which reads the named group (?<name>re) only in its older
@@ -275,13 +137,9 @@ static int matchers_compile(tn_matcher_t *m, char *err, size_t errlen)
         snprintf(err, errlen, "%s", why);
         return TN_ERR_INVAL;
     }
-    /* what RE2 takes and Go does not */
-    tn_buf_init(&pat, 0);
-    const char *refused = matchers_re2_translate(m->value, &pat);
-    tn_buf_free(&pat);
-    if (refused) {
+    if (matchers_go_refuses(m->value)) {
         tn_re2_free(r2);
-        snprintf(err, errlen, "error parsing regexp: %s: `%s`", refused, m->value);
+        snprintf(err, errlen, "error parsing regexp: invalid escape sequence: `\\C`");
         return TN_ERR_INVAL;
     }
     matcher_re_t *mr = tn_xcalloc(1, sizeof(*mr));
