@@ -5,7 +5,12 @@
  *   loadgen latency --port P --sink-port Q [--count N]
  *   loadgen freeport
  *   loadgen null --port P   (answers every request with an empty 200: the generator's ceiling)
+ *   loadgen sink --port P   (webhook sink: "<unix time> <groupKey> <externalURL>" per request)
  * (ingest also takes --server-pid PID to report the server's CPU seconds in the window)
+ * ingest takes --port P1,P2,... to post every alert to each of several replicas, N connections
+ * to each, and --server-pid A,B,... to sum their CPU time (each one is also reported).
+ * load takes --alertname-prefix X to give alert i the alertname X<i> (one group each), and
+ * --starts-ago S for a startsAt S seconds back (default 60; 0: new groups wait their group_wait).
  *
  * ingest: N keep-alive connections, one request in flight on each, bodies built before the
  * clock starts and cycled through K alert identities; prints alerts/s over the measured window.
@@ -13,7 +18,7 @@
  * latency: serves a webhook sink on 127.0.0.1:Q, posts one alert at a time (each its own group)
  * and times POST -> webhook arrival.
  * Output is one line of key=value pairs on stdout; diagnostics go to stderr. Built by
- * bench/run.sh with `cc -O2`; not part of the main build. */
+ * bench/run.sh and bench/ha.sh with `cc -O2`; not part of the main build. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +38,8 @@
 #include <unistd.h>
 
 #define LG_MAX_CONNS 256
+#define LG_MAX_PORTS 8
+#define LG_MAX_PIDS  16
 #define LG_RBUF      65536
 
 static void lg_die(const char *fmt, ...)
@@ -123,26 +130,41 @@ static const char *const lg_jobs[] = {"node-exporter", "kube-state-metrics", "ku
 static const char *const lg_sev[] = {"critical", "warning", "warning", "info"};
 static const char *const lg_teams[] = {"platform", "payments", "search", "storage", "identity"};
 static const char *const lg_clusters[] = {"prod-eu-west-1", "prod-us-east-1", "staging-eu-west-1"};
+static const char *lg_name_prefix; /* load: alertname <prefix><id> instead of the 16 names */
 
 #define LG_N(a) (sizeof(a) / sizeof((a)[0]))
 
 static char lg_starts[40], lg_ends[40];
+static long lg_starts_ago = 60; /* seconds; 0 makes group_wait apply in full to new groups */
+
+/* RFC 3339 with milliseconds: a startsAt truncated to the second would shorten group_wait. */
+static void lg_time_format(char *out, size_t n, time_t sec, long ms)
+{
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    size_t l = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + l, n - l, ".%03ldZ", ms);
+}
 
 static void lg_times_init(void)
 {
-    time_t now = time(NULL);
-    time_t starts = now - 60, ends = now + 24 * 3600; /* nothing resolves during a run */
-    struct tm tm;
-    gmtime_r(&starts, &tm);
-    strftime(lg_starts, sizeof lg_starts, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-    gmtime_r(&ends, &tm);
-    strftime(lg_ends, sizeof lg_ends, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long ms = now.tv_nsec / 1000000;
+    lg_time_format(lg_starts, sizeof lg_starts, now.tv_sec - lg_starts_ago, ms);
+    /* nothing resolves during a run */
+    lg_time_format(lg_ends, sizeof lg_ends, now.tv_sec + 24 * 3600, ms);
 }
 
 /* One alert of identity `id` (labels depend on id only), about 560 bytes of JSON. */
 static void lg_alert_json(lg_buf_t *b, unsigned id, const char *alertname)
 {
     const char *an = alertname ? alertname : lg_alertnames[id % LG_N(lg_alertnames)];
+    char own[96];
+    if (!alertname && lg_name_prefix) {
+        snprintf(own, sizeof own, "%s%06u", lg_name_prefix, id);
+        an = own;
+    }
     const char *job = lg_jobs[(id / 7) % LG_N(lg_jobs)];
     const char *cl = lg_clusters[(id / 3) % LG_N(lg_clusters)];
     unsigned ns = id % 97;
@@ -296,10 +318,13 @@ typedef struct {
     int busy;
     lg_buf_t own; /* request built for this connection (load mode) */
     lg_msg_t in;
+    int port_idx; /* which of lg_ports it talks to */
 } lg_conn_t;
 
-static int lg_port;
-static long lg_server_pid; /* 0: do not sample the server's CPU time */
+static int lg_port; /* the first of lg_ports */
+static int lg_ports[LG_MAX_PORTS], lg_nports;
+static long lg_server_pids[LG_MAX_PIDS]; /* none: do not sample the servers' CPU time */
+static int lg_npids;
 
 /* CPU seconds this process has used. */
 static double lg_self_cpu(void)
@@ -310,13 +335,11 @@ static double lg_self_cpu(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* CPU seconds (user + system, all threads) the server has used so far, or -1. */
-static double lg_server_cpu(void)
+/* CPU seconds (user + system, all threads) process `pid` has used so far, or -1. */
+static double lg_pid_cpu(long pid)
 {
-    if (lg_server_pid <= 0)
-        return -1;
     char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", lg_server_pid);
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -334,25 +357,47 @@ static double lg_server_cpu(void)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static int lg_connect(void)
+/* CPU seconds of all the servers together, or -1; each one's into each[] when not NULL. */
+static double lg_server_cpu(double *each)
+{
+    if (lg_npids == 0)
+        return -1;
+    double sum = 0;
+    for (int i = 0; i < lg_npids; i++) {
+        double v = lg_pid_cpu(lg_server_pids[i]);
+        if (v < 0)
+            return -1;
+        if (each)
+            each[i] = v;
+        sum += v;
+    }
+    return sum;
+}
+
+static int lg_connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         lg_die("socket: %s", strerror(errno));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)lg_port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-        lg_die("connect to 127.0.0.1:%d: %s", lg_port, strerror(errno));
+        lg_die("connect to 127.0.0.1:%d: %s", port, strerror(errno));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
 }
 
+static int lg_connect(void)
+{
+    return lg_connect_to(lg_port);
+}
+
 /* Request source: returns the next request for a connection. */
 typedef struct {
-    lg_buf_t *prebuilt; /* ingest: cycled */
-    size_t nprebuilt, next;
+    lg_buf_t *prebuilt[LG_MAX_PORTS]; /* ingest: cycled, one set per port (its Host header) */
+    size_t nprebuilt, next[LG_MAX_PORTS];
     unsigned batch;
     /* load mode: distinct alerts [0, count) */
     unsigned count, sent_alerts;
@@ -373,8 +418,9 @@ static int lg_next_request(lg_source_t *src, lg_conn_t *c)
         c->req_len = c->own.len;
         c->req_alerts = n;
     } else {
-        lg_buf_t *b = &src->prebuilt[src->next];
-        src->next = (src->next + 1) % src->nprebuilt;
+        int p = c->port_idx;
+        lg_buf_t *b = &src->prebuilt[p][src->next[p]];
+        src->next[p] = (src->next[p] + 1) % src->nprebuilt;
         c->req = b->p;
         c->req_len = b->len;
         c->req_alerts = src->batch;
@@ -403,9 +449,11 @@ static int lg_flush(lg_conn_t *c)
 
 typedef struct {
     unsigned long requests, alerts, errors, reconnects;
+    unsigned long port_alerts[LG_MAX_PORTS];
 } lg_counts_t;
 
 static double lg_gen_cpu_warm, lg_gen_cpu_end;
+static double lg_cpu_each_warm[LG_MAX_PIDS], lg_cpu_each_end[LG_MAX_PIDS];
 
 /* Drives the client connections until the source is exhausted (load) or until `until`
  * (ingest). `window_start` > 0 snapshots the counters into *warm at that time. */
@@ -419,7 +467,8 @@ static void lg_drive(lg_source_t *src, int nconns, double warm_end, double until
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int active = 0, warm_taken = 0;
     for (int i = 0; i < nconns; i++) {
-        conns[i].fd = lg_connect();
+        conns[i].port_idx = lg_nports > 1 ? i % lg_nports : 0;
+        conns[i].fd = lg_connect_to(lg_ports[conns[i].port_idx]);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = (uint32_t)i};
         epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
         if (lg_next_request(src, &conns[i])) {
@@ -437,7 +486,7 @@ static void lg_drive(lg_source_t *src, int nconns, double warm_end, double until
         if (!warm_taken && warm_end > 0 && now >= warm_end) {
             *warm = *tot;
             *t_warm = now;
-            *cpu_warm = lg_server_cpu();
+            *cpu_warm = lg_server_cpu(lg_cpu_each_warm);
             lg_gen_cpu_warm = lg_self_cpu();
             warm_taken = 1;
         }
@@ -469,6 +518,7 @@ static void lg_drive(lg_source_t *src, int nconns, double warm_end, double until
                 tot->requests++;
                 if (c->in.status == 200) {
                     tot->alerts += c->req_alerts;
+                    tot->port_alerts[c->port_idx] += c->req_alerts;
                 } else {
                     if (tot->errors < 3)
                         fprintf(stderr, "loadgen: status %d: %.200s\n", c->in.status,
@@ -482,7 +532,7 @@ static void lg_drive(lg_source_t *src, int nconns, double warm_end, double until
                 if (closing) {
                     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
                     close(c->fd);
-                    c->fd = lg_connect();
+                    c->fd = lg_connect_to(lg_ports[c->port_idx]);
                     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
                                              .data.u32 = evs[k].data.u32};
                     epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
@@ -502,12 +552,13 @@ static void lg_drive(lg_source_t *src, int nconns, double warm_end, double until
         }
     }
     *t_end = lg_now();
-    *cpu_end = lg_server_cpu();
+    *cpu_end = lg_server_cpu(lg_cpu_each_end);
     lg_gen_cpu_end = lg_self_cpu();
     if (!warm_taken && warm_end > 0) {
         *warm = *tot;
         *t_warm = *t_end;
         *cpu_warm = *cpu_end;
+        memcpy(lg_cpu_each_warm, lg_cpu_each_end, sizeof lg_cpu_each_warm);
     }
     for (int i = 0; i < nconns; i++) {
         close(conns[i].fd);
@@ -526,7 +577,8 @@ static int lg_listen(int port)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0)
+    /* a deep backlog: a fan-out opens thousands of webhook connections at once */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4096) < 0)
         lg_die("sink on 127.0.0.1:%d: %s", port, strerror(errno));
     return fd;
 }
@@ -727,10 +779,118 @@ static int lg_null_server(int port)
     return 0;
 }
 
+/* Writes the string value of JSON key `key` in body[0..n) as it appears (escapes kept, spaces
+ * as '_' so that the line splits on spaces), or "-". */
+static void lg_put_json_string(FILE *out, const char *body, size_t n, const char *key)
+{
+    char tag[64];
+    int tl = snprintf(tag, sizeof tag, "\"%s\":\"", key);
+    const char *p = memmem(body, n, tag, (size_t)tl);
+    if (!p) {
+        fputc('-', out);
+        return;
+    }
+    const char *end = body + n;
+    for (p += tl; p < end && *p != '"'; p++) {
+        if (*p == '\\' && p + 1 < end)
+            fputc(*p++, out);
+        fputc(*p == '\n' || *p == ' ' ? '_' : *p, out);
+    }
+}
+
+/* Webhook sink for the fan-out benchmark: answers every request with an empty 200 and prints
+ * "<unix time> <groupKey> <externalURL>" for each, so that a script can count notifications
+ * per group and per sending replica.
+ * Any number of connections (Alertmanager opens one per notification in flight). */
+static int lg_sink(int port)
+{
+    int lfd = lg_listen(port);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    typedef struct {
+        int fd;
+        lg_msg_t m;
+    } lg_sink_conn_t;
+    for (;;) {
+        struct epoll_event evs[64];
+        int n = epoll_wait(ep, evs, 64, -1);
+        if (n < 0 && errno != EINTR)
+            lg_die("epoll_wait: %s", strerror(errno));
+        for (int k = 0; k < n; k++) {
+            if (!evs[k].data.ptr) {
+                int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) {
+                    if (errno == EMFILE || errno == ENFILE)
+                        lg_die("sink: out of file descriptors");
+                    continue;
+                }
+                lg_sink_conn_t *c = calloc(1, sizeof *c);
+                if (!c)
+                    lg_die("out of memory");
+                c->fd = fd;
+                struct epoll_event cev = {.events = EPOLLIN, .data.ptr = c};
+                epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+                continue;
+            }
+            lg_sink_conn_t *c = evs[k].data.ptr;
+            ssize_t r = recv(c->fd, c->m.buf + c->m.len, sizeof c->m.buf - c->m.len, 0);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            if (r <= 0) {
+                close(c->fd);
+                free(c);
+                continue;
+            }
+            c->m.len += (size_t)r;
+            long len;
+            while ((len = lg_msg_complete(&c->m, 0)) > 0) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                printf("%lld.%06ld ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+                const char *body = c->m.buf + c->m.hdr_end;
+                size_t blen = (size_t)len - c->m.hdr_end;
+                lg_put_json_string(stdout, body, blen, "groupKey");
+                putchar(' ');
+                lg_put_json_string(stdout, body, blen, "externalURL");
+                putchar('\n');
+                if (send(c->fd, ok, sizeof ok - 1, MSG_NOSIGNAL) < 0)
+                    break;
+                lg_msg_consume(&c->m, (size_t)len);
+            }
+            if (len < 0) { /* garbage or a request larger than the buffer */
+                fprintf(stderr, "loadgen: sink dropped an unparseable request\n");
+                close(c->fd);
+                free(c);
+            }
+        }
+        fflush(stdout); /* the script watches the file while the sink runs */
+    }
+    return 0;
+}
+
+/* Parses "a,b,c" into out[]; returns the count. */
+static int lg_list(const char *v, long *out, int max, const char *what)
+{
+    int n = 0;
+    char *copy = strdup(v), *save = NULL;
+    if (!copy)
+        lg_die("out of memory");
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == max)
+            lg_die("too many values for %s (at most %d)", what, max);
+        out[n++] = lg_num(t, what);
+    }
+    free(copy);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        lg_die("usage: loadgen ingest|load|latency|freeport --port P [options] (see the source)");
+        lg_die("usage: loadgen ingest|load|latency|sink|null|freeport --port P [options] (see the "
+               "source)");
     const char *mode = argv[1];
     if (!strcmp(mode, "freeport")) {
         /* a port the kernel has just handed out; free again when printed */
@@ -752,8 +912,17 @@ int main(int argc, char **argv)
         if (i + 1 >= argc)
             lg_die("missing value for %s", a);
         const char *v = argv[++i];
-        if (!strcmp(a, "--port"))
-            lg_port = (int)lg_num(v, a);
+        if (!strcmp(a, "--port")) {
+            long ports[LG_MAX_PORTS];
+            lg_nports = lg_list(v, ports, LG_MAX_PORTS, a);
+            for (int k = 0; k < lg_nports; k++) {
+                if (ports[k] <= 0 || ports[k] > 65535)
+                    lg_die("bad port %ld", ports[k]);
+                lg_ports[k] = (int)ports[k];
+            }
+            lg_port = lg_nports ? lg_ports[0] : 0;
+        } else if (!strcmp(a, "--alertname-prefix"))
+            lg_name_prefix = v;
         else if (!strcmp(a, "--conns"))
             conns = lg_num(v, a);
         else if (!strcmp(a, "--batch"))
@@ -769,7 +938,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--duration"))
             duration = (double)lg_num(v, a);
         else if (!strcmp(a, "--server-pid"))
-            lg_server_pid = lg_num(v, a);
+            lg_npids = lg_list(v, lg_server_pids, LG_MAX_PIDS, a);
+        else if (!strcmp(a, "--starts-ago"))
+            lg_starts_ago = lg_num(v, a);
         else if (!strcmp(a, "--timeout"))
             timeout = (double)lg_num(v, a);
         else
@@ -777,8 +948,11 @@ int main(int argc, char **argv)
     }
     if (lg_port <= 0 || lg_port > 65535)
         lg_die("--port is required");
-    if (conns < 1 || conns > LG_MAX_CONNS || batch < 1 || batch > 1000 || identities < 1)
+    if (conns < 1 || conns * lg_nports > LG_MAX_CONNS || batch < 1 || batch > 1000 ||
+        identities < 1)
         lg_die("bad --conns/--batch/--identities");
+    if (lg_nports > 1 && strcmp(mode, "ingest") != 0)
+        lg_die("several ports are for ingest only");
     signal(SIGPIPE, SIG_IGN);
     lg_times_init();
 
@@ -786,12 +960,17 @@ int main(int argc, char **argv)
         /* requests of `batch` alerts, cycling through the identities; built before timing */
         size_t nreq = ((size_t)identities + (size_t)batch - 1) / (size_t)batch;
         lg_source_t src = {.batch = (unsigned)batch, .nprebuilt = nreq};
-        src.prebuilt = calloc(nreq, sizeof *src.prebuilt);
         size_t bytes = 0;
-        for (size_t k = 0; k < nreq; k++) {
-            lg_request(&src.prebuilt[k], lg_port, (unsigned)(k * (size_t)batch), (unsigned)batch,
-                       (unsigned)identities, NULL);
-            bytes += src.prebuilt[k].len;
+        for (int p = 0; p < lg_nports; p++) {
+            src.prebuilt[p] = calloc(nreq, sizeof *src.prebuilt[p]);
+            if (!src.prebuilt[p])
+                lg_die("out of memory");
+            for (size_t k = 0; k < nreq; k++) {
+                lg_request(&src.prebuilt[p][k], lg_ports[p], (unsigned)(k * (size_t)batch),
+                           (unsigned)batch, (unsigned)identities, NULL);
+                if (p == 0)
+                    bytes += src.prebuilt[p][k].len;
+            }
         }
         /* bytes of JSON per alert, measured on one body (request line/headers excluded) */
         lg_buf_t one = {0};
@@ -799,8 +978,8 @@ int main(int argc, char **argv)
         double t0 = lg_now();
         lg_counts_t tot = {0}, warm = {0};
         double tw = 0, te = 0, cw = -1, ce = -1;
-        lg_drive(&src, (int)conns, t0 + warmup, t0 + warmup + duration, &tot, &warm, &tw, &te, &cw,
-                 &ce);
+        lg_drive(&src, (int)conns * lg_nports, t0 + warmup, t0 + warmup + duration, &tot, &warm,
+                 &tw, &te, &cw, &ce);
         double el = te > tw ? te - tw : 1e-9;
         unsigned long al = tot.alerts - warm.alerts, rq = tot.requests - warm.requests;
         printf("alerts_per_s=%.0f requests_per_s=%.0f alerts=%lu errors=%lu reconnects=%lu "
@@ -809,11 +988,23 @@ int main(int argc, char **argv)
         if (cw >= 0 && ce > cw)
             printf(" server_cpu_s=%.2f server_cpu_util=%.2f alerts_per_cpu_s=%.0f", ce - cw,
                    (ce - cw) / el, al / (ce - cw));
+        if (lg_nports > 1) {
+            fputs(" alerts_per_s_each=", stdout);
+            for (int p = 0; p < lg_nports; p++)
+                printf("%s%.0f", p ? "," : "", (tot.port_alerts[p] - warm.port_alerts[p]) / el);
+        }
+        if (lg_npids > 1 && cw >= 0 && ce > cw) {
+            fputs(" server_cpu_s_each=", stdout);
+            for (int i = 0; i < lg_npids; i++)
+                printf("%s%.2f", i ? "," : "", lg_cpu_each_end[i] - lg_cpu_each_warm[i]);
+        }
         printf(" gen_cpu_util=%.2f\n", (lg_gen_cpu_end - lg_gen_cpu_warm) / el);
         free(one.p);
-        for (size_t k = 0; k < nreq; k++)
-            free(src.prebuilt[k].p);
-        free(src.prebuilt);
+        for (int p = 0; p < lg_nports; p++) {
+            for (size_t k = 0; k < nreq; k++)
+                free(src.prebuilt[p][k].p);
+            free(src.prebuilt[p]);
+        }
         return tot.errors ? 1 : 0;
     }
     if (!strcmp(mode, "load")) {
@@ -831,6 +1022,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "null"))
         return lg_null_server(lg_port);
+    if (!strcmp(mode, "sink"))
+        return lg_sink(lg_port);
     if (!strcmp(mode, "latency")) {
         if (sink_port <= 0 || sink_port > 65535)
             lg_die("--sink-port is required");

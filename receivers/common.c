@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rcv.h"
+#include "tocsin/version.h"
 
 #include "tocsin/log.h"
 #include "tocsin/utf8.h"
@@ -56,6 +57,7 @@ enum tn_send_result tn_receiver_classify_http(const tn_out_response_t *resp, boo
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <mbedtls/sha256.h>
@@ -201,6 +203,44 @@ int tn_rcv_read_file(const char *path, char **out, char *err, size_t errlen)
     return TN_OK;
 }
 
+int tn_rcv_secret(const char *value, const char *file, char **out, char *err, size_t errlen)
+{
+    if (file && file[0])
+        return tn_rcv_read_file(file, out, err, errlen);
+    *out = tn_xstrdup(value ? value : "");
+    return TN_OK;
+}
+
+char *tn_rcv_html_escape(const char *s)
+{
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            tn_buf_puts(&b, "&amp;");
+            break;
+        case '<':
+            tn_buf_puts(&b, "&lt;");
+            break;
+        case '>':
+            tn_buf_puts(&b, "&gt;");
+            break;
+        case '"':
+            tn_buf_puts(&b, "&#34;");
+            break;
+        case '\'':
+            tn_buf_puts(&b, "&#39;");
+            break;
+        default:
+            tn_buf_putc(&b, *s);
+        }
+    }
+    char *out = tn_xstrndup(b.data ? b.data : "", b.len);
+    tn_buf_free(&b);
+    return out;
+}
+
 void tn_rcv_sha256_hex(const char *s, char out[65])
 {
     unsigned char h[32];
@@ -212,6 +252,13 @@ void tn_rcv_sha256_hex(const char *s, char out[65])
     for (size_t i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", h[i]);
     out[64] = 0;
+}
+
+void tn_rcv_json_request(tn_out_request_t *req, const tn_http_config_t *http)
+{
+    tn_out_request_add_header(req, "Content-Type", "application/json");
+    tn_out_request_add_header(req, "User-Agent", "tocsin/" TN_VERSION);
+    req->http = http;
 }
 
 void tn_rcv_set_timeout(tn_out_request_t *req, tn_duration_t timeout)
@@ -244,6 +291,54 @@ int tn_rcv_json_str(tn_buf_t *b, bool *first, const char *key, const char *v)
 int tn_rcv_json_str_omit(tn_buf_t *b, bool *first, const char *key, const char *v)
 {
     return v && v[0] ? tn_rcv_json_str(b, first, key, v) : TN_OK;
+}
+
+int tn_rcv_json_float(tn_buf_t *b, double d)
+{
+    char e[40], digits[24];
+    size_t nd = 0;
+    if (!isfinite(d))
+        return TN_ERR_INVAL;
+    if (d == 0)
+        return tn_buf_puts(b, signbit(d) ? "-0" : "0");
+    /* The shortest digits that read back as d: the correctly rounded ones of the least
+     * precision that does, which are Go's (strconv's precision -1). */
+    for (int p = 1; p <= 17; p++) {
+        snprintf(e, sizeof(e), "%.*e", p - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    const char *x = strchr(e, 'e');
+    for (const char *q = e; q < x; q++)
+        if (*q >= '0' && *q <= '9')
+            digits[nd++] = *q;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    long exp = strtol(x + 1, NULL, 10);
+    int rc = d < 0 ? tn_buf_putc(b, '-') : TN_OK;
+    double a = fabs(d);
+    if (a < 1e-6 || a >= 1e21) {
+        /* Go's 'e' form, its exponent as encoding/json shortens it (e-07 -> e-7). */
+        if (rc == TN_OK)
+            rc = tn_buf_putc(b, digits[0]);
+        if (rc == TN_OK && nd > 1)
+            rc = tn_buf_printf(b, ".%.*s", (int)(nd - 1), digits + 1);
+        if (rc == TN_OK)
+            rc = exp < 0 ? tn_buf_printf(b, "e-%ld", -exp) : tn_buf_printf(b, "e+%02ld", exp);
+        return rc;
+    }
+    if (exp < 0) {
+        if (rc == TN_OK)
+            rc = tn_buf_puts(b, "0.");
+        for (long i = 0; i < -exp - 1 && rc == TN_OK; i++)
+            rc = tn_buf_putc(b, '0');
+        return rc == TN_OK ? tn_buf_printf(b, "%.*s", (int)nd, digits) : rc;
+    }
+    for (long i = 0; i <= exp && rc == TN_OK; i++)
+        rc = tn_buf_putc(b, (size_t)i < nd ? digits[i] : '0');
+    if (rc == TN_OK && (size_t)exp + 1 < nd)
+        rc = tn_buf_printf(b, ".%.*s", (int)(nd - (size_t)exp - 1), digits + exp + 1);
+    return rc;
 }
 
 static int rcv_cmp_str(const void *a, const void *b)
@@ -294,17 +389,7 @@ static int rcv_json_value(tn_buf_t *b, json_t *v, int depth)
         return tn_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     case JSON_REAL: {
         double d = json_real_value(v);
-        if (!isfinite(d))
-            return tn_buf_puts(b, "null");
-        if (d == floor(d) && fabs(d) < 1e21)
-            return tn_buf_printf(b, "%.0f", d);
-        char tmp[40];
-        for (int p = 1; p <= 17; p++) {
-            snprintf(tmp, sizeof(tmp), "%.*g", p, d);
-            if (strtod(tmp, NULL) == d)
-                break;
-        }
-        return tn_buf_puts(b, tmp);
+        return isfinite(d) ? tn_rcv_json_float(b, d) : tn_buf_puts(b, "null");
     }
     case JSON_TRUE:
         return tn_buf_puts(b, "true");
@@ -335,6 +420,149 @@ int tn_rcv_json_inline(tn_buf_t *b, const char *text)
     return rc;
 }
 
+typedef struct rcv_key {
+    const char *k;
+    size_t i;
+} rcv_key_t;
+
+static int rcv_cmp_key(const void *a, const void *b)
+{
+    const rcv_key_t *x = a, *y = b;
+    int c = strcmp(x->k, y->k);
+    /* Equal keys keep their order (qsort is not stable). */
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+size_t *tn_rcv_sorted_keys(char *const *keys, size_t n)
+{
+    rcv_key_t *v = tn_xmalloc((n ? n : 1) * sizeof(*v));
+    size_t *idx = tn_xmalloc((n ? n : 1) * sizeof(*idx));
+    for (size_t i = 0; i < n; i++)
+        v[i] = (rcv_key_t){keys[i], i};
+    qsort(v, n, sizeof(*v), rcv_cmp_key);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = v[i].i;
+    free(v);
+    return idx;
+}
+
+int tn_rcv_json_yval(tn_buf_t *b, const tn_yval_t *v, char *err, size_t errlen)
+{
+    int rc = TN_OK;
+    switch (v->kind) {
+    case TN_YVAL_NULL:
+        return tn_buf_puts(b, "null");
+    case TN_YVAL_BOOL:
+        return tn_buf_puts(b, v->b ? "true" : "false");
+    case TN_YVAL_INT:
+        return tn_buf_printf(b, "%" PRId64, v->i);
+    case TN_YVAL_UINT:
+        return tn_buf_printf(b, "%" PRIu64, v->u);
+    case TN_YVAL_FLOAT:
+        if (!isfinite(v->f)) {
+            snprintf(err, errlen, "json: unsupported value: %s",
+                     isnan(v->f) ? "NaN"
+                     : v->f > 0  ? "+Inf"
+                                 : "-Inf");
+            return TN_ERR_INVAL;
+        }
+        return tn_rcv_json_float(b, v->f);
+    case TN_YVAL_STR:
+        return tn_json_go_string(b, v->s, strlen(v->s));
+    case TN_YVAL_SEQ:
+        rc = tn_buf_putc(b, '[');
+        for (size_t i = 0; i < v->n && rc == TN_OK; i++) {
+            if (i)
+                rc = tn_buf_putc(b, ',');
+            if (rc == TN_OK)
+                rc = tn_rcv_json_yval(b, &v->items[i], err, errlen);
+        }
+        return rc ? rc : tn_buf_putc(b, ']');
+    case TN_YVAL_MAP: {
+        size_t *idx = tn_rcv_sorted_keys(v->keys, v->n);
+        rc = tn_buf_putc(b, '{');
+        for (size_t i = 0; i < v->n && rc == TN_OK; i++) {
+            const char *k = v->keys[idx[i]];
+            if (i)
+                rc = tn_buf_putc(b, ',');
+            if (rc == TN_OK)
+                rc = tn_json_go_string(b, k, strlen(k));
+            if (rc == TN_OK)
+                rc = tn_buf_putc(b, ':');
+            if (rc == TN_OK)
+                rc = tn_rcv_json_yval(b, &v->items[idx[i]], err, errlen);
+        }
+        free(idx);
+        return rc ? rc : tn_buf_putc(b, '}');
+    }
+    }
+    return tn_buf_puts(b, "null");
+}
+
+/* A rendered string, as Alertmanager takes it: text that reads as YAML of another kind (a
+ * number, a boolean, null, a list, a mapping; JSON among them) is sent as that value, as it
+ * was decoded and without templating it again; anything else is the text itself. */
+static int rcv_json_rendered(tn_buf_t *b, const char *text, char *err, size_t errlen)
+{
+    tn_yaml_t y;
+    tn_yval_t *v = NULL;
+    int rc;
+    if (tn_yaml_load(&y, "rendered", text, strlen(text), NULL, 0) == TN_OK) {
+        if (tn_yaml_value(&y, tn_yaml_root(&y), &v) != TN_OK)
+            v = NULL;
+        tn_yaml_free(&y);
+    }
+    if (v && v->kind != TN_YVAL_STR)
+        rc = tn_rcv_json_yval(b, v, err, errlen);
+    else
+        rc = tn_json_go_string(b, text, strlen(text));
+    tn_yval_free(v);
+    return rc;
+}
+
+int tn_rcv_json_templated(tn_buf_t *b, tn_rcv_tmpl_t *t, const tn_yval_t *v, char *err,
+                          size_t errlen)
+{
+    int rc = TN_OK;
+    if (v->kind == TN_YVAL_STR) {
+        char *s = tn_rcv_render(t, v->s, 0);
+        rc = rcv_json_rendered(b, s, err, errlen);
+        free(s);
+        return rc;
+    }
+    if (v->kind == TN_YVAL_SEQ) {
+        rc = tn_buf_putc(b, '[');
+        for (size_t i = 0; i < v->n && rc == TN_OK; i++) {
+            if (i)
+                rc = tn_buf_putc(b, ',');
+            if (rc == TN_OK)
+                rc = tn_rcv_json_templated(b, t, &v->items[i], err, errlen);
+        }
+        return rc ? rc : tn_buf_putc(b, ']');
+    }
+    if (v->kind != TN_YVAL_MAP)
+        return tn_rcv_json_yval(b, v, err, errlen);
+    char **keys = tn_xcalloc(v->n ? v->n : 1, sizeof(*keys));
+    for (size_t i = 0; i < v->n; i++)
+        keys[i] = tn_rcv_render(t, v->keys[i], 0);
+    size_t *idx = tn_rcv_sorted_keys(keys, v->n);
+    bool first = true;
+    rc = tn_buf_putc(b, '{');
+    for (size_t i = 0; i < v->n && rc == TN_OK; i++) {
+        /* Keys that render alike are one key of a Go map: the last one written stays. */
+        if (i + 1 < v->n && strcmp(keys[idx[i]], keys[idx[i + 1]]) == 0)
+            continue;
+        rc = tn_rcv_json_key(b, &first, keys[idx[i]]);
+        if (rc == TN_OK)
+            rc = tn_rcv_json_templated(b, t, &v->items[idx[i]], err, errlen);
+    }
+    free(idx);
+    for (size_t i = 0; i < v->n; i++)
+        free(keys[i]);
+    free(keys);
+    return rc ? rc : tn_buf_putc(b, '}');
+}
+
 int tn_receiver_parse_bool(const char *s, bool *out)
 {
     static const char *const yes[] = {"true", "yes", "on", "y"};
@@ -350,4 +578,16 @@ int tn_receiver_parse_bool(const char *s, bool *out)
         }
     }
     return TN_ERR_INVAL;
+}
+
+/* ---- per-send data ---- */
+
+void tn_send_keep(tn_send_t *s, const char *key, const char *value)
+{
+    tn_strmap_set(&s->keep, key, value);
+}
+
+const char *tn_send_stored(const tn_send_t *s, const char *key)
+{
+    return tn_strmap_get(&s->stored, key);
 }

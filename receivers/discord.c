@@ -108,19 +108,16 @@ static int discord_message(tn_buf_t *b, const discord_conf_t *c, const tn_notifi
     return rc;
 }
 
-static int discord_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                         tn_out_request_t *req, char *err, size_t errlen)
+static int discord_build(tn_send_t *s, tn_out_request_t *req, char *err, size_t errlen)
 {
+    const tn_integration_cfg_t *ic = s->ic;
+    const tn_notification_t *n = s->n;
     const discord_conf_t *c = ic->conf;
     char *url = NULL;
     int rc;
-    if (c->webhook_url_file && c->webhook_url_file[0]) {
-        rc = tn_rcv_read_file(c->webhook_url_file, &url, err, errlen);
-        if (rc != TN_OK)
-            return rc;
-    } else {
-        url = tn_xstrdup(c->webhook_url);
-    }
+    rc = tn_rcv_secret(c->webhook_url, c->webhook_url_file, &url, err, errlen);
+    if (rc != TN_OK)
+        return rc;
     tn_buf_reset(&req->body);
     rc = discord_message(&req->body, c, n);
     if (rc == TN_OK)
@@ -131,19 +128,22 @@ static int discord_build(const tn_integration_cfg_t *ic, const tn_notification_t
         snprintf(err, errlen, "discord message too large");
         return rc;
     }
-    tn_out_request_add_header(req, "Content-Type", "application/json");
-    tn_out_request_add_header(req, "User-Agent", "tocsin/" TN_VERSION);
-    req->http = &c->http_config;
+    tn_rcv_json_request(req, &c->http_config);
     return TN_OK;
 }
 
-static enum tn_send_result discord_classify(const tn_integration_cfg_t *ic,
-                                            const tn_out_response_t *resp, const char **reason,
-                                            char *err, size_t errlen)
+static enum tn_send_result discord_verdict(const tn_integration_cfg_t *ic,
+                                           const tn_out_response_t *resp, const char **reason,
+                                           char *err, size_t errlen)
 {
     TN_UNUSED(ic);
     /* 5xx, and 429 after its Retry-After (a tocsin extension: Discord rate-limits webhooks). */
     return tn_receiver_classify_http(resp, true, reason, err, errlen);
+}
+
+static void discord_classify(tn_send_t *s, const tn_out_response_t *resp, tn_send_outcome_t *o)
+{
+    o->result = discord_verdict(s->ic, resp, &o->reason, o->err, sizeof(o->err));
 }
 
 const tn_receiver_type_t tn_receiver_discord = {

@@ -440,36 +440,6 @@ static int email_addrs(const char *list, char ***out)
     return n;
 }
 
-static char *email_html_escape(const char *s)
-{
-    tn_buf_t b;
-    tn_buf_init(&b, 0);
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            tn_buf_puts(&b, "&lt;");
-            break;
-        case '>':
-            tn_buf_puts(&b, "&gt;");
-            break;
-        case '&':
-            tn_buf_puts(&b, "&amp;");
-            break;
-        case '"':
-            tn_buf_puts(&b, "&#34;");
-            break;
-        case '\'':
-            tn_buf_puts(&b, "&#39;");
-            break;
-        default:
-            tn_buf_putc(&b, *s);
-        }
-    }
-    char *out = tn_xstrndup(b.data ? b.data : "", b.len);
-    tn_buf_free(&b);
-    return out;
-}
-
 /* Go's time.RFC1123Z in local time: "Mon, 02 Jan 2006 15:04:05 -0700". */
 static void email_date(tn_time_t now, char out[96])
 {
@@ -574,7 +544,7 @@ static int email_message(tn_buf_t *b, const email_conf_t *c, const tn_notificati
         if (t->failures != before) {
             char *fb = tn_rcv_fallback_text(n);
             free(body);
-            body = email_html_escape(fb);
+            body = tn_rcv_html_escape(fb);
             free(fb);
         }
         rc = email_part(b, boundary, first, "text/html", body);
@@ -586,9 +556,10 @@ static int email_message(tn_buf_t *b, const email_conf_t *c, const tn_notificati
     return rc;
 }
 
-static int email_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                       tn_out_request_t *req, char *err, size_t errlen)
+static int email_build(tn_send_t *s, tn_out_request_t *req, char *err, size_t errlen)
 {
+    const tn_integration_cfg_t *ic = s->ic;
+    const tn_notification_t *n = s->n;
     const email_conf_t *c = ic->conf;
     tn_rcv_tmpl_t t;
     tn_rcv_tmpl_init(&t, n, "email");
@@ -643,9 +614,9 @@ out:
     return rc;
 }
 
-static enum tn_send_result email_classify(const tn_integration_cfg_t *ic,
-                                          const tn_out_response_t *resp, const char **reason,
-                                          char *err, size_t errlen)
+static enum tn_send_result email_verdict(const tn_integration_cfg_t *ic,
+                                         const tn_out_response_t *resp, const char **reason,
+                                         char *err, size_t errlen)
 {
     TN_UNUSED(ic);
     /* As Alertmanager, every failure on the way (connect, TLS, auth, a refused recipient or
@@ -664,11 +635,55 @@ static enum tn_send_result email_classify(const tn_integration_cfg_t *ic,
     return TN_SEND_RETRY;
 }
 
+static void email_classify(tn_send_t *s, const tn_out_response_t *resp, tn_send_outcome_t *o)
+{
+    o->result = email_verdict(s->ic, resp, &o->reason, o->err, sizeof(o->err));
+}
+
+static const tn_field_t email_global_fields[] = {
+    TN_GLOBAL_FIELD("smtp_from", TN_F_STRING, smtp_from, NULL),
+    TN_GLOBAL_FIELD("smtp_hello", TN_F_STRING, smtp_hello, "localhost"),
+    TN_GLOBAL_FIELD("smtp_smarthost", TN_F_STRING, smtp_smarthost, NULL),
+    TN_GLOBAL_FIELD("smtp_auth_username", TN_F_STRING, smtp_auth_username, NULL),
+    TN_GLOBAL_FIELD("smtp_auth_password", TN_F_SECRET, smtp_auth_password, NULL),
+    TN_GLOBAL_FILE("smtp_auth_password_file", smtp_auth_password_file, "smtp_auth_password"),
+    TN_GLOBAL_FIELD("smtp_auth_secret", TN_F_SECRET, smtp_auth_secret, NULL),
+    TN_GLOBAL_FILE("smtp_auth_secret_file", smtp_auth_secret_file, "smtp_auth_secret"),
+    TN_GLOBAL_FIELD("smtp_auth_identity", TN_F_STRING, smtp_auth_identity, NULL),
+    TN_GLOBAL_FIELD("smtp_require_tls", TN_F_BOOL, smtp_require_tls, "true"),
+    TN_GLOBAL_FIELD("smtp_tls_config", TN_F_TLS_CONFIG, smtp_tls_config, NULL),
+    TN_GLOBAL_FIELD("smtp_force_implicit_tls", TN_F_BOOL, smtp_force_implicit_tls, NULL),
+    {.key = NULL},
+};
+
+/* Alertmanager checks the global smarthost when it reads the section. */
+static int email_global_check(const tn_global_config_t *g, const char **key, char *err,
+                              size_t errlen)
+{
+    if (!g->smtp_smarthost || !g->smtp_smarthost[0])
+        return TN_OK;
+    const char *colon = strrchr(g->smtp_smarthost, ':');
+    *key = "smtp_smarthost";
+    if (!colon) {
+        snprintf(err, errlen, "smtp_smarthost: address %s: missing port in address",
+                 g->smtp_smarthost);
+        return TN_ERR_INVAL;
+    }
+    if (colon[1] == 0) {
+        snprintf(err, errlen, "smtp_smarthost: address \"%s\": port cannot be empty",
+                 g->smtp_smarthost);
+        return TN_ERR_INVAL;
+    }
+    return TN_OK;
+}
+
 const tn_receiver_type_t tn_receiver_email = {
     .name = "email",
     .conf_size = sizeof(email_conf_t),
     .fields = email_fields,
     .send_resolved_default = false,
+    .global_fields = email_global_fields,
+    .global_check = email_global_check,
     .finalize = email_finalize,   /* globals, header names, TLS mode, SASL choice, URL */
     .conf_free = email_conf_free, /* what finalize built */
     .build = email_build,         /* the MIME message and the SMTP envelope */

@@ -337,9 +337,10 @@ static int pd_message(tn_buf_t *b, const pd_conf_t *c, const tn_notification_t *
     return m.rc;
 }
 
-static int pd_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                    tn_out_request_t *req, char *err, size_t errlen)
+static int pd_build(tn_send_t *s, tn_out_request_t *req, char *err, size_t errlen)
 {
+    const tn_integration_cfg_t *ic = s->ic;
+    const tn_notification_t *n = s->n;
     const pd_conf_t *c = ic->conf;
     const char *file = c->v1 ? c->service_key_file : c->routing_key_file;
     char *key = NULL;
@@ -374,16 +375,13 @@ static int pd_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
         return rc;
     }
     tn_out_request_set_url(req, c->v1 && !c->v1_url_set ? PD_V1_URL : c->url);
-    tn_out_request_add_header(req, "Content-Type", "application/json");
-    tn_out_request_add_header(req, "User-Agent", "tocsin/" TN_VERSION);
-    req->http = &c->http_config;
+    tn_rcv_json_request(req, &c->http_config);
     tn_rcv_set_timeout(req, c->timeout);
     return TN_OK;
 }
 
-static enum tn_send_result pd_classify(const tn_integration_cfg_t *ic,
-                                       const tn_out_response_t *resp, const char **reason,
-                                       char *err, size_t errlen)
+static enum tn_send_result pd_verdict(const tn_integration_cfg_t *ic, const tn_out_response_t *resp,
+                                      const char **reason, char *err, size_t errlen)
 {
     const pd_conf_t *c = ic->conf;
     /* PagerDuty's retry rules: v2 rate-limits with 429, v1 with 403; 5xx always. */
@@ -413,11 +411,23 @@ static enum tn_send_result pd_classify(const tn_integration_cfg_t *ic,
     return r;
 }
 
+static void pd_classify(tn_send_t *s, const tn_out_response_t *resp, tn_send_outcome_t *o)
+{
+    o->result = pd_verdict(s->ic, resp, &o->reason, o->err, sizeof(o->err));
+}
+
+static const tn_field_t pd_global_fields[] = {
+    TN_GLOBAL_FIELD("pagerduty_url", TN_F_URL, pagerduty_url,
+                    "https://events.pagerduty.com/v2/enqueue"),
+    {.key = NULL},
+};
+
 const tn_receiver_type_t tn_receiver_pagerduty = {
     .name = "pagerduty",
     .conf_size = sizeof(pd_conf_t),
     .fields = pd_fields,
     .send_resolved_default = true,
+    .global_fields = pd_global_fields,
     .finalize = pd_finalize, /* key checks, global URL, default details, source = client */
     .conf_free = NULL,       /* the field table frees everything, added details included */
     .build = pd_build,       /* v1 or v2 event; details dropped past 512 KB */

@@ -1,6 +1,7 @@
 /* Slack (slack_configs): one legacy attachment per notification, posted to an incoming
  * webhook (api_url / api_url_file) or, with an app token, to chat.postMessage with a Bearer
- * token, as Alertmanager does. */
+ * token, as Alertmanager does. With update_message a group's later notifications edit its
+ * first message through chat.update. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,12 @@
 
 /* Slack's limit for an attachment title, in runes. */
 #define SLACK_MAX_TITLE_RUNES 1024
+
+#define SLACK_POST_MESSAGE "https://slack.com/api/chat.postMessage"
+
+/* What update_message keeps in the notification log: the first message's ts and channel. */
+#define SLACK_KEEP_TS      "threadTs"
+#define SLACK_KEEP_CHANNEL "channelId"
 
 typedef struct slack_field {
     char *title, *value;
@@ -186,13 +193,13 @@ static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, si
             return TN_ERR_INVAL;
         }
     }
-    /* Updating needs chat.update, which webhooks lack; each notification still posts a new
-     * message (docs). */
+    /* Updating needs chat.update, which webhooks lack (Alertmanager's check, on the inline
+     * URL before the globals apply). */
     if (c->update_message && tn_receiver_set(c->api_url) &&
-        strcmp(c->api_url, "https://slack.com/api/chat.postMessage") != 0) {
+        strcmp(c->api_url, SLACK_POST_MESSAGE) != 0) {
         snprintf(err, errlen,
                  "update_message can only be used with bot tokens. api_url must be "
-                 "set to https://slack.com/api/chat.postMessage");
+                 "set to " SLACK_POST_MESSAGE);
         return TN_ERR_INVAL;
     }
     if (!c->app_url && g->slack_app_url)
@@ -201,8 +208,12 @@ static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, si
         snprintf(err, errlen, "no global Slack App URL set");
         return TN_ERR_INVAL;
     }
-    /* The global token only when nothing local says how to authenticate or where to post. */
-    if (!local_token && !c->http_config.authorization_credentials && !tn_receiver_set(c->api_url)) {
+    /* The global token only when nothing local says how to authenticate or where to post:
+     * no token, no authorization in an own http_config, no inline api_url (Alertmanager's
+     * rule, which lets the global token win over a local api_url_file). */
+    bool own_authz = !c->http_config.inherited && c->http_config.authorization_type;
+    bool inline_url = tn_receiver_set(c->api_url) && !tn_receiver_set(c->api_url_file);
+    if (!local_token && !own_authz && !inline_url) {
         if (tn_receiver_set(g->slack_app_token)) {
             free(c->app_token);
             c->app_token = tn_xstrdup(g->slack_app_token);
@@ -222,20 +233,33 @@ static int slack_finalize(void *conf, const tn_global_config_t *g, char *err, si
             c->api_url_file = tn_xstrdup(g->slack_api_url_file);
         }
     }
-    if (!tn_receiver_set(c->api_url) && !tn_receiver_set(c->api_url_file) &&
-        !tn_receiver_set(c->app_token)) {
+    /* (A *_file that a check-only load could not read still counts.) */
+    bool token = tn_receiver_set(c->app_token) || tn_receiver_set(c->app_token_file);
+    if (!tn_receiver_set(c->api_url) && !tn_receiver_set(c->api_url_file) && !token) {
         snprintf(err, errlen, "no Slack API URL nor App token set either inline or in a file");
         return TN_ERR_INVAL;
     }
-    if (tn_receiver_set(c->app_token)) {
-        if (c->http_config.authorization_credentials) {
+    if (token) {
+        if (c->http_config.authorization_type) {
             snprintf(err, errlen, "http authorization can't be set when using Slack App tokens");
             return TN_ERR_INVAL;
         }
         free(c->http_config.authorization_type);
+        free(c->http_config.authorization_credentials);
         c->http_config.authorization_type = tn_xstrdup("Bearer");
-        c->http_config.authorization_credentials = tn_xstrdup(c->app_token);
+        c->http_config.authorization_credentials = tn_xstrdup(c->app_token ? c->app_token : "");
         c->app_mode = true;
+    }
+    /* Whatever the integration ends up posting to must be chat.postMessage with a bot token:
+     * an app token, or the API URL itself (the token in http_config). Alertmanager cannot
+     * load the other cases at all. */
+    if (c->update_message && !c->app_mode &&
+        (tn_receiver_set(c->api_url_file) || !tn_receiver_set(c->api_url) ||
+         strcmp(c->api_url, SLACK_POST_MESSAGE) != 0)) {
+        snprintf(err, errlen,
+                 "update_message can only be used with bot tokens. api_url must be "
+                 "set to " SLACK_POST_MESSAGE);
+        return TN_ERR_INVAL;
     }
     return TN_OK;
 }
@@ -323,8 +347,10 @@ static void slack_actions_json(slack_msg_t *m, const slack_conf_t *c, bool *firs
     slack_raw(m, "]");
 }
 
-/* Writes the request body: Alertmanager's request and attachment shapes, member for member. */
-static int slack_message(tn_buf_t *b, const slack_conf_t *c, const tn_notification_t *n)
+/* Writes the request body: Alertmanager's request and attachment shapes, member for member.
+ * An update (ts set) names the message by its ts and the channel Slack posted it to. */
+static int slack_message(tn_buf_t *b, const slack_conf_t *c, const tn_notification_t *n,
+                         const char *ts, const char *channel)
 {
     tn_rcv_tmpl_t t;
     tn_rcv_tmpl_init(&t, n, "slack");
@@ -332,7 +358,12 @@ static int slack_message(tn_buf_t *b, const slack_conf_t *c, const tn_notificati
     bool top = true, att = true;
 
     slack_raw(&m, "{");
-    slack_put(&m, &top, "channel", c->channel, true);
+    if (ts) {
+        slack_put_value(&m, &top, "channel", channel, true);
+        slack_put_value(&m, &top, "ts", ts, true);
+    } else {
+        slack_put(&m, &top, "channel", c->channel, true);
+    }
     slack_put(&m, &top, "username", c->username, true);
     slack_put(&m, &top, "icon_emoji", c->icon_emoji, true);
     slack_put(&m, &top, "icon_url", c->icon_url, true);
@@ -381,11 +412,37 @@ static int slack_message(tn_buf_t *b, const slack_conf_t *c, const tn_notificati
     return m.rc;
 }
 
-static int slack_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                       tn_out_request_t *req, char *err, size_t errlen)
+/* chat.update beside chat.postMessage: the post URL with its last path segment replaced
+ * (https://slack.com/api/chat.update for Slack itself). New string. */
+static char *slack_update_url(const char *post)
 {
+    const char *host = strstr(post, "://");
+    host = host ? host + 3 : post;
+    size_t end = strcspn(host, "?#");
+    const char *slash = NULL;
+    for (const char *p = host; p < host + end; p++)
+        if (*p == '/')
+            slash = p;
+    tn_buf_t b;
+    tn_buf_init(&b, 0);
+    if (slash)
+        tn_buf_append(&b, post, (size_t)(slash + 1 - post));
+    else
+        tn_buf_printf(&b, "%.*s/", (int)(host + end - post), post);
+    tn_buf_puts(&b, "chat.update");
+    tn_buf_puts(&b, host + end);
+    char *url = tn_xstrndup(b.data, b.len);
+    tn_buf_free(&b);
+    return url;
+}
+
+static int slack_build(tn_send_t *s, tn_out_request_t *req, char *err, size_t errlen)
+{
+    const tn_integration_cfg_t *ic = s->ic;
+    const tn_notification_t *n = s->n;
     const slack_conf_t *c = ic->conf;
     char *url = NULL;
+    const char *ts = NULL, *channel = NULL;
     int rc;
 
     if (c->app_mode) {
@@ -398,8 +455,22 @@ static int slack_build(const tn_integration_cfg_t *ic, const tn_notification_t *
     } else {
         url = tn_xstrdup(c->api_url);
     }
+    if (c->update_message) {
+        /* A group already posted: edit that message instead of posting another. */
+        ts = tn_send_stored(s, SLACK_KEEP_TS);
+        channel = tn_send_stored(s, SLACK_KEEP_CHANNEL);
+        if (tn_receiver_set(ts) && tn_receiver_set(channel)) {
+            char *update = slack_update_url(url);
+            free(url);
+            url = update;
+            tn_log(TN_LOG_DEBUG, "updating previously sent message", "integration", "slack",
+                   "aggrGroup", n->group_key, "threadTs", ts, "channelId", channel, NULL);
+        } else {
+            ts = channel = NULL;
+        }
+    }
     tn_buf_reset(&req->body);
-    rc = slack_message(&req->body, c, n);
+    rc = slack_message(&req->body, c, n, ts, channel);
     if (rc != TN_OK) {
         snprintf(err, errlen, "slack message too large");
         free(url);
@@ -408,18 +479,15 @@ static int slack_build(const tn_integration_cfg_t *ic, const tn_notification_t *
     tn_out_request_set_url(req, url);
     memset(url, 0, strlen(url)); /* a webhook URL is a secret */
     free(url);
-    tn_out_request_add_header(req, "Content-Type", "application/json");
-    tn_out_request_add_header(req, "User-Agent", "tocsin/" TN_VERSION);
-    req->http = &c->http_config;
+    tn_rcv_json_request(req, &c->http_config);
     tn_rcv_set_timeout(req, c->timeout);
     return TN_OK;
 }
 
-static enum tn_send_result slack_classify(const tn_integration_cfg_t *ic,
-                                          const tn_out_response_t *resp, const char **reason,
-                                          char *err, size_t errlen)
+static enum tn_send_result slack_verdict(tn_send_t *s, const tn_out_response_t *resp,
+                                         const char **reason, char *err, size_t errlen)
 {
-    TN_UNUSED(ic);
+    const slack_conf_t *c = s->ic->conf;
     /* 5xx may heal; 429 is retried after its Retry-After (a tocsin extension). */
     enum tn_send_result r = tn_receiver_classify_http(resp, true, reason, err, errlen);
     if (r != TN_SEND_DONE)
@@ -443,6 +511,13 @@ static enum tn_send_result slack_classify(const tn_integration_cfg_t *ic,
             json_decref(v);
             return TN_SEND_FAIL;
         }
+        /* The message's ts and channel, for the group's later notifications to update. */
+        const char *ts = json_string_value(json_object_get(v, "ts"));
+        const char *channel = json_string_value(json_object_get(v, "channel"));
+        if (c->update_message && tn_receiver_set(ts) && tn_receiver_set(channel)) {
+            tn_send_keep(s, SLACK_KEEP_TS, ts);
+            tn_send_keep(s, SLACK_KEEP_CHANNEL, channel);
+        }
         json_decref(v);
         return TN_SEND_DONE;
     }
@@ -455,13 +530,44 @@ static enum tn_send_result slack_classify(const tn_integration_cfg_t *ic,
     return TN_SEND_DONE;
 }
 
+static void slack_classify(tn_send_t *s, const tn_out_response_t *resp, tn_send_outcome_t *o)
+{
+    o->result = slack_verdict(s, resp, &o->reason, o->err, sizeof(o->err));
+}
+
+static const tn_field_t slack_global_fields[] = {
+    TN_GLOBAL_FIELD("slack_api_url", TN_F_SECRET_URL, slack_api_url, NULL),
+    TN_GLOBAL_FILE("slack_api_url_file", slack_api_url_file, "slack_api_url"),
+    TN_GLOBAL_FIELD("slack_app_token", TN_F_SECRET, slack_app_token, NULL),
+    TN_GLOBAL_FILE("slack_app_token_file", slack_app_token_file, "slack_app_token"),
+    TN_GLOBAL_FIELD("slack_app_url", TN_F_URL, slack_app_url,
+                    "https://slack.com/api/chat.postMessage"),
+    {.key = NULL},
+};
+
+static int slack_global_check(const tn_global_config_t *g, const char **key, char *err,
+                              size_t errlen)
+{
+    if (g->slack_app_token && g->slack_app_token[0] && g->slack_api_url &&
+        strcmp(g->slack_api_url, g->slack_app_url) != 0) {
+        *key = "slack_app_token";
+        snprintf(err, errlen,
+                 "at most one of slack_app_token/slack_app_token_file & "
+                 "slack_api_url/slack_api_url_file must be configured");
+        return TN_ERR_INVAL;
+    }
+    return TN_OK;
+}
+
 const tn_receiver_type_t tn_receiver_slack = {
     .name = "slack",
     .conf_size = sizeof(slack_conf_t),
     .fields = slack_fields,
     .send_resolved_default = false,
+    .global_fields = slack_global_fields,
+    .global_check = slack_global_check,
     .finalize = slack_finalize, /* globals, app token mode, field/action checks */
     .conf_free = NULL,          /* the field table frees everything */
-    .build = slack_build,       /* one attachment; the URL file is read per send */
-    .classify = slack_classify, /* retry 5xx and 429; Slack's "ok" verdict on 2xx */
+    .build = slack_build,       /* one attachment, posted or updated; URL file read per send */
+    .classify = slack_classify, /* retry 5xx and 429; Slack's "ok" verdict; keeps the ts */
 };

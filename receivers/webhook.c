@@ -1,5 +1,6 @@
 /* Generic webhook (webhook_configs): POSTs the notification as Alertmanager's version-4 JSON
- * message, byte for byte as Alertmanager's encoder writes it. */
+ * message, byte for byte as Alertmanager's encoder writes it, or the configured `payload`
+ * rendered in its place. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,12 @@
 #include "tocsin/version.h"
 
 typedef struct webhook_conf {
-    char *url; /* filled from url_file at load when that is used */
-    char *url_file;
+    char *url;             /* filled from url_file at load when that is used */
+    char *url_file;        /* and read again for every send */
     uint64_t max_alerts;   /* 0 = all */
     tn_duration_t timeout; /* 0 = bounded by the flush deadline only */
     tn_http_config_t http_config;
+    tn_yval_t *payload; /* sent rendered instead of the message; NULL = the message */
 } webhook_conf_t;
 
 static const tn_field_t webhook_fields[] = {
@@ -27,6 +29,7 @@ static const tn_field_t webhook_fields[] = {
     {.key = "http_config",
      .type = TN_F_HTTP_CONFIG,
      .offset = offsetof(webhook_conf_t, http_config)},
+    {.key = "payload", .type = TN_F_YAML, .offset = offsetof(webhook_conf_t, payload)},
     {.key = NULL},
 };
 
@@ -35,7 +38,7 @@ static int webhook_finalize(void *conf, const tn_global_config_t *g, char *err, 
     TN_UNUSED(g); /* http_config already defaults to the global one */
     webhook_conf_t *c = conf;
     /* Both at once is refused by the field reader; none at all is refused here. */
-    if (!c->url || !c->url[0]) {
+    if (!tn_receiver_set(c->url) && !tn_receiver_set(c->url_file)) {
         snprintf(err, errlen, "one of url or url_file must be configured");
         return TN_ERR_INVAL;
     }
@@ -173,19 +176,30 @@ static int wh_summary(tn_buf_t *b, const tn_summary_t *s, uint64_t max_alerts)
     return rc;
 }
 
-/* Writes the whole message for notification n, keeping its first max_alerts alerts. Status and
- * common labels are those of the alerts sent, as Alertmanager computes them after truncation. */
-static int wh_message(tn_buf_t *b, const tn_notification_t *full, uint64_t max_alerts)
+tn_notification_t tn_rcv_first_alerts(const tn_notification_t *full, uint64_t max_alerts,
+                                      uint64_t *truncated)
 {
     tn_notification_t n = *full;
-    uint64_t truncated = 0;
+    *truncated = 0;
     if (max_alerts && n.nalerts > max_alerts) {
-        truncated = n.nalerts - max_alerts;
+        *truncated = n.nalerts - max_alerts;
         n.nalerts = (size_t)max_alerts;
     }
-    bool firing = false;
+    n.nfiring = 0;
     for (size_t i = 0; i < n.nalerts; i++)
-        firing = firing || !n.alerts[i].resolved;
+        n.nfiring += !n.alerts[i].resolved;
+    return n;
+}
+
+/* Status and common labels are those of the alerts kept, as Alertmanager computes them after
+ * truncation. */
+int tn_rcv_webhook_message(tn_buf_t *b, const tn_notification_t *full, const char *version,
+                           uint64_t max_alerts, size_t listed)
+{
+    uint64_t truncated;
+    tn_notification_t n = tn_rcv_first_alerts(full, max_alerts, &truncated);
+    bool firing = n.nfiring > 0;
+    size_t nlisted = listed && listed < n.nalerts ? listed : n.nalerts;
 
     size_t cap =
         n.nalerts ? TN_MAX(n.alerts[0].alert->nlabels, n.alerts[0].alert->nannotations) : 0;
@@ -197,7 +211,7 @@ static int wh_message(tn_buf_t *b, const tn_notification_t *full, uint64_t max_a
         rc = wh_str(b, receiver);
     if (rc == TN_OK)
         rc = tn_buf_printf(b, ",\"status\":\"%s\",\"alerts\":[", firing ? "firing" : "resolved");
-    for (size_t i = 0; i < n.nalerts && rc == TN_OK; i++) {
+    for (size_t i = 0; i < nlisted && rc == TN_OK; i++) {
         if (i)
             rc = tn_buf_putc(b, ',');
         if (rc == TN_OK)
@@ -230,11 +244,28 @@ static int wh_message(tn_buf_t *b, const tn_notification_t *full, uint64_t max_a
     if (rc == TN_OK)
         rc = wh_str(b, n.external_url);
     if (rc == TN_OK)
-        rc = tn_buf_puts(b, ",\"version\":\"4\",\"groupKey\":");
+        rc = tn_buf_printf(b, ",\"version\":\"%s\",\"groupKey\":", version);
     if (rc == TN_OK)
         rc = wh_str(b, n.group_key);
     if (rc == TN_OK && n.summary)
         rc = wh_summary(b, n.summary, max_alerts);
+    if (rc == TN_OK && n.ack) {
+        char at[40];
+        tn_time_format_rfc3339nano(n.ack->at, at);
+        rc = tn_buf_puts(b, ",\"tocsinAck\":{\"id\":");
+        if (rc == TN_OK)
+            rc = wh_str(b, n.ack->id);
+        if (rc == TN_OK)
+            rc = tn_buf_puts(b, ",\"by\":");
+        if (rc == TN_OK)
+            rc = wh_str(b, n.ack->by);
+        if (rc == TN_OK)
+            rc = tn_buf_puts(b, ",\"comment\":");
+        if (rc == TN_OK)
+            rc = wh_str(b, n.ack->comment);
+        if (rc == TN_OK)
+            rc = tn_buf_printf(b, ",\"at\":\"%s\"}", at);
+    }
     if (rc == TN_OK)
         rc = tn_buf_printf(b, ",\"truncatedAlerts\":%llu}\n", (unsigned long long)truncated);
     free(receiver);
@@ -242,19 +273,54 @@ static int wh_message(tn_buf_t *b, const tn_notification_t *full, uint64_t max_a
     return rc;
 }
 
-static int webhook_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                         tn_out_request_t *req, char *err, size_t errlen)
+/* ---- the templated payload ---- */
+
+/* The payload rendered against the data of the alerts sent (max_alerts applies). */
+static int wh_payload(tn_buf_t *b, const tn_yval_t *payload, const tn_notification_t *full,
+                      uint64_t max_alerts, char *err, size_t errlen)
 {
+    uint64_t truncated;
+    tn_notification_t n = tn_rcv_first_alerts(full, max_alerts, &truncated);
+    tn_rcv_tmpl_t t;
+    tn_rcv_tmpl_init(&t, &n, "webhook");
+    err[0] = 0;
+    int rc = tn_rcv_json_templated(b, &t, payload, err, errlen);
+    if (rc == TN_OK)
+        rc = tn_buf_putc(b, '\n');
+    return rc;
+}
+
+static int webhook_build(tn_send_t *s, tn_out_request_t *req, char *err, size_t errlen)
+{
+    const tn_integration_cfg_t *ic = s->ic;
+    const tn_notification_t *n = s->n;
     const webhook_conf_t *c = ic->conf;
     tn_buf_reset(&req->body);
-    if (wh_message(&req->body, n, c->max_alerts) != TN_OK) {
+    if (c->payload) {
+        char e[TN_ERRBUF_SIZE];
+        int rc = wh_payload(&req->body, c->payload, n, c->max_alerts, e, sizeof(e));
+        if (rc != TN_OK) {
+            snprintf(err, errlen, "failed to render custom payload: %s",
+                     e[0] ? e : "payload too large");
+            return rc;
+        }
+    } else if (tn_rcv_webhook_message(&req->body, n, "4", c->max_alerts, 0) != TN_OK) {
         snprintf(err, errlen, "webhook message too large");
         return TN_ERR_LIMIT;
     }
-    tn_out_request_set_url(req, c->url);
-    tn_out_request_add_header(req, "Content-Type", "application/json");
-    tn_out_request_add_header(req, "User-Agent", "tocsin/" TN_VERSION);
-    req->http = &c->http_config;
+    if (tn_receiver_set(c->url_file)) {
+        /* Read for every send, as Alertmanager does, so that a rotated URL needs no reload. */
+        char *url = NULL;
+        int rc = tn_rcv_read_file(c->url_file, &url, err, errlen);
+        if (rc != TN_OK)
+            return rc;
+        tn_out_request_set_url(req, url);
+        memset(url, 0, strlen(url)); /* a webhook URL is a secret */
+        free(url);
+    } else {
+        tn_out_request_set_url(req, c->url);
+    }
+    tn_rcv_json_request(req, &c->http_config);
     if (c->timeout > 0) {
         uint64_t ms = (uint64_t)(c->timeout / TN_NS_PER_MS);
         req->timeout_ms = ms ? ms : 1;
@@ -262,13 +328,18 @@ static int webhook_build(const tn_integration_cfg_t *ic, const tn_notification_t
     return TN_OK;
 }
 
-static enum tn_send_result webhook_classify(const tn_integration_cfg_t *ic,
-                                            const tn_out_response_t *resp, const char **reason,
-                                            char *err, size_t errlen)
+static enum tn_send_result webhook_verdict(const tn_integration_cfg_t *ic,
+                                           const tn_out_response_t *resp, const char **reason,
+                                           char *err, size_t errlen)
 {
     TN_UNUSED(ic);
     /* 2xx is success, 5xx may heal, anything else will not: no extra retry codes. */
     return tn_receiver_classify_http(resp, false, reason, err, errlen);
+}
+
+static void webhook_classify(tn_send_t *s, const tn_out_response_t *resp, tn_send_outcome_t *o)
+{
+    o->result = webhook_verdict(s->ic, resp, &o->reason, o->err, sizeof(o->err));
 }
 
 const tn_receiver_type_t tn_receiver_webhook = {
@@ -278,6 +349,6 @@ const tn_receiver_type_t tn_receiver_webhook = {
     .send_resolved_default = true,
     .finalize = webhook_finalize, /* url or url_file is required */
     .conf_free = NULL,            /* the field table frees everything */
-    .build = webhook_build,       /* the version-4 JSON message */
+    .build = webhook_build,       /* the version-4 JSON message, or the rendered payload */
     .classify = webhook_classify, /* retry 5xx, fail other non-2xx */
 };

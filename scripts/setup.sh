@@ -14,6 +14,8 @@ pkgs=(
   debhelper # scripts/package-deb.sh (dpkg-buildpackage comes with dpkg-dev)
   prometheus-alertmanager
   prometheus # for promtool: tests/e2e/test_mixin.py checks contrib/mixin
+  redis-server # HA: tests start it on loopback (tests/e2e/redis_server.py)
+  chromium chromium-driver python3-selenium # tests/browser: the on-call page, headless
 )
 # wrk drives the ingest benchmark; only installed when asked.
 if [ "${TN_SETUP_BENCH:-}" = 1 ]; then pkgs+=(wrk); fi

@@ -112,6 +112,23 @@ tn_alert_t *tn_alert_merge(const tn_alert_t *a, const tn_alert_t *o)
     return res;
 }
 
+bool tn_alert_is_resend(const tn_alert_t *a, const tn_alert_t *old, tn_duration_t period)
+{
+    if (!old || a->starts_at != old->starts_at || a->generator_url != old->generator_url ||
+        a->timeout != old->timeout || a->ends_at < old->ends_at ||
+        a->nannotations != old->nannotations)
+        return false;
+    /* Interned: equal strings are equal pointers. */
+    for (size_t i = 0; i < a->nannotations; i++)
+        if (a->annotations[i].name != old->annotations[i].name ||
+            a->annotations[i].value != old->annotations[i].value)
+            return false;
+    tn_time_t now = tn_clock_now();
+    if (tn_alert_resolved_at(a, now) || tn_alert_resolved_at(old, now))
+        return false;
+    return a->updated_at / period == old->updated_at / period;
+}
+
 /* ---- the store: open addressing on the fingerprint, backward-shift delete ---- */
 
 struct tn_alert_store {
@@ -159,6 +176,18 @@ void tn_alert_store_set_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, v
     s->nlisteners = 0;
     if (fn)
         tn_alert_store_add_listener(s, fn, ud);
+}
+
+void tn_alert_store_remove_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud)
+{
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        if (s->listeners[i].fn == fn && s->listeners[i].ud == ud) {
+            memmove(&s->listeners[i], &s->listeners[i + 1],
+                    (s->nlisteners - i - 1) * sizeof(s->listeners[0]));
+            s->nlisteners--;
+            return;
+        }
+    }
 }
 
 void tn_alert_store_add_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud)

@@ -1216,6 +1216,16 @@ static void api_reloaded(void *ud, int rc, const char *err)
 void tn_api_handle(void *ud, tn_http_req_t *req)
 {
     tn_api_t *api = ud;
+    if (api->deps.web && api->deps.web(api->deps.ud, req))
+        return;
+    if (api->deps.oncall) {
+        const char *p = tn_http_req_path(req);
+        if (strncmp(p, api->prefix, api->prefix_len) == 0 &&
+            strncmp(p + api->prefix_len, "/api/tocsin/v1/", 15) == 0) {
+            api->deps.oncall(api->deps.ud, req);
+            return;
+        }
+    }
     api_call_t call = {
         .method = tn_http_req_method(req),
         .path = tn_http_req_path(req),

@@ -503,9 +503,12 @@ static void sil_post(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
         api_error_string(rep, 400, err, strlen(err));
         goto out;
     }
-    if (!in.id[0] || strcmp(id, in.id) != 0)
+    bool created = !in.id[0] || strcmp(id, in.id) != 0;
+    if (created)
         sil_undo_created(u, id);
     sil_undo_arm(u, rep);
+    if (d->silence_event)
+        d->silence_event(d->ud, tn_silences_get(d->silences, id), created ? "created" : "updated");
     rep->status = 200;
     rep->content_type = API_CT_JSON;
     tn_buf_printf(&rep->body, "{\"silenceID\":\"%s\"}\n", id);
@@ -591,8 +594,11 @@ void api_silence_id(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
             return;
         }
         rep->status = 200;
-        if (rc == TN_OK)
+        if (rc == TN_OK) {
             rep->flags |= API_REPLY_SYNC;
+            if (d->silence_event)
+                d->silence_event(d->ud, tn_silences_get(d->silences, id), "expired");
+        }
         return;
     }
     const tn_silence_t *s = d->silences ? tn_silences_get(d->silences, id) : NULL;

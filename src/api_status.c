@@ -386,7 +386,12 @@ void api_status(tn_api_t *api, const api_call_t *call, api_reply_t *rep)
     tn_buf_t *b = &rep->body;
     rep->status = 200;
     rep->content_type = API_CT_JSON;
-    tn_buf_puts(b, "{\"cluster\":{\"peers\":[],\"status\":\"disabled\"},\"config\":{\"original\":");
+    tn_buf_puts(b, "{\"cluster\":");
+    if (api_deps(api)->cluster_status)
+        api_deps(api)->cluster_status(api_deps(api)->ud, b);
+    else
+        tn_buf_puts(b, "{\"peers\":[],\"status\":\"disabled\"}");
+    tn_buf_puts(b, ",\"config\":{\"original\":");
     tn_json_go_string(b, yaml.data ? yaml.data : "", yaml.len);
     const tn_build_info_t *bi = api_deps(api)->build_info;
     const char *info[][2] = {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 static void oom(size_t n)
 {
@@ -62,6 +64,47 @@ char *tn_xasprintf(const char *fmt, ...)
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return p;
+}
+
+const char *tn_strmap_get(const tn_strmap_t *m, const char *key)
+{
+    for (size_t i = 0; m && i < m->n; i++)
+        if (strcmp(m->keys[i], key) == 0)
+            return m->values[i];
+    return NULL;
+}
+
+void tn_strmap_set(tn_strmap_t *m, const char *key, const char *value)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->keys[i], key) == 0) {
+            free(m->values[i]);
+            m->values[i] = tn_xstrdup(value);
+            return;
+        }
+    m->keys = tn_xrealloc(m->keys, (m->n + 1) * sizeof(*m->keys));
+    m->values = tn_xrealloc(m->values, (m->n + 1) * sizeof(*m->values));
+    m->keys[m->n] = tn_xstrdup(key);
+    m->values[m->n] = tn_xstrdup(value);
+    m->n++;
+}
+
+void tn_strmap_copy(tn_strmap_t *dst, const tn_strmap_t *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    for (size_t i = 0; src && i < src->n; i++)
+        tn_strmap_set(dst, src->keys[i], src->values[i]);
+}
+
+void tn_strmap_free(tn_strmap_t *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->keys[i]);
+        free(m->values[i]);
+    }
+    free(m->keys);
+    free(m->values);
+    memset(m, 0, sizeof(*m));
 }
 
 void tn_buf_init(tn_buf_t *b, size_t cap)
@@ -173,4 +216,39 @@ const char *tn_buf_cstr(tn_buf_t *b)
     }
     b->data[b->len] = 0;
     return b->data;
+}
+
+/* A random (version 4) UUID in lower-case text. */
+void tn_uuid_v4(char out[37])
+{
+    uint8_t b[16];
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got < sizeof(b)) {
+        /* No kernel randomness: mix the clock in, ids stay unique in practice. */
+        static uint64_t x = UINT64_C(0x9E3779B97F4A7C15);
+        for (size_t i = 0; i < sizeof(b); i++) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            x ^= (uint64_t)ts.tv_nsec + ((uint64_t)ts.tv_sec << 30);
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            b[i] = (uint8_t)x;
+        }
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = 0;
 }

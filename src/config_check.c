@@ -4,6 +4,7 @@
 #include "tocsin/labels.h"
 #include "tocsin/receiver.h"
 #include "tocsin/template.h"
+#include "tocsin/yamltree.h"
 
 #include <glob.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@ typedef struct lint {
     size_t nused_ti;
     tn_tmpl_data_t example; /* amtool's example data, for the receivers' templates */
     const char *rcv, *integration;
+    const struct lint_names *known;
 } lint_t;
 
 static void lint_warn(lint_t *l, tn_pos_t at, const char *fmt, ...)
@@ -48,6 +50,97 @@ static bool lint_catch_all(const tn_matchers_t *ms)
             (strcmp(m->value, ".*") != 0 && strcmp(m->value, "^(?:.*)$") != 0))
             return false;
     }
+    return true;
+}
+
+/* Label names a config mentions outside group_by: matchers of routes and inhibit rules, and
+ * inhibit rules' equal lists. */
+typedef struct lint_names {
+    const char **v;
+    size_t n;
+} lint_names_t;
+
+static void names_add(lint_names_t *ns, const char *name)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        if (strcmp(ns->v[i], name) == 0)
+            return;
+    ns->v = tn_xrealloc(ns->v, (ns->n + 1) * sizeof(*ns->v));
+    ns->v[ns->n++] = name;
+}
+
+static bool names_route(void *ud, const tn_route_t *r)
+{
+    for (size_t i = 0; i < r->matchers.n; i++)
+        names_add(ud, r->matchers.v[i].name);
+    return true;
+}
+
+/* Optimal string alignment distance, capped: enough to tell a slip of the keyboard. */
+static size_t lint_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 64 || m > 64)
+        return 99;
+    size_t d[65][65];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t v = TN_MIN(TN_MIN(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                v = TN_MIN(v, d[i - 2][j - 2] + 1);
+            d[i][j] = v;
+        }
+    return d[n][m];
+}
+
+/* A group_by label that nothing else in the config names but that is one slip away from a
+ * label something does name, or from one Prometheus alerts usually carry: most likely a
+ * misspelling, which puts every alert of the route in one group. */
+static void lint_group_by(lint_t *l, const tn_route_t *r, const lint_names_t *known)
+{
+    static const char *const common[] = {"alertname", "instance", "job",         "severity",
+                                         "namespace", "cluster",  "service",     "pod",
+                                         "team",      "env",      "environment", "region",
+                                         "container", "node",     "priority"};
+    const tn_route_t *p = r->parent;
+    bool inherited = p && p->ngroup_by == r->ngroup_by && p->group_by_all == r->group_by_all;
+    for (size_t i = 0; inherited && i < r->ngroup_by; i++)
+        inherited = strcmp(p->group_by[i], r->group_by[i]) == 0;
+    if (inherited || r->group_by_all)
+        return;
+    for (size_t i = 0; i < r->ngroup_by; i++) {
+        const char *g = r->group_by[i];
+        bool named = false;
+        for (size_t k = 0; k < known->n && !named; k++)
+            named = strcmp(known->v[k], g) == 0;
+        for (size_t k = 0; k < TN_ARRAY_LEN(common) && !named; k++)
+            named = strcmp(common[k], g) == 0;
+        if (named || strlen(g) < 4)
+            continue;
+        const char *like = NULL;
+        for (size_t k = 0; k < known->n && !like; k++)
+            if (lint_distance(g, known->v[k]) == 1)
+                like = known->v[k];
+        for (size_t k = 0; k < TN_ARRAY_LEN(common) && !like; k++)
+            if (lint_distance(g, common[k]) == 1)
+                like = common[k];
+        if (like)
+            lint_warn(l, r->pos,
+                      "group_by label \"%s\" is named nowhere else and looks like \"%s\": a "
+                      "label no alert has puts all of the route's alerts in one group",
+                      g, like);
+    }
+}
+
+static bool lint_route_group_by(void *ud, const tn_route_t *r)
+{
+    lint_t *l = ud;
+    lint_group_by(l, r, l->known);
     return true;
 }
 
@@ -153,6 +246,18 @@ static void lint_template(lint_t *l, tn_pos_t at, const char *key, const char *t
     tn_buf_free(&out);
 }
 
+/* Every string of a YAML value (the webhook payload, Jira's fields), map keys included. */
+static void lint_yval(lint_t *l, tn_pos_t at, const char *key, const tn_yval_t *v)
+{
+    if (v && v->kind == TN_YVAL_STR)
+        lint_template(l, at, key, v->s, false);
+    for (size_t i = 0; v && (v->kind == TN_YVAL_SEQ || v->kind == TN_YVAL_MAP) && i < v->n; i++) {
+        if (v->kind == TN_YVAL_MAP)
+            lint_template(l, at, key, v->keys[i], false);
+        lint_yval(l, at, key, &v->items[i]);
+    }
+}
+
 static void lint_fields(lint_t *l, tn_pos_t at, const tn_field_t *f, const char *conf)
 {
     for (; f && f->key; f++) {
@@ -173,6 +278,9 @@ static void lint_fields(lint_t *l, tn_pos_t at, const tn_field_t *f, const char 
                 lint_template(l, at, f->key, m->values[i], false);
             break;
         }
+        case TN_F_YAML:
+            lint_yval(l, at, f->key, *(const tn_yval_t *const *)p);
+            break;
         case TN_F_STRUCT:
             lint_fields(l, at, f->sub, p);
             break;
@@ -192,6 +300,20 @@ static void lint_config(lint_t *l)
 {
     const tn_config_t *c = l->c;
     tn_route_walk(c->route, lint_route, l);
+    lint_names_t known = {0};
+    tn_route_walk(c->route, names_route, &known);
+    for (size_t i = 0; i < c->ninhibit_rules; i++) {
+        const tn_inhibit_rule_t *ir = &c->inhibit_rules[i];
+        for (size_t k = 0; k < ir->source.n; k++)
+            names_add(&known, ir->source.v[k].name);
+        for (size_t k = 0; k < ir->target.n; k++)
+            names_add(&known, ir->target.v[k].name);
+        for (size_t k = 0; k < ir->nequal; k++)
+            names_add(&known, ir->equal[k]);
+    }
+    l->known = &known;
+    tn_route_walk(c->route, lint_route_group_by, l);
+    free(known.v);
     for (size_t i = 0; i < c->nreceivers; i++) {
         bool used = false;
         for (size_t j = 0; j < l->nused_rcv && !used; j++)

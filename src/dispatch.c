@@ -110,6 +110,7 @@ typedef struct group {
     char *key;
     amap_t alerts;
     tn_sched_entry_t timer;
+    tn_sched_entry_t esc_timer; /* the next escalation step, between flushes */
     tn_alert_t **sent_resolved; /* resolved versions in the flush in flight */
     size_t nsent_resolved;
     /* The route's labels rendered against the alerts held, for the groups API: rendered when
@@ -219,6 +220,7 @@ static void group_drop(tn_dispatch_t *d, group_t *g)
         return;
     g->dead = true;
     tn_sched_cancel(d->sched, &g->timer);
+    tn_sched_cancel(d->sched, &g->esc_timer);
     gtab_remove(d, g);
     group_unref(g);
 }
@@ -333,6 +335,24 @@ static void on_group_timer(void *ud, tn_time_t now)
     group_flush_when_free(g, now);
 }
 
+/* An escalation step falls due between two flushes: flush then, not at the next interval. */
+static void on_esc_timer(void *ud, tn_time_t now)
+{
+    group_t *g = ud;
+    if (g->d->stopping || g->dead)
+        return;
+    group_flush_when_free(g, now);
+}
+
+static void esc_arm(group_t *g)
+{
+    tn_time_t due = tn_notify_escalation_due(g->d->notifier, g->route, g->key);
+    if (due > tn_clock_now())
+        tn_sched_at(g->d->sched, &g->esc_timer, due);
+    else
+        tn_sched_cancel(g->d->sched, &g->esc_timer);
+}
+
 static void on_flush_done(void *ud, bool ok)
 {
     group_t *g = ud;
@@ -362,6 +382,8 @@ static void on_flush_done(void *ud, bool ok)
     } else if (!g->dead && g->flush_pending && !d->stopping) {
         group_flush_held(g);
     }
+    if (!g->dead && !d->stopping && g->route->nescalation)
+        esc_arm(g);
     group_unref(g);
 }
 
@@ -406,46 +428,62 @@ static size_t render_route_labels(const group_t *g, const tn_notif_alert_t *aler
     return k;
 }
 
-static void group_flush(group_t *g, tn_time_t now)
+/* What the group sends now: its alerts in Alertmanager's order (each resolved or not at
+ * `now`) and its route labels rendered against them. With keep_resolved, the resolved
+ * versions are kept in g->sent_resolved (a flush drops them from the group once sent). The
+ * caller frees the alerts and route labels with notif_free. */
+static tn_notification_t group_notification(group_t *g, tn_time_t now, bool keep_resolved)
 {
-    tn_dispatch_t *d = g->d;
-    if (g->alerts.count == 0 || d->stopping)
-        return;
-    size_t n = g->alerts.count;
-    tn_notif_alert_t *alerts = tn_xmalloc(n * sizeof(*alerts));
-    g->sent_resolved = tn_xmalloc(n * sizeof(*g->sent_resolved));
-    g->nsent_resolved = 0;
-    size_t k = 0;
+    size_t n = g->alerts.count, k = 0, nfiring = 0;
+    tn_notif_alert_t *alerts = tn_xmalloc((n ? n : 1) * sizeof(*alerts));
+    if (keep_resolved) {
+        g->sent_resolved = tn_xmalloc((n ? n : 1) * sizeof(*g->sent_resolved));
+        g->nsent_resolved = 0;
+    }
     for (uint32_t i = 0; i < g->alerts.cap; i++) {
         tn_alert_t *a = g->alerts.slots[i];
         if (!a)
             continue;
         bool resolved = tn_alert_resolved_at(a, now);
         alerts[k++] = (tn_notif_alert_t){a, resolved};
-        if (resolved)
+        nfiring += !resolved;
+        if (resolved && keep_resolved)
             g->sent_resolved[g->nsent_resolved++] = tn_alert_ref(a);
     }
     tn_notif_alerts_sort(alerts, k);
-    size_t nfiring = k - g->nsent_resolved;
-    /* Rendered against the alerts of this flush, as they are sent. */
+    /* Rendered against the alerts of this notification, as they are sent. */
     tn_label_t *rl;
     size_t nrl = render_route_labels(g, alerts, k, nfiring, now, false, &rl);
-    tn_notification_t notif = {
+    return (tn_notification_t){
         .receiver = g->route->receiver->name,
         .group_key = g->key,
         .group_labels = {g->labels, g->nlabels},
         .alerts = alerts,
         .nalerts = k,
         .nfiring = nfiring,
-        .external_url = d->external_url,
+        .external_url = g->d->external_url,
         .now = now,
         .config = g->cfg,
         .route = g->route,
         .route_labels = {rl, nrl},
     };
+}
+
+static void notif_free(tn_notification_t *n)
+{
+    labels_free((tn_label_t *)n->route_labels.v, n->route_labels.n);
+    free((void *)n->alerts);
+}
+
+static void group_flush(group_t *g, tn_time_t now)
+{
+    tn_dispatch_t *d = g->d;
+    if (g->alerts.count == 0 || d->stopping)
+        return;
+    tn_notification_t notif = group_notification(g, now, true);
     if (tn_log_enabled(TN_LOG_DEBUG)) {
         char num[24];
-        snprintf(num, sizeof(num), "%zu", k);
+        snprintf(num, sizeof(num), "%zu", notif.nalerts);
         tn_log(TN_LOG_DEBUG, "flushing", "aggrGroup", g->key, "numAlerts", num, NULL);
     }
     tn_duration_t timeout = TN_MAX(g->route->group_interval, MIN_FLUSH_TIMEOUT);
@@ -453,8 +491,18 @@ static void group_flush(group_t *g, tn_time_t now)
     g->refs++;
     tn_notify_flush(d->notifier, &notif, g->route->repeat_interval, now + timeout, on_flush_done,
                     g);
-    labels_free(rl, nrl);
-    free(alerts);
+    notif_free(&notif);
+}
+
+/* An ack announcement (route ack_notify): the group's alerts as they are, with the ack. */
+static void group_announce(group_t *g, const tn_notif_ack_t *ack, tn_time_t now)
+{
+    tn_notification_t notif = group_notification(g, now, false);
+    notif.reason = "acknowledged";
+    notif.ack = ack;
+    tn_duration_t timeout = TN_MAX(g->route->group_interval, MIN_FLUSH_TIMEOUT);
+    tn_notify_announce(g->d->notifier, &notif, now + timeout);
+    notif_free(&notif);
 }
 
 /* ---- routing ---- */
@@ -506,6 +554,7 @@ static group_t *group_new(tn_dispatch_t *d, const tn_route_t *r, tn_labels_t gl,
     g->key = b.data;
     g->key_hash = tn_str_hash(g->key);
     tn_sched_entry_init(&g->timer, on_group_timer, g);
+    tn_sched_entry_init(&g->esc_timer, on_esc_timer, g);
 
     if ((d->count + 1) * 10 > d->cap * 7) {
         group_t **old = d->slots;
@@ -644,6 +693,69 @@ static void route_alert(tn_dispatch_t *d, tn_alert_t *a, tn_time_t now)
     route_set_free(&rs);
 }
 
+static int ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (group_t *const *)a, y = (uintptr_t) * (group_t *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The groups holding an acked alert are found the way the alert was routed into them, so the
+ * cost follows the alerts acked, not the number of groups. */
+void tn_dispatch_ack_notify(tn_dispatch_t *d, const tn_notif_ack_t *ack, const uint64_t *fps,
+                            size_t nfps)
+{
+    if (d->stopping)
+        return;
+    tn_time_t now = tn_clock_now();
+    group_t **hit = NULL;
+    size_t nhit = 0, cap = 0;
+    for (size_t k = 0; k < nfps; k++) {
+        tn_alert_t *a = tn_alert_store_get(d->store, fps[k]);
+        if (!a)
+            continue;
+        tn_labels_t ls = tn_alert_labels(a);
+        route_set_t rs;
+        route_set_match(&rs, d, ls);
+        tn_label_t gl_small[32];
+        tn_label_t *gl = ls.n <= 32 ? gl_small : tn_xmalloc(ls.n * sizeof(*gl));
+        for (size_t i = 0; i < rs.n; i++) {
+            const tn_route_t *r = rs.v[i];
+            if (!r->ack_notify)
+                continue;
+            tn_labels_t g_ls;
+            uint64_t h;
+            group_t *g = r->group_limit ? overflow_holding(d, r, a) : NULL;
+            if (!g)
+                g = group_find(d, r, ls, gl, &g_ls, &h);
+            if (!g || g->dead || !amap_get(&g->alerts, a->fp))
+                continue;
+            if (nhit == cap) {
+                cap = cap ? cap * 2 : 16;
+                hit = tn_xrealloc(hit, cap * sizeof(*hit));
+            }
+            hit[nhit++] = g;
+        }
+        if (gl != gl_small)
+            free(gl);
+        route_set_free(&rs);
+    }
+    /* each group once, however many of its alerts the ack covers */
+    if (nhit)
+        qsort(hit, nhit, sizeof(*hit), ptr_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < nhit; i++)
+        if (!n || hit[n - 1] != hit[i])
+            hit[n++] = hit[i];
+    for (size_t i = 0; i < n; i++)
+        hit[i]->refs++;
+    for (size_t i = 0; i < n; i++) {
+        if (!hit[i]->dead)
+            group_announce(hit[i], ack, now);
+        group_unref(hit[i]);
+    }
+    free(hit);
+}
+
 void tn_dispatch_on_alert(void *ud, tn_alert_t *alert, tn_alert_t *old)
 {
     (void)old;
@@ -716,8 +828,96 @@ static bool reroute(void *ud, tn_alert_t *a)
     return true;
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether two routes (and their subtrees) group and time alerts alike: everything a group
+ * takes from its route, compared by value, receivers and intervals by name. */
+static bool route_same(const tn_route_t *a, const tn_route_t *b)
+{
+    if (a->idx != b->idx || !str_eq(a->key, b->key) || !str_eq(a->id, b->id) ||
+        !str_eq(a->receiver->name, b->receiver->name) || a->cont != b->cont ||
+        a->group_by_all != b->group_by_all || a->ngroup_by != b->ngroup_by ||
+        a->group_wait != b->group_wait || a->group_interval != b->group_interval ||
+        a->repeat_interval != b->repeat_interval ||
+        a->nmute_time_intervals != b->nmute_time_intervals ||
+        a->nactive_time_intervals != b->nactive_time_intervals ||
+        memcmp(&a->rate_limit, &b->rate_limit, sizeof(a->rate_limit)) != 0 ||
+        a->group_limit != b->group_limit || a->nlabels != b->nlabels ||
+        a->nescalation != b->nescalation || a->ack_notify != b->ack_notify ||
+        a->nchildren != b->nchildren || a->matchers.n != b->matchers.n)
+        return false;
+    for (size_t i = 0; i < a->ngroup_by; i++)
+        if (!str_eq(a->group_by[i], b->group_by[i]))
+            return false;
+    for (size_t i = 0; i < a->nmute_time_intervals; i++)
+        if (!str_eq(a->mute_time_intervals[i], b->mute_time_intervals[i]))
+            return false;
+    for (size_t i = 0; i < a->nactive_time_intervals; i++)
+        if (!str_eq(a->active_time_intervals[i], b->active_time_intervals[i]))
+            return false;
+    for (size_t i = 0; i < a->nlabels; i++)
+        if (!str_eq(a->labels[i].name, b->labels[i].name) ||
+            !str_eq(a->labels[i].value, b->labels[i].value))
+            return false;
+    for (size_t i = 0; i < a->nescalation; i++)
+        if (a->escalation[i].after != b->escalation[i].after ||
+            !str_eq(a->escalation[i].receiver->name, b->escalation[i].receiver->name))
+            return false;
+    for (size_t i = 0; i < a->nchildren; i++)
+        if (!route_same(a->children[i], b->children[i]))
+            return false;
+    return true;
+}
+
+static bool index_route(void *ud, const tn_route_t *r)
+{
+    ((const tn_route_t **)ud)[r->idx] = r;
+    return true;
+}
+
+/* A reload whose routes group and time alike: the groups stay, with their alerts, on the new
+ * snapshot's routes (same depth-first index, so the same group hashes), and nothing is routed
+ * again. Their timers restart as Alertmanager's rebuilt groups do: a group holding an alert
+ * older than group_wait flushes at once, others after group_wait, then every group_interval
+ * from there (a flush in flight is followed by one when it ends). */
+static void adopt_config(tn_dispatch_t *d, tn_config_t *cfg)
+{
+    const tn_route_t **by_idx = tn_xcalloc(cfg->nroutes + 1, sizeof(*by_idx));
+    tn_route_walk(cfg->route, index_route, by_idx);
+    tn_time_t now = tn_clock_now();
+    for (size_t i = 0; i < d->cap; i++) {
+        group_t *g = d->slots[i];
+        if (!g)
+            continue;
+        g->route = by_idx[g->route->idx];
+        tn_config_unref(g->cfg);
+        g->cfg = tn_config_ref(cfg);
+        group_route_labels_drop(g);
+        tn_time_t when = now + g->route->group_wait;
+        for (uint32_t k = 0; k < g->alerts.cap && when > now; k++) {
+            const tn_alert_t *a = g->alerts.slots[k];
+            if (a && a->starts_at + g->route->group_wait < now)
+                when = now;
+        }
+        if (when < d->start_time)
+            when = d->start_time;
+        if (!d->stopping)
+            tn_sched_at(d->sched, &g->timer, when);
+    }
+    free(by_idx);
+    tn_config_unref(d->cfg);
+    d->cfg = tn_config_ref(cfg);
+}
+
 void tn_dispatch_set_config(tn_dispatch_t *d, tn_config_t *cfg)
 {
+    if (d->cfg && d->cfg->nroutes == cfg->nroutes && route_same(d->cfg->route, cfg->route)) {
+        adopt_config(d, cfg);
+        return;
+    }
     /* Flushes in flight finish on the config they started with; their groups retire. */
     for (size_t i = 0; i < d->cap; i++)
         if (d->slots[i] && d->slots[i]->flushing)
@@ -845,6 +1045,8 @@ void tn_dispatch_stop(tn_dispatch_t *d)
 {
     d->stopping = true;
     for (size_t i = 0; i < d->cap; i++)
-        if (d->slots[i])
+        if (d->slots[i]) {
             tn_sched_cancel(d->sched, &d->slots[i]->timer);
+            tn_sched_cancel(d->sched, &d->slots[i]->esc_timer);
+        }
 }

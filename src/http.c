@@ -1520,6 +1520,27 @@ bool tn_http_stream_dead(const tn_http_req_t *r)
     return !r->streaming || r->stream_dead || r->conn->state == CONN_CLOSED;
 }
 
+bool tn_http_is_json(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, "application/json", 16) != 0)
+        return false;
+    ct += 16;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == 0 || *ct == ';';
+}
+
+size_t tn_http_stream_queued(const tn_http_req_t *r)
+{
+    if (tn_http_stream_dead(r))
+        return 0;
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&r->conn->tcp);
+}
+
 bool tn_http_stream_wait(tn_http_req_t *r, size_t low, tn_http_drain_fn fn, void *ud)
 {
     http_conn_t *c = r->conn;

@@ -9,21 +9,28 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <jansson.h>
+
 #include "tocsin/api.h"
 #include "tocsin/clock.h"
+#include "tocsin/cluster.h"
 #include "tocsin/config.h"
 #include "tocsin/dispatch.h"
 #include "tocsin/http.h"
+#include "tocsin/json.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
 #include "tocsin/mute.h"
 #include "tocsin/nflog.h"
 #include "tocsin/notify.h"
+#include "tocsin/oauth2.h"
+#include "tocsin/oncall.h"
 #include "tocsin/outbound.h"
 #include "tocsin/sched.h"
 #include "tocsin/store.h"
 #include "tocsin/template.h"
 #include "tocsin/version.h"
+#include "tocsin/web.h"
 #include "tocsin/webconfig.h"
 
 /* How long SIGTERM waits for notifications in flight before cancelling them. */
@@ -43,6 +50,8 @@ typedef struct opts {
     const char *gc_interval;
     const char *maintenance_interval;
     const char *retention;
+    const char *history_retention;
+    const char *history_max_bytes;
     const char *start_delay;
     const char *features;
     const char *max_alerts;
@@ -53,6 +62,8 @@ typedef struct opts {
     const char *max_silences;
     const char *max_silence_bytes;
     const char *move_damaged;
+    const char *redis_url, *peer_name;
+    const char *redis_ca, *redis_cert, *redis_key, *redis_server_name, *redis_insecure;
 } opts_t;
 
 enum flag_kind { F_STRING, F_BOOL, F_IGNORED, F_IGNORED_BOOL };
@@ -87,6 +98,10 @@ static const flag_t flags[] = {
      "Output format of log messages: logfmt, json."},
     {"alerts.gc-interval", F_STRING, OPT(gc_interval), "30m", "Interval between alert GC."},
     {"data.retention", F_STRING, OPT(retention), "120h", "How long to keep data for."},
+    {"history.retention", F_STRING, OPT(history_retention), "720h",
+     "How long the on-call history (notifications, acks, resolves, silences) is kept."},
+    {"history.max-bytes", F_STRING, OPT(history_max_bytes), "1073741824",
+     "Cap on the on-call history's stored size; the oldest entries go first (0: no cap)."},
     {"data.maintenance-interval", F_STRING, OPT(maintenance_interval), "15m",
      "Interval between garbage collections of expired silences and notification-log entries."},
     {"dispatch.start-delay", F_STRING, OPT(start_delay), "0s",
@@ -127,6 +142,22 @@ static const flag_t flags[] = {
      "Longest annotation value accepted; longer ones make that alert invalid (400)."},
     {"alerts.max", F_STRING, OPT(max_alerts), "0",
      "Maximum number of active alerts; 0 means no limit. New alerts beyond it are rejected."},
+    {"cluster.redis-url", F_STRING, OPT(redis_url), "",
+     "Share state with other replicas through Redis: redis://[user:pass@]host:port/db, "
+     "rediss://... for TLS, or redis+sentinel://host:port,host:port/master/db. Empty: run alone. "
+     "Alertmanager's gossip flags (--cluster.peer and the rest) are accepted and ignored."},
+    {"cluster.peer-name", F_STRING, OPT(peer_name), "",
+     "Name of this replica among the others, unique. Default: hostname:port of the API."},
+    {"cluster.redis-tls-ca-file", F_STRING, OPT(redis_ca), "",
+     "CA certificates that Redis's certificate must chain to (rediss://). Default: the "
+     "system's."},
+    {"cluster.redis-tls-cert-file", F_STRING, OPT(redis_cert), "",
+     "Client certificate for Redis (rediss://), with --cluster.redis-tls-key-file."},
+    {"cluster.redis-tls-key-file", F_STRING, OPT(redis_key), "", "Key of the client certificate."},
+    {"cluster.redis-tls-server-name", F_STRING, OPT(redis_server_name), "",
+     "Name checked against Redis's certificate. Default: the host of the URL."},
+    {"cluster.redis-tls-insecure-skip-verify", F_BOOL, OPT(redis_insecure), "false",
+     "Do not check Redis's certificate (rediss://)."},
     /* Alertmanager flags that have no meaning here: accepted so command lines keep working. */
     {"dispatch.maintenance-interval", F_IGNORED, 0, NULL, NULL},
     {"web.get-concurrency", F_IGNORED, 0, NULL, NULL},
@@ -149,7 +180,7 @@ static void usage(FILE *out)
             continue;
         fprintf(out, "      --%s=%s\n          %s\n", f->name, f->def ? f->def : "", f->help);
     }
-    fprintf(out, "      --cluster.*    Accepted and ignored: tocsin does not gossip.\n"
+    fprintf(out, "      --cluster.*    Alertmanager's gossip flags: accepted and ignored.\n"
                  "\nCommands:\n  check-config <file>...  Validate configuration files.\n"
                  "  template render --template.glob=GLOB --template.text=TEXT\n"
                  "                          Render a template as amtool does.\n"
@@ -240,7 +271,10 @@ static void man_page(FILE *out)
             man_option(out, f->name, f->kind == F_BOOL ? NULL : "value", f->help,
                        f->kind == F_BOOL ? NULL : f->def);
     }
-    man_option(out, "cluster.*", NULL, "Accepted and ignored: tocsin does not gossip.", NULL);
+    man_option(out, "cluster.*", NULL,
+               "Alertmanager's gossip flags (peer, listen-address and the rest): accepted and "
+               "ignored.",
+               NULL);
     fputs(".PP\nAlso accepted and ignored, so that Alertmanager command lines keep working:", out);
     for (size_t i = 0, n = 0; i < TN_ARRAY_LEN(flags); i++) {
         if (flags[i].help)
@@ -333,7 +367,11 @@ static int parse_flags(int argc, char **argv, opts_t *o, bool *cluster_flags)
         const char *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         const char *value = eq ? eq + 1 : NULL;
-        if (nlen > 8 && strncmp(name, "cluster.", 8) == 0) {
+        const flag_t *known = NULL;
+        for (size_t k = 0; k < TN_ARRAY_LEN(flags); k++)
+            if (strlen(flags[k].name) == nlen && strncmp(flags[k].name, name, nlen) == 0)
+                known = &flags[k];
+        if (!known && nlen > 8 && strncmp(name, "cluster.", 8) == 0) {
             *cluster_flags = true;
             /* --cluster.peer=x or --cluster.peer x; boolean ones take no value. */
             if (!value && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 &&
@@ -350,10 +388,7 @@ static int parse_flags(int argc, char **argv, opts_t *o, bool *cluster_flags)
             if (known_bool)
                 continue;
         }
-        const flag_t *f = NULL;
-        for (size_t k = 0; k < TN_ARRAY_LEN(flags); k++)
-            if (strlen(flags[k].name) == nlen && strncmp(flags[k].name, name, nlen) == 0)
-                f = &flags[k];
+        const flag_t *f = known;
         if (!f)
             return usage_error("unknown long flag '%s'", a);
         if (f->kind == F_IGNORED_BOOL)
@@ -393,6 +428,12 @@ typedef struct app {
     tn_http_server_t *http;
     tn_websec_t *websec; /* --web.config.file, or NULL */
     tn_api_t *api;
+    tn_cluster_t *cluster; /* --cluster.redis-url, or NULL */
+    tn_acks_t *acks;
+    tn_history_t *history; /* NULL when its file could not be opened */
+    tn_events_t *events;
+    tn_oncall_t *oncall;
+    tn_web_t *web; /* the on-call page */
     char *external_url;
     char *route_prefix;
     tn_duration_t gc_interval;
@@ -535,6 +576,7 @@ static void on_reload_done(uv_async_t *h)
 
 static void reload_start(app_t *app)
 {
+    tn_log(TN_LOG_INFO, "Loading configuration file", "file", app->o.config_file, NULL);
     reload_job_t *j = tn_xcalloc(1, sizeof(*j));
     j->path = tn_xstrdup(app->o.config_file);
     j->async = &app->reload_async;
@@ -631,6 +673,7 @@ static void collect_alerts(void *ud)
 static void on_gc(void *ud, tn_time_t now)
 {
     app_t *app = ud;
+    tn_oncall_maintain(app->oncall, now);
     size_t n = tn_alert_store_gc(app->store, now, tn_dispatch_holds, app->dispatch);
     if (n) {
         char num[24];
@@ -684,8 +727,15 @@ static void finish_shutdown(app_t *app)
     uv_close((uv_handle_t *)&app->reload_async, NULL);
     uv_timer_stop(&app->drain_timer);
     tn_notifier_cancel_all(app->notifier);
+    tn_notifier_set_gate(app->notifier, (tn_gate_t){0});
+    tn_cluster_free(app->cluster); /* after the notifier let go of its leases */
+    app->cluster = NULL;
+    tn_oncall_set_events(app->oncall, NULL);
+    tn_events_free(app->events);
+    app->events = NULL;
     tn_http_server_free(app->http);
     app->http = NULL;
+    tn_oauth2_shutdown(); /* before the outbound client its token fetches use */
     tn_outbound_free(app->outbound);
     app->outbound = NULL;
     tn_sched_free(app->sched);
@@ -721,6 +771,10 @@ static void on_sigterm(uv_signal_t *h, int signum)
     tn_log(TN_LOG_INFO, "Received shutdown signal, draining", "signal",
            signum == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     tn_http_server_stop_accepting(app->http);
+    /* Live streams would hold their connections open through the drain. */
+    tn_oncall_set_events(app->oncall, NULL);
+    tn_events_free(app->events);
+    app->events = NULL;
     tn_dispatch_stop(app->dispatch);
     tn_sched_cancel(app->sched, &app->gc_timer);
     tn_sched_cancel(app->sched, &app->nflog_timer);
@@ -830,6 +884,168 @@ static int setup_urls(app_t *app)
     return 0;
 }
 
+/* ---- the on-call side: acks, history, the events stream, the page ---- */
+
+static bool api_web(void *ud, tn_http_req_t *req)
+{
+    return tn_web_handle(((app_t *)ud)->web, req);
+}
+
+static bool web_basic_auth(void *ud)
+{
+    app_t *app = ud;
+    return app->websec && tn_websec_config(app->websec)->nusers > 0;
+}
+
+static void api_oncall(void *ud, tn_http_req_t *req)
+{
+    tn_oncall_handle(((app_t *)ud)->oncall, req);
+}
+
+static void api_silence_event(void *ud, const tn_silence_t *s, const char *what)
+{
+    tn_oncall_on_silence(((app_t *)ud)->oncall, s, what);
+}
+
+static void oncall_ack_made(void *ud, const tn_ack_t *ack)
+{
+    app_t *app = ud;
+    tn_notif_ack_t na = {ack->id, ack->by, ack->comment, ack->created_at};
+    uint64_t *fps = tn_xmalloc((ack->ntargets ? ack->ntargets : 1) * sizeof(*fps));
+    for (size_t i = 0; i < ack->ntargets; i++)
+        fps[i] = ack->targets[i].fp;
+    tn_dispatch_ack_notify(app->dispatch, &na, fps, ack->ntargets);
+    free(fps);
+}
+
+static void oncall_share(void *ud, const tn_event_t *ev)
+{
+    app_t *app = ud;
+    tn_cluster_share_event(app->cluster, ev);
+}
+
+/* A peer's event goes into this replica's history, saying which replica it came from. Its
+ * extra members are taken only when they read as JSON object members. */
+static void cluster_event(void *ud, const tn_event_t *ev, const char *peer)
+{
+    app_t *app = ud;
+    if (!app->history)
+        return;
+    tn_buf_t extra;
+    tn_buf_init(&extra, 0);
+    if (ev->extra_json && *ev->extra_json) {
+        char *obj = tn_xasprintf("{%s}", ev->extra_json);
+        json_t *j = json_loads(obj, 0, NULL);
+        if (json_is_object(j)) {
+            tn_buf_puts(&extra, ev->extra_json);
+            tn_buf_putc(&extra, ',');
+        }
+        json_decref(j);
+        free(obj);
+    }
+    tn_buf_puts(&extra, "\"replica\":");
+    tn_json_go_string(&extra, peer, strlen(peer));
+    tn_buf_cstr(&extra);
+    tn_event_t copy = *ev;
+    copy.extra_json = extra.data;
+    tn_history_append(app->history, &copy);
+    tn_buf_free(&extra);
+}
+
+static void on_history_event(void *ud, uint64_t id, enum tn_event_kind kind, const char *json,
+                             size_t len)
+{
+    app_t *app = ud;
+    tn_events_publish(app->events, id, tn_event_kind_name(kind), json, len);
+}
+
+/* The on-call modules, after the state is loaded (loading is not news for the history). */
+static void start_oncall(app_t *app, tn_duration_t hretention, uint64_t hmax)
+{
+    char err[TN_ERRBUF_SIZE];
+    app->history = tn_history_open(app->loop, app->o.storage_path, err, sizeof(err));
+    if (app->history) {
+        tn_history_set_limits(app->history, hretention, hmax);
+        tn_history_register_metrics(app->history);
+        tn_history_set_observer(app->history, on_history_event, app);
+    } else {
+        /* Paging goes on without it; the history API answers 503. */
+        tn_log(TN_LOG_ERROR, "Cannot open the history; running without it", "err", err, NULL);
+    }
+    app->events = tn_events_new(app->loop);
+    tn_oncall_deps_t od = {
+        .ud = app,
+        .alerts = app->store,
+        .acks = app->acks,
+        .silences = app->silences,
+        .inhibitor = app->inhibitor,
+        .history = app->history,
+        .events = app->events,
+        .alert_receivers = api_receivers,
+        .ack_made = oncall_ack_made,
+        .share = oncall_share,
+        .sync = app_sync,
+    };
+    app->oncall = tn_oncall_new(&od);
+    tn_alert_store_add_listener(app->store, tn_oncall_on_alert, app->oncall);
+    tn_notifier_set_acked(app->notifier, tn_oncall_acked, app->oncall);
+    tn_notifier_set_observer(app->notifier, tn_oncall_on_notify, app->oncall);
+    tn_muter_set_exempt(app->muter, tn_oncall_resolved_by_hand, app->oncall);
+}
+
+static void api_cluster_status(void *ud, tn_buf_t *b)
+{
+    app_t *app = ud;
+    if (app->cluster)
+        tn_cluster_status_json(app->cluster, b);
+    else
+        tn_buf_puts(b, "{\"peers\":[],\"status\":\"disabled\"}");
+}
+
+/* Joins the replicas sharing state through Redis: after the state is loaded from SQLite, so
+ * what this replica has is written back, and after listening, so its name has the port. */
+static int start_cluster(app_t *app, const char *port, tn_duration_t retention)
+{
+    opts_t *o = &app->o;
+    char host[256] = "localhost";
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    char *name = *o->peer_name ? tn_xstrdup(o->peer_name) : tn_xasprintf("%s:%s", host, port);
+    bool insecure = strcmp(o->redis_insecure, "true") == 0;
+    if (!insecure && strcmp(o->redis_insecure, "false") != 0) {
+        fprintf(stderr, "tocsin: error: --cluster.redis-tls-insecure-skip-verify: expected true "
+                        "or false\n");
+        free(name);
+        return 1;
+    }
+    tn_cluster_opts_t co = {
+        .redis_url = o->redis_url,
+        .peer_name = name,
+        .address = app->external_url,
+        .retention = retention,
+        .tls_ca_file = *o->redis_ca ? o->redis_ca : NULL,
+        .tls_cert_file = *o->redis_cert ? o->redis_cert : NULL,
+        .tls_key_file = *o->redis_key ? o->redis_key : NULL,
+        .tls_server_name = *o->redis_server_name ? o->redis_server_name : NULL,
+        .tls_insecure_skip_verify = insecure,
+        .acks = app->acks,
+    };
+    char err[TN_ERRBUF_SIZE];
+    app->cluster =
+        tn_cluster_new(app->loop, &co, app->silences, app->nflog, app->store, err, sizeof(err));
+    if (!app->cluster) {
+        tn_log(TN_LOG_ERROR, "Cannot use --cluster.redis-url", "err", err, NULL);
+        fprintf(stderr, "tocsin: error: --cluster.redis-url: %s\n", err);
+        free(name);
+        return 1;
+    }
+    tn_cluster_set_event_sink(app->cluster, cluster_event, app);
+    tn_log(TN_LOG_INFO, "Sharing state through Redis", "peer", name, NULL);
+    free(name);
+    tn_notifier_set_gate(app->notifier, tn_cluster_gate(app->cluster));
+    return 0;
+}
+
 static void register_metrics(app_t *app)
 {
     app->m_reload_ok = tn_metric_plain(
@@ -879,8 +1095,8 @@ static int run(app_t *app)
     tn_log_setup((enum tn_log_level)lvl, fmt);
     if (app->cluster_flags)
         tn_log(TN_LOG_WARN,
-               "Ignoring --cluster.* flags: tocsin replicas share state through their store, "
-               "not gossip",
+               "Ignoring Alertmanager's gossip flags (--cluster.*): tocsin replicas share state "
+               "through Redis (--cluster.redis-url)",
                NULL);
     if (setup_features(o->features))
         return 1;
@@ -890,6 +1106,11 @@ static int run(app_t *app)
         parse_duration_flag("data.maintenance-interval", o->maintenance_interval,
                             &app->maintenance_interval) ||
         parse_duration_flag("dispatch.start-delay", o->start_delay, &start_delay))
+        return 1;
+    tn_duration_t history_retention;
+    unsigned long long history_max_bytes;
+    if (parse_duration_flag("history.retention", o->history_retention, &history_retention) ||
+        parse_count_flag("history.max-bytes", o->history_max_bytes, &history_max_bytes))
         return 1;
     if (app->gc_interval <= 0) {
         fprintf(stderr, "tocsin: error: --alerts.gc-interval must be positive\n");
@@ -1019,6 +1240,10 @@ static int run(app_t *app)
         if (tn_store_load(app->db, app->silences, app->nflog, app->store, tn_clock_now(), err,
                           sizeof(err)) == TN_OK) {
             tn_store_attach(app->db, app->silences, app->nflog, app->store);
+            app->acks = tn_acks_new();
+            if (tn_store_load_acks(app->db, app->acks, err, sizeof(err)) != TN_OK)
+                tn_log(TN_LOG_ERROR, "Cannot read stored acks", "err", err, NULL);
+            tn_store_attach_acks(app->db, app->acks);
         } else {
             tn_store_close(app->db);
             app->db = NULL;
@@ -1032,8 +1257,17 @@ static int run(app_t *app)
         goto out;
     }
 
+    start_oncall(app, history_retention, (uint64_t)history_max_bytes);
+    tn_web_deps_t wd = {.ud = app,
+                        .route_prefix = app->route_prefix,
+                        .config = api_config,
+                        .basic_auth = web_basic_auth};
+    app->web = tn_web_new(&wd);
     tn_api_deps_t deps = {
         .ud = app,
+        .web = api_web,
+        .silence_event = api_silence_event,
+        .oncall = api_oncall,
         .store = app->store,
         .config = api_config,
         .alert_receivers = api_receivers,
@@ -1047,6 +1281,7 @@ static int run(app_t *app)
         .route_prefix = app->route_prefix,
         .max_alerts_per_request = (size_t)max_per_request,
         .build_info = &tn_build_info,
+        .cluster_status = api_cluster_status,
     };
     app->api = tn_api_new(&deps);
     tn_http_limits_t limits;
@@ -1089,6 +1324,11 @@ static int run(app_t *app)
 
     char port[16];
     snprintf(port, sizeof(port), "%d", tn_http_server_port(app->http));
+    if (*o->redis_url && start_cluster(app, port, retention) != 0) {
+        finish_shutdown(app);
+        uv_run(app->loop, UV_RUN_DEFAULT);
+        goto out;
+    }
     tn_log(TN_LOG_INFO, "Listening", "address", o->listen_address, "port", port, "external_url",
            app->external_url, NULL);
     app->ready = true;
@@ -1096,13 +1336,17 @@ static int run(app_t *app)
     tn_log(TN_LOG_INFO, "Stopped", NULL);
     rc = 0;
 out:
+    tn_history_close(app->history);
     tn_store_close(app->db); /* writes what is still queued */
     tn_dispatch_free(app->dispatch);
     tn_muter_free(app->muter);
     tn_inhibitor_free(app->inhibitor);
     tn_silences_free(app->silences);
     tn_notifier_free(app->notifier);
+    tn_oncall_free(app->oncall);
+    tn_acks_free(app->acks);
     tn_api_free(app->api);
+    tn_web_free(app->web);
     tn_websec_free(app->websec);
     tn_alert_store_free(app->store);
     tn_nflog_free(app->nflog);

@@ -9,6 +9,8 @@
 struct tn_muter {
     tn_inhibitor_t *inh;
     tn_silences_t *sil;
+    bool (*exempt)(void *ud, const tn_alert_t *a);
+    void *exempt_ud;
     tn_metric_child_t *m_silence, *m_inhibition, *m_mute_time, *m_active_time;
 };
 
@@ -65,6 +67,9 @@ bool tn_muter_mute(void *ud, const tn_notification_t *n, bool *keep)
     }
     for (size_t i = 0; m->sil && i < n->nalerts; i++) {
         const tn_silence_t *s;
+        if (keep[i] && n->alerts[i].resolved && m->exempt &&
+            m->exempt(m->exempt_ud, n->alerts[i].alert))
+            continue;
         if (keep[i] &&
             tn_silences_mutes(m->sil, tn_alert_labels(n->alerts[i].alert), n->now, &s, 1) > 0) {
             keep[i] = false;
@@ -74,4 +79,10 @@ bool tn_muter_mute(void *ud, const tn_notification_t *n, bool *keep)
     if (silenced)
         tn_metric_add(m->m_silence, (double)silenced);
     return silenced < left;
+}
+
+void tn_muter_set_exempt(tn_muter_t *m, bool (*fn)(void *ud, const tn_alert_t *a), void *ud)
+{
+    m->exempt = fn;
+    m->exempt_ud = ud;
 }

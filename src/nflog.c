@@ -1,7 +1,6 @@
-/* In-memory notification log: a string-keyed open-addressing table of entries. */
+/* In-memory notification log: entries in a string-keyed table (strtab.h). */
 #include "tocsin/nflog.h"
 
-#include "tocsin/oatab.h"
 #include "tocsin/strtab.h"
 
 #include <errno.h>
@@ -11,17 +10,20 @@
 #include <unistd.h>
 
 struct tn_nflog {
-    tn_nflog_entry_t **slots;
-    size_t cap, count;
+    tn_strtab_t tab; /* of tn_nflog_entry_t, by key */
     tn_nflog_write_fn hook;
     void *hook_ud;
 };
 
+static const char *entry_key(const void *e)
+{
+    return ((const tn_nflog_entry_t *)e)->key;
+}
+
 tn_nflog_t *tn_nflog_new(void)
 {
     tn_nflog_t *l = tn_xcalloc(1, sizeof(*l));
-    l->cap = 256;
-    l->slots = tn_xcalloc(l->cap, sizeof(*l->slots));
+    l->tab = TN_STRTAB_INIT(entry_key);
     return l;
 }
 
@@ -32,6 +34,7 @@ static void entry_free(tn_nflog_entry_t *e)
     free(e->key);
     free(e->firing);
     free(e->resolved);
+    tn_strmap_free(&e->data);
     free(e);
 }
 
@@ -39,9 +42,9 @@ void tn_nflog_free(tn_nflog_t *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->cap; i++)
-        entry_free(l->slots[i]);
-    free(l->slots);
+    for (size_t i = 0; i < l->tab.cap; i++)
+        entry_free(l->tab.v[i]);
+    tn_strtab_free(&l->tab);
     free(l);
 }
 
@@ -51,32 +54,21 @@ void tn_nflog_set_hook(tn_nflog_t *l, tn_nflog_write_fn fn, void *ud)
     l->hook_ud = ud;
 }
 
+void tn_nflog_get_hook(const tn_nflog_t *l, tn_nflog_write_fn *fn, void **ud)
+{
+    *fn = l->hook;
+    *ud = l->hook_ud;
+}
+
 char *tn_nflog_key(const char *group_key, const char *receiver, const char *integration,
                    unsigned idx)
 {
     return tn_xasprintf("%s:%s/%s/%u", group_key, receiver, integration, idx);
 }
 
-static size_t find(const tn_nflog_t *l, const char *key)
-{
-    size_t mask = l->cap - 1;
-    size_t i = tn_str_hash(key) & mask;
-    while (l->slots[i] && strcmp(l->slots[i]->key, key) != 0)
-        i = (i + 1) & mask;
-    return i;
-}
-
-#define NFLOG_HOME(x) (tn_str_hash((x)->key) & (l->cap - 1))
-
-static void remove_at(tn_nflog_t *l, size_t i)
-{
-    TN_OA_DELETE(l->slots, l->cap, i, NFLOG_HOME);
-    l->count--;
-}
-
 const tn_nflog_entry_t *tn_nflog_get(tn_nflog_t *l, const char *key)
 {
-    return l->slots[find(l, key)];
+    return tn_strtab_get(&l->tab, key);
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -97,25 +89,14 @@ static uint64_t *copy_sorted(const uint64_t *v, size_t n)
 
 static tn_nflog_entry_t *tn_nflog_log_quiet(tn_nflog_t *l, const char *key, const uint64_t *firing,
                                             size_t nfiring, const uint64_t *resolved,
-                                            size_t nresolved, tn_time_t now, tn_time_t expires_at)
+                                            size_t nresolved, const tn_strmap_t *data,
+                                            tn_time_t now, tn_time_t expires_at)
 {
-    if ((l->count + 1) * 10 > l->cap * 7) {
-        tn_nflog_entry_t **old = l->slots;
-        size_t ocap = l->cap;
-        l->cap *= 2;
-        l->slots = tn_xcalloc(l->cap, sizeof(*l->slots));
-        for (size_t i = 0; i < ocap; i++)
-            if (old[i])
-                l->slots[find(l, old[i]->key)] = old[i];
-        free(old);
-    }
-    size_t i = find(l, key);
-    tn_nflog_entry_t *e = l->slots[i];
+    tn_nflog_entry_t *e = tn_strtab_get(&l->tab, key);
     if (!e) {
         e = tn_xcalloc(1, sizeof(*e));
         e->key = tn_xstrdup(key);
-        l->slots[i] = e;
-        l->count++;
+        tn_strtab_put(&l->tab, e);
     }
     free(e->firing);
     free(e->resolved);
@@ -123,16 +104,21 @@ static tn_nflog_entry_t *tn_nflog_log_quiet(tn_nflog_t *l, const char *key, cons
     e->nfiring = nfiring;
     e->resolved = copy_sorted(resolved, nresolved);
     e->nresolved = nresolved;
+    tn_strmap_t copy;
+    tn_strmap_copy(&copy, data);
+    tn_strmap_free(&e->data);
+    e->data = copy;
     e->timestamp = now;
     e->expires_at = expires_at;
     return e;
 }
 
 void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t nfiring,
-                  const uint64_t *resolved, size_t nresolved, tn_time_t now, tn_time_t expires_at)
+                  const uint64_t *resolved, size_t nresolved, const tn_strmap_t *data,
+                  tn_time_t now, tn_time_t expires_at)
 {
     tn_nflog_entry_t *e =
-        tn_nflog_log_quiet(l, key, firing, nfiring, resolved, nresolved, now, expires_at);
+        tn_nflog_log_quiet(l, key, firing, nfiring, resolved, nresolved, data, now, expires_at);
     if (l->hook)
         l->hook(l->hook_ud, e);
 }
@@ -140,10 +126,10 @@ void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t
 size_t tn_nflog_gc(tn_nflog_t *l, tn_time_t now)
 {
     size_t removed = 0, i = 0;
-    while (i < l->cap) {
-        tn_nflog_entry_t *e = l->slots[i];
+    while (i < l->tab.cap) {
+        tn_nflog_entry_t *e = l->tab.v[i];
         if (e && e->expires_at && e->expires_at <= now) {
-            remove_at(l, i);
+            tn_strtab_del(&l->tab, e->key); /* a later entry may move into slot i */
             entry_free(e);
             removed++;
             continue;
@@ -155,7 +141,7 @@ size_t tn_nflog_gc(tn_nflog_t *l, tn_time_t now)
 
 size_t tn_nflog_count(tn_nflog_t *l)
 {
-    return l->count;
+    return l->tab.count;
 }
 
 bool tn_nflog_is_subset(const uint64_t *sub, size_t nsub, const uint64_t *set, size_t nset)
@@ -196,8 +182,8 @@ int tn_nflog_save(tn_nflog_t *l, const char *path, char *err, size_t errlen)
         return rc;
     }
     bool ok = fwrite(snap_magic, sizeof(snap_magic), 1, f) == 1;
-    for (size_t i = 0; i < l->cap && ok; i++) {
-        tn_nflog_entry_t *e = l->slots[i];
+    for (size_t i = 0; i < l->tab.cap && ok; i++) {
+        tn_nflog_entry_t *e = l->tab.v[i];
         if (!e)
             continue;
         size_t klen = strlen(e->key);
@@ -272,7 +258,7 @@ int tn_nflog_load(tn_nflog_t *l, const char *path, tn_time_t now, char *err, siz
         if (ok) {
             key[klen] = 0;
             if (!exp || exp > now)
-                tn_nflog_log_quiet(l, key, firing, nf, resolved, nr, ts, exp);
+                tn_nflog_log_quiet(l, key, firing, nf, resolved, nr, NULL, ts, exp);
         }
         free(key);
         free(firing);
@@ -290,7 +276,7 @@ out:
 
 void tn_nflog_foreach(tn_nflog_t *l, tn_nflog_iter_fn fn, void *ud)
 {
-    for (size_t i = 0; i < l->cap; i++)
-        if (l->slots[i] && !fn(ud, l->slots[i]))
+    for (size_t i = 0; i < l->tab.cap; i++)
+        if (l->tab.v[i] && !fn(ud, l->tab.v[i]))
             return;
 }

@@ -28,9 +28,10 @@
 #include "tocsin/version.h"
 
 #define OB_DEFAULT_TIMEOUT_MS 30000
-#define OB_BODY_CAP           4096 /* response bytes kept for error messages */
-#define OB_POOL_MAX           16   /* idle easy handles kept for reuse */
-#define OB_MAX_REDIRS         10L  /* as Go's http.Client */
+#define OB_BODY_CAP           4096          /* response bytes kept for error messages, by default */
+#define OB_BODY_CAP_MAX       (1024 * 1024) /* most a request may ask to keep */
+#define OB_POOL_MAX           16            /* idle easy handles kept for reuse */
+#define OB_MAX_REDIRS         10L           /* as Go's http.Client */
 
 typedef struct ob_sock {
     uv_poll_t poll;
@@ -49,7 +50,8 @@ struct tn_out_xfer {
     char *body; /* request body; curl reads it in place (POSTFIELDS / read callback) */
     size_t body_len;
     size_t upload_off;
-    tn_buf_t resp;     /* first OB_BODY_CAP bytes of the response body */
+    tn_buf_t resp; /* first resp_cap bytes of the response body */
+    size_t resp_cap;
     char *retry_after; /* of the last response */
     uint64_t start_ms;
     tn_out_done_fn done;
@@ -447,7 +449,7 @@ static size_t ob_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     tn_out_xfer_t *x = ud;
     size_t n = size * nmemb;
-    size_t room = OB_BODY_CAP - x->resp.len;
+    size_t room = x->resp_cap - x->resp.len;
     /* The rest is read and dropped: the connection stays reusable. */
     tn_buf_append(&x->resp, ptr, TN_MIN(n, room));
     return n;
@@ -831,7 +833,8 @@ tn_out_xfer_t *tn_outbound_send(tn_outbound_t *ob, const tn_out_request_t *req, 
     x->ob = ob;
     x->done = done;
     x->ud = ud;
-    tn_buf_init(&x->resp, OB_BODY_CAP);
+    x->resp_cap = req->max_response ? TN_MIN(req->max_response, OB_BODY_CAP_MAX) : OB_BODY_CAP;
+    tn_buf_init(&x->resp, x->resp_cap);
     if (ob->npool)
         x->easy = ob->pool[--ob->npool];
     else

@@ -8,7 +8,7 @@
 #include "tocsin/clock.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
-#include "tocsin/notify.h"
+#include "tocsin/receiver.h"
 #include "tocsin/strtab.h"
 
 #define SUMMARY_REASON     "rate limit summary"
@@ -143,7 +143,7 @@ typedef struct lane lane_t;
 struct tn_ratelimit {
     tn_sched_t *sched;
     tn_nflog_t *nflog;
-    const tn_sender_t *sender;
+    tn_rl_delivery_t delivery;
     tn_duration_t retention;
     tn_strtab_t lanes;
     tn_strtab_t logs; /* info-log throttle per receiver integration */
@@ -181,6 +181,8 @@ struct lane {
     /* The summary in flight: what it carries, until the sender answers. */
     bool sending;
     void *handle;
+    struct summary_build *sb; /* what the summary in flight points into */
+    char *sb_key;
     held_t **out;
     size_t nout, out_notifications;
     tn_time_t out_since;
@@ -227,12 +229,15 @@ static void lane_drop_out(lane_t *l)
     l->nout = 0;
 }
 
+static void lane_sent_free(lane_t *l);
+
 static void lane_cancel(lane_t *l)
 {
     if (l->handle) {
-        l->rl->sender->cancel(l->rl->sender->ud, l->handle);
+        l->rl->delivery.cancel(l->rl->delivery.ud, l->handle);
         l->handle = NULL;
     }
+    lane_sent_free(l);
     l->sending = false;
     lane_drop_out(l);
     lane_drop_held(l);
@@ -498,22 +503,35 @@ static void record_sent(lane_t *l, tn_time_t now)
         tn_duration_t keep = 2 * h->repeat;
         if (rl->retention > 0 && (keep <= 0 || keep > rl->retention))
             keep = rl->retention;
-        tn_nflog_log(rl->nflog, h->key, h->firing, h->nfiring, h->resolved, h->nresolved, now,
-                     now + keep);
+        /* What the integration kept for the group (a message to update) stays. */
+        const tn_nflog_entry_t *e = tn_nflog_get(rl->nflog, h->key);
+        tn_nflog_log(rl->nflog, h->key, h->firing, h->nfiring, h->resolved, h->nresolved,
+                     e ? &e->data : NULL, now, now + keep);
     }
 }
 
-static void on_summary_done(void *ctx, enum tn_send_result r, const char *reason, const char *err)
+static void lane_sent_free(lane_t *l)
 {
-    (void)reason;
+    if (l->sb) {
+        summary_build_free(l->sb);
+        free(l->sb);
+        l->sb = NULL;
+    }
+    free(l->sb_key);
+    l->sb_key = NULL;
+}
+
+static void on_summary_done(void *ctx, bool ok, const char *err)
+{
     lane_t *l = ctx;
+    lane_sent_free(l);
     tn_time_t now = tn_clock_now();
     l->handle = NULL;
     l->sending = false;
     char groups[24], notifs[24];
     snprintf(groups, sizeof(groups), "%zu", l->nout);
     snprintf(notifs, sizeof(notifs), "%zu", l->out_notifications);
-    if (r == TN_SEND_DONE) {
+    if (ok) {
         record_sent(l, now);
         tn_metric_add(l->m_summaries, 1);
         tn_log(TN_LOG_DEBUG, "Rate-limit summary sent", "receiver", l->receiver, "integration",
@@ -566,44 +584,36 @@ static void send_summary(lane_t *l, tn_time_t now)
         lane_drop_out(l);
         return;
     }
-    summary_build_t sb;
-    summary_build(&sb, l->out, l->nout, l->out_notifications, l->out_since);
-    char *gkey = NULL;
+    summary_build_t *sb = tn_xmalloc(sizeof(*sb));
+    summary_build(sb, l->out, l->nout, l->out_notifications, l->out_since);
     tn_labels_t glabels = {NULL, 0}, rlabels = {NULL, 0};
     if (l->per_group && l->nout == 1) {
-        gkey = tn_xstrdup(l->out[0]->group_key);
+        l->sb_key = tn_xstrdup(l->out[0]->group_key);
         glabels = (tn_labels_t){l->out[0]->glabels, l->out[0]->nglabels};
         rlabels = (tn_labels_t){l->out[0]->rlabels, l->out[0]->nrlabels};
     } else {
-        gkey = tn_xasprintf("%s%s", SUMMARY_KEY_PREFIX, l->log_key);
+        l->sb_key = tn_xasprintf("%s%s", SUMMARY_KEY_PREFIX, l->log_key);
     }
+    l->sb = sb;
     tn_notification_t n = {
         .receiver = l->receiver,
-        .group_key = gkey,
+        .group_key = l->sb_key,
         .group_labels = glabels,
-        .alerts = sb.alerts,
-        .nalerts = sb.nalerts,
-        .nfiring = sb.nfiring,
+        .alerts = sb->alerts,
+        .nalerts = sb->nalerts,
+        .nfiring = sb->nfiring,
         .external_url = l->external_url,
         .now = now,
         .config = l->cfg,
         .route = NULL,
         .reason = SUMMARY_REASON,
-        .summary = &sb.s,
+        .summary = &sb->s,
         .route_labels = rlabels,
     };
     tn_duration_t timeout = TN_MIN(TN_MAX(bucket_step(&l->p), MIN_SEND_TIMEOUT), MAX_SEND_TIMEOUT);
-    char err[TN_ERRBUF_SIZE] = "";
     l->sending = true;
-    void *h = rl->sender->start(rl->sender->ud, ic, &n, (uint64_t)(timeout / TN_NS_PER_MS),
-                                on_summary_done, l, err, sizeof(err));
-    summary_build_free(&sb);
-    free(gkey);
-    if (!h) {
-        on_summary_done(l, TN_SEND_FAIL, "other", err);
-        return;
-    }
-    /* A sender may answer from inside start. */
+    void *h = rl->delivery.deliver(rl->delivery.ud, ic, &n, now + timeout, on_summary_done, l);
+    /* The notifier may answer from inside deliver. */
     l->handle = l->sending ? h : NULL;
 }
 
@@ -642,13 +652,12 @@ static void on_lane_timer(void *ud, tn_time_t now)
 
 /* ---- the limiter ---- */
 
-tn_ratelimit_t *tn_ratelimit_new(tn_sched_t *sched, tn_nflog_t *nflog,
-                                 const struct tn_sender *sender)
+tn_ratelimit_t *tn_ratelimit_new(tn_sched_t *sched, tn_nflog_t *nflog, tn_rl_delivery_t delivery)
 {
     tn_ratelimit_t *rl = tn_xcalloc(1, sizeof(*rl));
     rl->sched = sched;
     rl->nflog = nflog;
-    rl->sender = sender;
+    rl->delivery = delivery;
     rl->lanes.key_of = lane_key_of;
     rl->logs.key_of = log_key;
     rl->m_limited =

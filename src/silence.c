@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "tocsin/clock.h"
 #include "tocsin/metrics.h"
@@ -41,8 +40,7 @@ struct sil_bucket {
 };
 
 struct tn_silences {
-    sil_rec_t **slots; /* by id */
-    size_t cap, count;
+    tn_strtab_t ids;   /* sil_rec_t by id */
     sil_ix_slot_t *ix; /* by (name, value) pointers */
     size_t ix_cap, ix_count;
     /* The label names of the index's buckets, with their bucket counts, while there are at
@@ -164,29 +162,15 @@ size_t tn_silence_size(const tn_silence_t *s)
 
 /* ---- the id table ---- */
 
-static size_t silences_find(const tn_silences_t *s, const char *id)
+static const char *rec_id(const void *r)
 {
-    size_t mask = s->cap - 1, i = tn_str_hash(id) & mask;
-    while (s->slots[i] && strcmp(s->slots[i]->s.id, id) != 0)
-        i = (i + 1) & mask;
-    return i;
+    return ((const sil_rec_t *)r)->s.id;
 }
 
-static void silences_grow(tn_silences_t *s)
+static sil_rec_t *silences_find(const tn_silences_t *s, const char *id)
 {
-    if ((s->count + 1) * 10 <= s->cap * 7)
-        return;
-    sil_rec_t **old = s->slots;
-    size_t ocap = s->cap;
-    s->cap *= 2;
-    s->slots = tn_xcalloc(s->cap, sizeof(*s->slots));
-    for (size_t i = 0; i < ocap; i++)
-        if (old[i])
-            s->slots[silences_find(s, old[i]->s.id)] = old[i];
-    free(old);
+    return tn_strtab_get(&s->ids, id);
 }
-
-#define SIL_HOME(x) (tn_str_hash((x)->s.id) & (s->cap - 1))
 
 /* ---- the matcher index ---- */
 
@@ -340,8 +324,7 @@ static void silences_unindex(tn_silences_t *s, sil_rec_t *r)
 tn_silences_t *tn_silences_new(void)
 {
     tn_silences_t *s = tn_xcalloc(1, sizeof(*s));
-    s->cap = 64;
-    s->slots = tn_xcalloc(s->cap, sizeof(*s->slots));
+    s->ids = TN_STRTAB_INIT(rec_id);
     s->ix_cap = 64;
     s->ix = tn_xcalloc(s->ix_cap, sizeof(*s->ix));
     s->retention = 120 * 3600 * TN_NS_PER_SEC;
@@ -358,9 +341,9 @@ void tn_silences_free(tn_silences_t *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->slots[i])
-            rec_free(s->slots[i]);
+    for (size_t i = 0; i < s->ids.cap; i++)
+        if (s->ids.v[i])
+            rec_free(s->ids.v[i]);
     for (size_t i = 0; i < s->ix_cap; i++) {
         sil_bucket_t *b = s->ix[i].b;
         if (!b)
@@ -372,7 +355,7 @@ void tn_silences_free(tn_silences_t *s)
     }
     free(s->ix);
     free(s->scan.v);
-    free(s->slots);
+    tn_strtab_free(&s->ids);
     free(s);
 }
 
@@ -393,6 +376,12 @@ void tn_silences_set_hook(tn_silences_t *s, tn_silence_hook_fn fn, void *ud)
     s->hook_ud = ud;
 }
 
+void tn_silences_get_hook(const tn_silences_t *s, tn_silence_hook_fn *fn, void **ud)
+{
+    *fn = s->hook;
+    *ud = s->hook_ud;
+}
+
 static void silences_notify(tn_silences_t *s, const sil_rec_t *r, bool deleted)
 {
     if (s->hook)
@@ -402,43 +391,9 @@ static void silences_notify(tn_silences_t *s, const sil_rec_t *r, bool deleted)
 /* Inserts r (its id unique in the table) and indexes it unless expired. */
 static void silences_insert(tn_silences_t *s, sil_rec_t *r, tn_time_t now)
 {
-    silences_grow(s);
-    s->slots[silences_find(s, r->s.id)] = r;
-    s->count++;
+    tn_strtab_put(&s->ids, r);
     if (tn_silence_state_at(&r->s, now) != TN_SILENCE_EXPIRED)
         silences_index(s, r);
-}
-
-static void silences_uuid(char out[37])
-{
-    uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    if (got < sizeof(b)) {
-        /* No kernel randomness: mix the clock in, ids stay unique in practice. */
-        static uint64_t x = UINT64_C(0x9E3779B97F4A7C15);
-        for (size_t i = 0; i < sizeof(b); i++) {
-            x ^= (uint64_t)tn_clock_mono_ms() + (uint64_t)tn_clock_now();
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            b[i] = (uint8_t)x;
-        }
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[b[i] >> 4];
-        out[o++] = hex[b[i] & 15];
-    }
-    out[o] = 0;
 }
 
 static bool silences_matches_empty(const tn_matcher_t *m)
@@ -568,7 +523,7 @@ int tn_silences_set(tn_silences_t *s, const tn_silence_t *in, tn_time_t now, cha
 
     sil_rec_t *prev = NULL;
     if (r->s.id[0]) {
-        prev = s->slots[silences_find(s, r->s.id)];
+        prev = silences_find(s, r->s.id);
         if (!prev) {
             snprintf(err, errlen, "silence not found");
             rc = TN_ERR_NOTFOUND;
@@ -590,15 +545,15 @@ int tn_silences_set(tn_silences_t *s, const tn_silence_t *in, tn_time_t now, cha
         silences_notify(s, prev, false);
         goto out;
     }
-    if (s->max_silences && s->count + 1 > s->max_silences) {
-        snprintf(err, errlen, "exceeded maximum number of silences: %zu (limit: %zu)", s->count,
+    if (s->max_silences && s->ids.count + 1 > s->max_silences) {
+        snprintf(err, errlen, "exceeded maximum number of silences: %zu (limit: %zu)", s->ids.count,
                  s->max_silences);
         rc = TN_ERR_LIMIT;
         goto out;
     }
     do
-        silences_uuid(r->s.id);
-    while (s->slots[silences_find(s, r->s.id)]);
+        tn_uuid_v4(r->s.id);
+    while (silences_find(s, r->s.id));
     if (r->s.starts_at < now)
         r->s.starts_at = now;
     rc = silences_check_size(s, &r->s, err, errlen);
@@ -617,7 +572,7 @@ out:
 
 int tn_silences_expire(tn_silences_t *s, const char *id, tn_time_t now, char *err, size_t errlen)
 {
-    sil_rec_t *r = s->slots[silences_find(s, id)];
+    sil_rec_t *r = silences_find(s, id);
     if (!r) {
         snprintf(err, errlen, "silence not found");
         return TN_ERR_NOTFOUND;
@@ -630,14 +585,12 @@ int tn_silences_expire(tn_silences_t *s, const char *id, tn_time_t now, char *er
 void tn_silences_revert(tn_silences_t *s, const char *id, const tn_silence_t *prev,
                         tn_time_t changed_at, tn_time_t now)
 {
-    size_t i = silences_find(s, id);
-    sil_rec_t *r = s->slots[i];
+    sil_rec_t *r = silences_find(s, id);
     if (!r || r->s.updated_at != changed_at)
         return;
     silences_unindex(s, r);
     if (!prev) {
-        TN_OA_DELETE(s->slots, s->cap, i, SIL_HOME);
-        s->count--;
+        tn_strtab_del(&s->ids, r->s.id);
         silences_notify(s, r, true);
         rec_free(r);
         return;
@@ -654,15 +607,17 @@ void tn_silences_revert(tn_silences_t *s, const char *id, const tn_silence_t *pr
 
 const tn_silence_t *tn_silences_get(tn_silences_t *s, const char *id)
 {
-    sil_rec_t *r = s->slots[silences_find(s, id)];
+    sil_rec_t *r = silences_find(s, id);
     return r ? &r->s : NULL;
 }
 
 void tn_silences_foreach(tn_silences_t *s, tn_silence_iter_fn fn, void *ud)
 {
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->slots[i] && !fn(ud, &s->slots[i]->s))
+    for (size_t i = 0; i < s->ids.cap; i++) {
+        sil_rec_t *r = s->ids.v[i];
+        if (r && !fn(ud, &r->s))
             return;
+    }
 }
 
 static void silences_collect(const sil_bucket_t *b, tn_labels_t ls, tn_time_t now,
@@ -727,8 +682,8 @@ size_t tn_silences_mutes(tn_silences_t *s, tn_labels_t ls, tn_time_t now, const 
 size_t tn_silences_gc(tn_silences_t *s, tn_time_t now)
 {
     size_t removed = 0, i = 0;
-    while (i < s->cap) {
-        sil_rec_t *r = s->slots[i];
+    while (i < s->ids.cap) {
+        sil_rec_t *r = s->ids.v[i];
         if (!r) {
             i++;
             continue;
@@ -736,8 +691,7 @@ size_t tn_silences_gc(tn_silences_t *s, tn_time_t now)
         if (r->bucket && tn_silence_state_at(&r->s, now) == TN_SILENCE_EXPIRED)
             silences_unindex(s, r);
         if (r->s.ends_at + s->retention <= now) {
-            TN_OA_DELETE(s->slots, s->cap, i, SIL_HOME);
-            s->count--;
+            tn_strtab_del(&s->ids, r->s.id);
             silences_notify(s, r, true);
             rec_free(r);
             removed++;
@@ -753,15 +707,17 @@ size_t tn_silences_gc(tn_silences_t *s, tn_time_t now)
 size_t tn_silences_count(tn_silences_t *s, enum tn_silence_state st, tn_time_t now)
 {
     size_t n = 0;
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->slots[i] && tn_silence_state_at(&s->slots[i]->s, now) == st)
+    for (size_t i = 0; i < s->ids.cap; i++) {
+        sil_rec_t *r = s->ids.v[i];
+        if (r && tn_silence_state_at(&r->s, now) == st)
             n++;
+    }
     return n;
 }
 
 size_t tn_silences_total(tn_silences_t *s)
 {
-    return s->count;
+    return s->ids.count;
 }
 
 int tn_silences_load(tn_silences_t *s, const tn_silence_t *sil, char *err, size_t errlen)
@@ -776,12 +732,10 @@ int tn_silences_load(tn_silences_t *s, const tn_silence_t *sil, char *err, size_
         free(r);
         return rc;
     }
-    size_t i = silences_find(s, r->s.id);
-    sil_rec_t *old = s->slots[i];
+    sil_rec_t *old = silences_find(s, r->s.id);
     if (old) {
         silences_unindex(s, old);
-        TN_OA_DELETE(s->slots, s->cap, i, SIL_HOME);
-        s->count--;
+        tn_strtab_del(&s->ids, old->s.id);
         rec_free(old);
     }
     silences_insert(s, r, tn_clock_now());
@@ -795,12 +749,14 @@ static void silences_collect_metrics(void *ud)
     tn_silences_t *s = ud;
     tn_time_t now = tn_clock_now();
     size_t n[3] = {0, 0, 0};
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->slots[i])
-            n[tn_silence_state_at(&s->slots[i]->s, now)]++;
+    for (size_t i = 0; i < s->ids.cap; i++) {
+        sil_rec_t *r = s->ids.v[i];
+        if (r)
+            n[tn_silence_state_at(&r->s, now)]++;
+    }
     for (int st = 0; st < 3; st++)
         tn_metric_set(tn_metric_with(s->m_state, tn_silence_state_name(st), NULL), (double)n[st]);
-    tn_metric_set(s->m_state_size, (double)s->count);
+    tn_metric_set(s->m_state_size, (double)s->ids.count);
 }
 
 void tn_silences_register_metrics(tn_silences_t *s)

@@ -17,18 +17,34 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "tocsin/ack.h"
 #include "tocsin/clock.h"
 #include "tocsin/log.h"
 #include "tocsin/metrics.h"
 #include "tocsin/strtab.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 #define STORE_ALERT_FLUSH_MS 1000
 #define STORE_RETRY_MIN_MS   500
 #define STORE_RETRY_MAX_MS   30000
 #define STORE_LOG_EVERY_MS   10000
+/* Prometheus re-sends every firing alert at each evaluation with a later endsAt and nothing
+ * else changed. Writing each of those would put a row write on every alert of every request;
+ * instead such a re-send is written when its updatedAt enters a new period of this length, so
+ * the stored endsAt is at most one period of re-sends behind, and a request that brings
+ * nothing else new is answered without waiting for the disk. */
+#define STORE_RESEND_PERIOD (60 * TN_NS_PER_SEC)
 
-enum store_kind { OP_SIL_PUT, OP_SIL_DEL, OP_NFLOG_PUT, OP_NFLOG_GC, OP_ALERT_PUT, OP_ALERT_DEL };
+enum store_kind {
+    OP_SIL_PUT,
+    OP_SIL_DEL,
+    OP_NFLOG_PUT,
+    OP_NFLOG_GC,
+    OP_ALERT_PUT,
+    OP_ALERT_DEL,
+    OP_ACK_PUT,
+    OP_ACK_DEL
+};
 
 typedef struct store_op {
     enum store_kind kind;
@@ -38,7 +54,7 @@ typedef struct store_op {
     int64_t t[3];
     int flag;
     char *s[3];    /* text columns */
-    tn_buf_t b[2]; /* blob columns */
+    tn_buf_t b[3]; /* blob columns */
 } store_op_t;
 
 /* Ops in arrival order, with a key -> op table for coalescing. */
@@ -55,18 +71,31 @@ typedef struct store_waiter {
     uint64_t target;
 } store_waiter_t;
 
-enum { ST_SIL_PUT, ST_SIL_DEL, ST_NF_PUT, ST_NF_GC, ST_AL_PUT, ST_AL_DEL, ST_COUNT };
+enum {
+    ST_SIL_PUT,
+    ST_SIL_DEL,
+    ST_NF_PUT,
+    ST_NF_GC,
+    ST_AL_PUT,
+    ST_AL_DEL,
+    ST_ACK_PUT,
+    ST_ACK_DEL,
+    ST_COUNT
+};
 
 static const char *const store_sql[ST_COUNT] = {
     "INSERT OR REPLACE INTO silences(id, matchers, starts_at, ends_at, updated_at, created_by, "
     "comment) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     "DELETE FROM silences WHERE id = ?1",
-    "INSERT OR REPLACE INTO nflog(key, ts, expires_at, firing, resolved) VALUES(?1, ?2, ?3, ?4, "
-    "?5)",
+    "INSERT OR REPLACE INTO nflog(key, ts, expires_at, firing, resolved, data) VALUES(?1, ?2, "
+    "?3, ?4, ?5, ?6)",
     "DELETE FROM nflog WHERE expires_at <> 0 AND expires_at <= ?1",
     "INSERT OR REPLACE INTO alerts(fp, labels, annotations, generator_url, starts_at, ends_at, "
     "updated_at, timeout) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     "DELETE FROM alerts WHERE fp = ?1",
+    "INSERT OR REPLACE INTO acks(id, by, comment, created_at, expires_at, targets) VALUES(?1, "
+    "?2, ?3, ?4, ?5, ?6)",
+    "DELETE FROM acks WHERE id = ?1",
 };
 
 struct tn_store {
@@ -79,6 +108,7 @@ struct tn_store {
     tn_duration_t retention;
     tn_silences_t *sil;
     tn_nflog_t *nflog;
+    tn_acks_t *acks;
 
     store_queue_t pending;
     bool urgent; /* pending holds a silence or nflog change */
@@ -214,6 +244,15 @@ static void store_encode_matchers(tn_buf_t *b, const tn_matchers_t *ms)
     }
 }
 
+/* An integration's kept data as a blob: key, NUL, value, NUL, ... */
+static void store_encode_strmap(tn_buf_t *b, const tn_strmap_t *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        tn_buf_append(b, m->keys[i], strlen(m->keys[i]) + 1);
+        tn_buf_append(b, m->values[i], strlen(m->values[i]) + 1);
+    }
+}
+
 /* Label pairs as a blob: name, NUL, value, NUL, ... */
 static void store_encode_labels(tn_buf_t *b, tn_labels_t ls)
 {
@@ -238,6 +277,23 @@ static void store_on_silence(void *ud, const tn_silence_t *sil, bool deleted)
     op->s[2] = tn_xstrdup(sil->comment ? sil->comment : "");
 }
 
+static void store_on_ack(void *ud, const tn_ack_t *ack, bool deleted)
+{
+    tn_store_t *st = ud;
+    store_op_t *op = store_op(st, deleted ? OP_ACK_DEL : OP_ACK_PUT, tn_xasprintf("k%s", ack->id));
+    op->s[0] = tn_xstrdup(ack->id);
+    if (deleted)
+        return;
+    op->s[1] = tn_xstrdup(ack->by);
+    op->s[2] = tn_xstrdup(ack->comment);
+    op->t[0] = ack->created_at;
+    op->t[1] = ack->expires_at;
+    for (size_t i = 0; i < ack->ntargets; i++) {
+        uint64_t v[2] = {ack->targets[i].fp, (uint64_t)ack->targets[i].starts_at};
+        tn_buf_append(&op->b[0], v, sizeof(v));
+    }
+}
+
 static void store_on_nflog(void *ud, const tn_nflog_entry_t *e)
 {
     tn_store_t *st = ud;
@@ -247,11 +303,23 @@ static void store_on_nflog(void *ud, const tn_nflog_entry_t *e)
     op->t[1] = e->expires_at;
     tn_buf_append(&op->b[0], e->firing, e->nfiring * sizeof(uint64_t));
     tn_buf_append(&op->b[1], e->resolved, e->nresolved * sizeof(uint64_t));
+    store_encode_strmap(&op->b[2], &e->data);
 }
 
 static void store_on_alert(void *ud, tn_alert_t *alert, tn_alert_t *old)
 {
     tn_store_t *st = ud;
+    if (alert && tn_alert_is_resend(alert, old, STORE_RESEND_PERIOD)) {
+        /* Not a write of its own, but a write still queued for this alert takes it. */
+        char key[24];
+        snprintf(key, sizeof(key), "a%016llx", (unsigned long long)alert->fp);
+        store_op_t *op = queue_get(&st->pending, key);
+        if (op && op->kind == OP_ALERT_PUT && op->alert) {
+            tn_alert_unref(op->alert);
+            op->alert = tn_alert_ref(alert);
+        }
+        return;
+    }
     uint64_t fp = alert ? alert->fp : old->fp;
     store_op_t *op = store_op(st, alert ? OP_ALERT_PUT : OP_ALERT_DEL,
                               tn_xasprintf("a%016llx", (unsigned long long)fp));
@@ -320,6 +388,7 @@ static int store_exec_op(tn_store_t *st, const store_op_t *op)
         sqlite3_bind_int64(s, 3, op->t[1]);
         store_bind_buf(s, 4, &op->b[0]);
         store_bind_buf(s, 5, &op->b[1]);
+        store_bind_buf(s, 6, &op->b[2]);
         break;
     case OP_NFLOG_GC:
         s = st->stmt[ST_NF_GC];
@@ -338,6 +407,18 @@ static int store_exec_op(tn_store_t *st, const store_op_t *op)
     case OP_ALERT_DEL:
         s = st->stmt[ST_AL_DEL];
         sqlite3_bind_int64(s, 1, (sqlite3_int64)op->fp);
+        break;
+    case OP_ACK_PUT:
+        s = st->stmt[ST_ACK_PUT];
+        for (int i = 0; i < 3; i++)
+            store_bind_text(s, 1 + i, op->s[i]);
+        sqlite3_bind_int64(s, 4, op->t[0]);
+        sqlite3_bind_int64(s, 5, op->t[1]);
+        store_bind_buf(s, 6, &op->b[0]);
+        break;
+    case OP_ACK_DEL:
+        s = st->stmt[ST_ACK_DEL];
+        store_bind_text(s, 1, op->s[0]);
         break;
     }
     int rc = sqlite3_step(s);
@@ -604,23 +685,35 @@ static int store_open_db(tn_store_t *st, char *err, size_t errlen)
                  st->path, version, STORE_SCHEMA_VERSION);
         return TN_ERR_IO;
     }
+    /* Schema 2 keeps each integration's data with its notification-log entry. */
+    if (version == 1) {
+        rc = sqlite3_exec(st->db, "ALTER TABLE nflog ADD COLUMN data BLOB NOT NULL DEFAULT x''",
+                          NULL, NULL, &emsg);
+        if (rc != SQLITE_OK)
+            goto fail;
+    }
     /* WAL with synchronous=FULL: a commit holding silences or the notification log is fsynced,
      * so once reported durable it survives power loss too (store_run_batch relaxes this for
      * alert-only batches); the fsync happens in the worker, never on the loop. */
-    rc = sqlite3_exec(st->db,
-                      "PRAGMA journal_mode=WAL;"
-                      "PRAGMA synchronous=FULL;"
-                      "CREATE TABLE IF NOT EXISTS silences(id TEXT PRIMARY KEY, matchers BLOB NOT "
-                      "NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, updated_at "
-                      "INTEGER NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL);"
-                      "CREATE TABLE IF NOT EXISTS nflog(key TEXT PRIMARY KEY, ts INTEGER NOT NULL, "
-                      "expires_at INTEGER NOT NULL, firing BLOB NOT NULL, resolved BLOB NOT NULL);"
-                      "CREATE TABLE IF NOT EXISTS alerts(fp INTEGER PRIMARY KEY, labels BLOB NOT "
-                      "NULL, annotations BLOB NOT NULL, generator_url TEXT, starts_at INTEGER NOT "
-                      "NULL, ends_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, timeout "
-                      "INTEGER NOT NULL);"
-                      "PRAGMA user_version=" TN_STR(STORE_SCHEMA_VERSION) ";",
-                      NULL, NULL, &emsg);
+    rc = sqlite3_exec(
+        st->db,
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=FULL;"
+        "CREATE TABLE IF NOT EXISTS silences(id TEXT PRIMARY KEY, matchers BLOB NOT "
+        "NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, updated_at "
+        "INTEGER NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS nflog(key TEXT PRIMARY KEY, ts INTEGER NOT NULL, "
+        "expires_at INTEGER NOT NULL, firing BLOB NOT NULL, resolved BLOB NOT NULL, data "
+        "BLOB NOT NULL DEFAULT x'');"
+        "CREATE TABLE IF NOT EXISTS alerts(fp INTEGER PRIMARY KEY, labels BLOB NOT "
+        "NULL, annotations BLOB NOT NULL, generator_url TEXT, starts_at INTEGER NOT "
+        "NULL, ends_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, timeout "
+        "INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS acks(id TEXT PRIMARY KEY, by TEXT NOT NULL, comment TEXT "
+        "NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, targets BLOB NOT "
+        "NULL);"
+        "PRAGMA user_version=" TN_STR(STORE_SCHEMA_VERSION) ";",
+        NULL, NULL, &emsg);
     if (rc != SQLITE_OK)
         goto fail;
     st->sync_full = true;
@@ -750,6 +843,7 @@ typedef struct load_nf {
     tn_time_t ts, exp;
     uint64_t *f, *r;
     size_t nf, nr;
+    tn_strmap_t data;
 } load_nf_t;
 
 typedef struct load_set {
@@ -769,6 +863,7 @@ static void load_set_free(load_set_t *ls)
         free(ls->nfs[i].key);
         free(ls->nfs[i].f);
         free(ls->nfs[i].r);
+        tn_strmap_free(&ls->nfs[i].data);
     }
     for (size_t i = 0; i < ls->nalerts; i++)
         tn_alert_unref(ls->alerts[i]);
@@ -850,6 +945,22 @@ static int load_labels(const void *blob, int len, tn_label_t **out, size_t *nout
     return TN_OK;
 }
 
+static bool load_strmap(const void *blob, int len, tn_strmap_t *m)
+{
+    const char *p = blob, *end = p + (len > 0 ? len : 0);
+    size_t n = 0;
+    for (const char *q = p; q < end; q++)
+        n += *q == 0;
+    if (n % 2 || n / 2 > 64 || (len > 0 && end[-1] != 0))
+        return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        const char *k = load_str(&p, end);
+        const char *v = load_str(&p, end);
+        tn_strmap_set(m, k, v);
+    }
+    return true;
+}
+
 static uint64_t *load_hashes(const void *blob, int len, size_t *n, bool *ok)
 {
     if (len < 0 || len % 8) {
@@ -906,10 +1017,11 @@ static int load_silences(tn_store_t *st, load_set_t *ls, char *err, size_t errle
 static int load_nflog(tn_store_t *st, load_set_t *ls, tn_time_t now, char *err, size_t errlen)
 {
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT key, ts, expires_at, firing, resolved FROM nflog WHERE "
-                                "expires_at = 0 OR expires_at > ?1",
-                                -1, &q, NULL);
+    int rc =
+        sqlite3_prepare_v2(st->db,
+                           "SELECT key, ts, expires_at, firing, resolved, data FROM nflog WHERE "
+                           "expires_at = 0 OR expires_at > ?1",
+                           -1, &q, NULL);
     if (rc == SQLITE_OK)
         sqlite3_bind_int64(q, 1, now);
     while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -924,6 +1036,7 @@ static int load_nflog(tn_store_t *st, load_set_t *ls, tn_time_t now, char *err, 
         e->exp = sqlite3_column_int64(q, 2);
         e->f = load_hashes(sqlite3_column_blob(q, 3), sqlite3_column_bytes(q, 3), &e->nf, &ok);
         e->r = load_hashes(sqlite3_column_blob(q, 4), sqlite3_column_bytes(q, 4), &e->nr, &ok);
+        ok = ok && load_strmap(sqlite3_column_blob(q, 5), sqlite3_column_bytes(q, 5), &e->data);
         ls->nnfs++;
         if (!ok) {
             snprintf(err, errlen, "%s: notification log entry %.200s: damaged row", st->path,
@@ -1013,6 +1126,7 @@ static bool migrate_one(void *ud, const tn_nflog_entry_t *e)
     store_op_t op = {.kind = OP_NFLOG_PUT};
     tn_buf_init(&op.b[0], 0);
     tn_buf_init(&op.b[1], 0);
+    tn_buf_init(&op.b[2], 0);
     op.s[0] = e->key;
     op.t[0] = e->timestamp;
     op.t[1] = e->expires_at;
@@ -1021,6 +1135,7 @@ static bool migrate_one(void *ud, const tn_nflog_entry_t *e)
     m->ok = m->ok && store_exec_op(m->st, &op) == SQLITE_OK;
     tn_buf_free(&op.b[0]);
     tn_buf_free(&op.b[1]);
+    tn_buf_free(&op.b[2]);
     return m->ok;
 }
 
@@ -1079,7 +1194,7 @@ int tn_store_load(tn_store_t *st, tn_silences_t *sil, tn_nflog_t *nflog, tn_aler
             tn_log(TN_LOG_WARN, "Skipping a stored silence", "id", ls.sils[i].id, "err", err, NULL);
     for (size_t i = 0; nflog && i < ls.nnfs; i++) {
         load_nf_t *e = &ls.nfs[i];
-        tn_nflog_log(nflog, e->key, e->f, e->nf, e->r, e->nr, e->ts, e->exp);
+        tn_nflog_log(nflog, e->key, e->f, e->nf, e->r, e->nr, &e->data, e->ts, e->exp);
     }
     size_t nal = 0;
     for (size_t i = 0; alerts && i < ls.nalerts; i++) {
@@ -1099,6 +1214,59 @@ int tn_store_load(tn_store_t *st, tn_silences_t *sil, tn_nflog_t *nflog, tn_aler
     tn_log(TN_LOG_INFO, "Loaded state", "file", st->path, "silences", ns, "nflog_entries", nn,
            "alerts", na, NULL);
     return TN_OK;
+}
+
+int tn_store_load_acks(tn_store_t *st, tn_acks_t *acks, char *err, size_t errlen)
+{
+    sqlite3_stmt *q = NULL;
+    size_t n = 0;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "SELECT id, by, comment, created_at, expires_at, targets FROM acks "
+                                "ORDER BY created_at",
+                                -1, &q, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        const char *id = (const char *)sqlite3_column_text(q, 0);
+        int len = sqlite3_column_bytes(q, 5);
+        const unsigned char *blob = sqlite3_column_blob(q, 5);
+        if (!id || strlen(id) != 36 || len % 16 != 0) {
+            tn_log(TN_LOG_WARN, "Skipping a damaged stored ack", "file", st->path, "id",
+                   id ? id : "?", NULL);
+            continue;
+        }
+        tn_ack_t a = {0};
+        memcpy(a.id, id, 37);
+        a.by = (char *)sqlite3_column_text(q, 1);
+        a.comment = (char *)sqlite3_column_text(q, 2);
+        a.created_at = sqlite3_column_int64(q, 3);
+        a.expires_at = sqlite3_column_int64(q, 4);
+        a.ntargets = (size_t)len / 16;
+        a.targets = tn_xmalloc((a.ntargets ? a.ntargets : 1) * sizeof(*a.targets));
+        for (size_t i = 0; i < a.ntargets; i++) {
+            uint64_t v[2];
+            memcpy(v, blob + i * 16, 16);
+            a.targets[i] = (tn_ack_target_t){v[0], (tn_time_t)v[1]};
+        }
+        tn_acks_load(acks, &a);
+        free(a.targets);
+        n++;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "%s: reading acks: %s", st->path, sqlite3_errmsg(st->db));
+        return TN_ERR_IO;
+    }
+    char nb[24];
+    snprintf(nb, sizeof(nb), "%zu", n);
+    tn_log(TN_LOG_INFO, "Loaded acks", "file", st->path, "acks", nb, NULL);
+    return TN_OK;
+}
+
+void tn_store_attach_acks(tn_store_t *st, tn_acks_t *acks)
+{
+    st->acks = acks;
+    if (acks)
+        tn_acks_set_hook(acks, store_on_ack, st);
 }
 
 void tn_store_attach(tn_store_t *st, tn_silences_t *sil, tn_nflog_t *nflog,
@@ -1124,6 +1292,8 @@ void tn_store_close(tn_store_t *st)
         tn_silences_set_hook(st->sil, NULL, NULL);
     if (st->nflog)
         tn_nflog_set_hook(st->nflog, NULL, NULL);
+    if (st->acks)
+        tn_acks_set_hook(st->acks, NULL, NULL);
     uv_timer_stop(&st->kick);
     uv_timer_stop(&st->flush);
     if (st->pending.n) {

@@ -12,6 +12,7 @@ const char tn_tmpl_default_text[] =
     "{{- define \"__alertmanagerURL\" }}{{ .ExternalURL }}/#/alerts?receiver={{ .Receiver | urlquery }}{{ end }}\n"
     "\n"
     "{{- define \"__subject\" -}}\n"
+    "{{ with .Ack }}[ACK] acknowledged by {{ .By }}{{ with .Comment }}: {{ . }}{{ end }} - {{ end -}}\n"
     "[{{ toUpper .Status }}{{ if eq .Status \"firing\" }}:{{ len .Alerts.Firing }}{{ end }}]\n"
     "{{- \" \" }}{{ join \" \" .GroupLabels.SortedPairs.Values }}\n"
     "{{- \" \" }}{{ if gt (len .CommonLabels) (len .GroupLabels) -}}\n"

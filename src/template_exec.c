@@ -1237,6 +1237,9 @@ static tv_t explicit_field(tt_ctx_t *c, const tn_tmpl_data_t *d, const char *nam
         return tv_cstr(d->external_url ? d->external_url : "");
     if (!strcmp(name, "NotificationReason"))
         return tv_cstr(d->notification_reason ? d->notification_reason : "");
+    /* tocsin's own fields: nil in data given from outside (the defaults test .Ack). */
+    if (!strcmp(name, "Ack") || !strcmp(name, "Summary"))
+        return (tv_t){0};
     *ok = false;
     return (tv_t){0};
 }
@@ -1274,6 +1277,16 @@ static tv_t data_field(tt_ctx_t *c, const char *name, bool *ok)
         return tv_cstr(n && n->reason ? n->reason : "unknown");
     if (!strcmp(name, "Summary"))
         return summary_value(c, n ? n->summary : NULL);
+    if (!strcmp(name, "Ack")) {
+        if (!n || !n->ack)
+            return (tv_t){0};
+        tv_t d = summary_dict(c, 4);
+        summary_put(&d, "At", (tv_t){.kind = TV_TIME, .tm = {n->ack->at, NULL}});
+        summary_put(&d, "By", tv_cstr(n->ack->by));
+        summary_put(&d, "Comment", tv_cstr(n->ack->comment));
+        summary_put(&d, "ID", tv_cstr(n->ack->id));
+        return d;
+    }
     *ok = false;
     return (tv_t){0};
 }

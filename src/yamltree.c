@@ -2,6 +2,8 @@
  * strict mappings. */
 #include "tocsin/yamltree.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,4 +571,241 @@ int tn_yaml_mapping(tn_yaml_t *y, tn_ynode_t *n, const char *what, tn_ypair_t **
     if (!tn_yaml_is_map(n))
         return tn_yaml_error(y, n, "%s: expected a mapping, got %s", what, tn_yaml_kind(n));
     return tn_yaml_map_pairs(y, n, out);
+}
+
+/* ---- values ---- */
+
+/* Go's strconv.ParseUint(s, 0, 64): 0b, 0o, 0x prefixes, a leading 0 for octal. */
+static bool yval_parse_uint(const char *s, uint64_t *out)
+{
+    size_t len = strlen(s);
+    unsigned base = 10;
+    uint64_t v = 0;
+
+    if (len == 0)
+        return false;
+    if (s[0] == '0') {
+        char p = (char)(s[1] | 0x20);
+        if (len >= 3 && (p == 'b' || p == 'o' || p == 'x')) {
+            base = p == 'b' ? 2 : p == 'o' ? 8 : 16;
+            s += 2;
+        } else {
+            base = 8;
+            s += 1;
+        }
+    }
+    for (; *s; s++) {
+        char c = (char)(*s | 0x20);
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (c >= 'a' && c <= 'z')
+            d = (unsigned)(c - 'a') + 10;
+        else
+            return false;
+        if (d >= base || v > (UINT64_MAX - d) / base)
+            return false;
+        v = v * base + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Go's strconv.ParseInt(s, 0, 64). */
+static bool yval_parse_int(const char *s, int64_t *out)
+{
+    bool neg = s[0] == '-';
+    uint64_t u;
+
+    if (s[0] == '+' || s[0] == '-')
+        s++;
+    if (!yval_parse_uint(s, &u))
+        return false;
+    if (neg ? u > (uint64_t)INT64_MAX + 1 : u > (uint64_t)INT64_MAX)
+        return false;
+    *out = neg ? (int64_t)(0 - u) : (int64_t)u;
+    return true;
+}
+
+static const char *yval_digits(const char *p)
+{
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
+/* yaml.v2's float syntax: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, read as Go's
+ * ParseFloat reads it (an overflow is no float). */
+static bool yval_parse_float(const char *s, double *out)
+{
+    const char *p = s, *q;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (*p == '.') {
+        q = yval_digits(p + 1);
+        if (q == p + 1)
+            return false;
+    } else {
+        q = yval_digits(p);
+        if (q == p)
+            return false;
+        if (*q == '.')
+            q = yval_digits(q + 1);
+    }
+    if (*q == 'e' || *q == 'E') {
+        p = q + 1;
+        if (*p == '+' || *p == '-')
+            p++;
+        q = yval_digits(p);
+        if (q == p)
+            return false;
+    }
+    if (*q)
+        return false;
+    errno = 0;
+    double d = strtod(s, NULL);
+    if (errno == ERANGE && isinf(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+static bool yval_in(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A plain scalar's value, as yaml.v2's resolver gives it for an interface{}. */
+static void yval_resolve(const char *s, tn_yval_t *v)
+{
+    static const char *const yes[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                      "True", "TRUE", "on",  "On",  "ON"};
+    static const char *const no[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                                     "False", "FALSE", "off", "Off", "OFF"};
+    static const char *const null[] = {"", "~", "null", "Null", "NULL"};
+    static const char *const nan[] = {".nan", ".NaN", ".NAN"};
+    static const char *const inf[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"};
+    static const char *const ninf[] = {"-.inf", "-.Inf", "-.INF"};
+
+    if (yval_in(s, null, TN_ARRAY_LEN(null))) {
+        v->kind = TN_YVAL_NULL;
+    } else if (yval_in(s, yes, TN_ARRAY_LEN(yes)) || yval_in(s, no, TN_ARRAY_LEN(no))) {
+        v->kind = TN_YVAL_BOOL;
+        v->b = yval_in(s, yes, TN_ARRAY_LEN(yes));
+    } else if (yval_in(s, nan, TN_ARRAY_LEN(nan))) {
+        v->kind = TN_YVAL_FLOAT;
+        v->f = NAN;
+    } else if (yval_in(s, inf, TN_ARRAY_LEN(inf)) || yval_in(s, ninf, TN_ARRAY_LEN(ninf))) {
+        v->kind = TN_YVAL_FLOAT;
+        v->f = yval_in(s, inf, TN_ARRAY_LEN(inf)) ? INFINITY : -INFINITY;
+    } else if (s[0] == '.') {
+        if (yval_parse_float(s, &v->f))
+            v->kind = TN_YVAL_FLOAT;
+    } else if (strchr("+-0123456789", s[0])) {
+        /* Underscores are digit separators here. */
+        size_t len = strlen(s), k = 0;
+        char *plain = tn_xmalloc(len + 1);
+        for (size_t i = 0; i < len; i++)
+            if (s[i] != '_')
+                plain[k++] = s[i];
+        plain[k] = 0;
+        if (yval_parse_int(plain, &v->i))
+            v->kind = TN_YVAL_INT;
+        else if (yval_parse_uint(plain, &v->u))
+            v->kind = TN_YVAL_UINT;
+        else if (yval_parse_float(plain, &v->f))
+            v->kind = TN_YVAL_FLOAT;
+        free(plain);
+    }
+    if (v->kind == TN_YVAL_STR)
+        v->s = tn_xstrdup(s);
+}
+
+static void yval_clear(tn_yval_t *v)
+{
+    free(v->s);
+    for (size_t i = 0; i < v->n; i++) {
+        yval_clear(&v->items[i]);
+        if (v->keys)
+            free(v->keys[i]);
+    }
+    free(v->items);
+    free(v->keys);
+}
+
+void tn_yval_free(tn_yval_t *v)
+{
+    if (!v)
+        return;
+    yval_clear(v);
+    free(v);
+}
+
+static int yval_fill(tn_yaml_t *y, tn_ynode_t *n, tn_yval_t *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (!n) {
+        v->kind = TN_YVAL_NULL;
+        return TN_OK;
+    }
+    if (n->type == YAML_SCALAR_NODE) {
+        v->kind = TN_YVAL_STR;
+        if (tn_yaml_plain(n))
+            yval_resolve(tn_yaml_scalar(n), v);
+        else
+            v->s = tn_xstrdup(tn_yaml_scalar(n));
+        return TN_OK;
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        size_t len = tn_yaml_seq_len(n);
+        v->kind = TN_YVAL_SEQ;
+        v->items = tn_xcalloc(len ? len : 1, sizeof(*v->items));
+        for (size_t i = 0; i < len; i++) {
+            /* Counted first, so that a failure frees the partly filled item too. */
+            v->n++;
+            int rc = yval_fill(y, tn_yaml_seq_item(y, n, i), &v->items[i]);
+            if (rc != TN_OK)
+                return rc;
+        }
+        return TN_OK;
+    }
+    tn_ypair_t *pairs;
+    int np = tn_yaml_map_pairs(y, n, &pairs);
+    v->kind = TN_YVAL_MAP;
+    if (np < 0)
+        return np;
+    v->items = tn_xcalloc(np ? (size_t)np : 1, sizeof(*v->items));
+    v->keys = tn_xcalloc(np ? (size_t)np : 1, sizeof(*v->keys));
+    int rc = TN_OK;
+    for (int i = 0; i < np && rc == TN_OK; i++) {
+        const char *k = tn_yaml_scalar(pairs[i].key);
+        if (tn_yaml_plain(pairs[i].key)) {
+            tn_yval_t kv = {.kind = TN_YVAL_STR};
+            yval_resolve(k, &kv);
+            bool str = kv.kind == TN_YVAL_STR;
+            yval_clear(&kv);
+            if (!str)
+                continue;
+        }
+        v->keys[v->n] = tn_xstrdup(k);
+        v->n++;
+        rc = yval_fill(y, pairs[i].value, &v->items[v->n - 1]);
+    }
+    free(pairs);
+    return rc;
+}
+
+int tn_yaml_value(tn_yaml_t *y, tn_ynode_t *n, tn_yval_t **out)
+{
+    tn_yval_t *v = tn_xmalloc(sizeof(*v));
+    int rc = yval_fill(y, n, v);
+    if (rc != TN_OK) {
+        tn_yval_free(v);
+        v = NULL;
+    }
+    *out = v;
+    return rc;
 }

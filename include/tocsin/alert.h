@@ -51,6 +51,10 @@ bool tn_alert_resolved_at(const tn_alert_t *a, tn_time_t now);
 const char *tn_alert_name(const tn_alert_t *a);
 /* Alertmanager's Merge: o is merged with the stored version a; returns a new version. */
 tn_alert_t *tn_alert_merge(const tn_alert_t *a, const tn_alert_t *o);
+/* Whether a (the new version) is a re-send of old as Prometheus makes them at each evaluation:
+ * both firing, only endsAt moved on (or not at all), and updatedAt in the same period as
+ * old's. Persistence and replication write such versions once per period. */
+bool tn_alert_is_resend(const tn_alert_t *a, const tn_alert_t *old, tn_duration_t period);
 
 /* ---- the store: fingerprint -> current alert version ---- */
 
@@ -60,7 +64,7 @@ typedef struct tn_alert_store tn_alert_store_t;
  * alert = NULL when GC removed `old`. The store holds its own reference; a listener that keeps
  * the alert takes another. */
 typedef void (*tn_alert_listener_fn)(void *ud, tn_alert_t *alert, tn_alert_t *old);
-#define TN_ALERT_MAX_LISTENERS 4
+#define TN_ALERT_MAX_LISTENERS 8
 
 tn_alert_store_t *tn_alert_store_new(void);
 /* Drops every alert (listeners are not called). */
@@ -69,6 +73,7 @@ void tn_alert_store_free(tn_alert_store_t *s);
 void tn_alert_store_set_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud);
 /* Adds a listener; they run in the order added (the dispatcher's first). */
 void tn_alert_store_add_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud);
+void tn_alert_store_remove_listener(tn_alert_store_t *s, tn_alert_listener_fn fn, void *ud);
 /* Cap on active alerts; 0 = none. Put of a new fingerprint beyond it fails with TN_ERR_LIMIT
  * and counts in tocsin_alerts_limited_total (registered here, so exported even at 0). */
 void tn_alert_store_set_limit(tn_alert_store_t *s, size_t max_alerts);

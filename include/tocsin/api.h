@@ -49,6 +49,16 @@ typedef struct tn_api_deps {
     size_t max_alerts_per_request; /* default 10000 */
     /* versionInfo of GET /api/v2/status (tocsin/version.h); NULL: the version alone. */
     const struct tn_build_info *build_info;
+    /* Writes the "cluster" object of GET /api/v2/status (tn_cluster_status_json); NULL: not
+     * clustered ("disabled"). */
+    void (*cluster_status)(void *ud, tn_buf_t *b);
+    /* A silence was "created", "updated" or "expired" through the API (for the history);
+     * NULL: not reported. */
+    void (*silence_event)(void *ud, const tn_silence_t *s, const char *what);
+    /* Requests under /api/tocsin/v1/ (the on-call API, oncall.h) go here whole; NULL: 404. */
+    void (*oncall)(void *ud, tn_http_req_t *req);
+    /* Offered every request first (the web page, web.h): true when it answered; NULL: none. */
+    bool (*web)(void *ud, tn_http_req_t *req);
 } tn_api_deps_t;
 
 tn_api_t *tn_api_new(const tn_api_deps_t *deps);

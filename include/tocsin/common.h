@@ -44,10 +44,32 @@ void *tn_xrealloc(void *p, size_t n);
 char *tn_xstrdup(const char *s);
 char *tn_xstrndup(const char *s, size_t n);
 /* printf into a new heap string. */
+/* A random (version 4) UUID, lower-case text: silence and ack ids. */
+void tn_uuid_v4(char out[37]);
 char *tn_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Growable byte buffer with a hard cap. Appending past the cap fails with TN_ERR_LIMIT and
  * leaves the buffer as it was. cap 0 means no cap (internal use only). */
+typedef struct tn_strlist {
+    char **v;
+    size_t n;
+} tn_strlist_t;
+
+/* A small ordered string map (config maps as written, receiver data in the notification
+ * log); looked up by linear scan. */
+typedef struct tn_strmap {
+    char **keys;
+    char **values;
+    size_t n;
+} tn_strmap_t;
+
+/* The value of key, or NULL. */
+const char *tn_strmap_get(const tn_strmap_t *m, const char *key);
+/* Sets key to a copy of value, replacing an earlier value; order of first setting is kept. */
+void tn_strmap_set(tn_strmap_t *m, const char *key, const char *value);
+void tn_strmap_copy(tn_strmap_t *dst, const tn_strmap_t *src);
+void tn_strmap_free(tn_strmap_t *m);
+
 typedef struct tn_buf {
     char *data;
     size_t len;

@@ -61,6 +61,22 @@ typedef struct tn_tls_config {
     char *max_version; /* same, or NULL */
 } tn_tls_config_t;
 
+/* http_config's oauth2 (prometheus/common's OAuth2): the client-credentials grant. The token
+ * endpoint is reached with the oauth2 section's own tls_config and proxy settings. */
+typedef struct tn_oauth2_config {
+    char *client_id;
+    char *client_secret;      /* secret; client_secret_file's content is read at load */
+    char *client_secret_file; /* resolved path */
+    char *grant_type;         /* "client_credentials" (the default) */
+    tn_strlist_t scopes;
+    char *token_url;
+    tn_strmap_t endpoint_params;
+    tn_tls_config_t tls;
+    char *proxy_url;
+    char *no_proxy;
+    bool proxy_from_environment;
+} tn_oauth2_config_t;
+
 typedef struct tn_http_config {
     char *basic_auth_username;
     char *basic_auth_password;       /* secret; *_file contents are read at load time */
@@ -72,6 +88,10 @@ typedef struct tn_http_config {
     bool follow_redirects;       /* default true */
     bool enable_http2;           /* accepted; default true */
     tn_tls_config_t tls;
+    tn_oauth2_config_t *oauth2; /* NULL when not configured */
+    /* An integration that wrote no http_config gets a copy of global.http_config, marked so
+     * (Alertmanager checks some keys before the global one applies). */
+    bool inherited;
 } tn_http_config_t;
 
 /* Deep copy into an uninitialised dst; free with tn_http_config_free. */
@@ -153,6 +173,14 @@ typedef struct tn_rate_limit {
     bool per_group; /* a bucket per aggregation group, not per receiver integration */
 } tn_rate_limit_t;
 
+/* One step of a route's escalation (tocsin extension): when `after` has passed since the
+ * group's first notification and a firing alert is still not acked, the group also goes to
+ * `receiver`. */
+typedef struct tn_escalation_step {
+    tn_duration_t after;
+    const struct tn_receiver_cfg *receiver;
+} tn_escalation_step_t;
+
 typedef struct tn_route {
     tn_pos_t pos;
     struct tn_route *parent;
@@ -179,6 +207,11 @@ typedef struct tn_route {
     const struct tn_time_interval **active_tis;
     tn_rate_limit_t rate_limit; /* inherited; limit 0 = none */
     uint32_t group_limit;       /* inherited; most aggregation groups, 0 = no cap */
+    /* escalation steps, `after` increasing (inherited; owned copy); ack_notify: an ack sends
+     * the group an "acknowledged by" notification (inherited). tocsin extensions. */
+    tn_escalation_step_t *escalation;
+    size_t nescalation;
+    bool ack_notify;
     /* labels: the parent's, a key of this route's replacing the parent's; values are template
      * text, rendered per aggregation group by the dispatcher. Interned, sorted by name. */
     tn_label_t *labels;
@@ -281,7 +314,7 @@ const struct tn_field *tn_config_global_fields(void);
 int tn_config_check_main(int argc, char **argv);
 /* `tocsin config routes [show|test] --config.file=FILE ...`: the routing tree, and the
  * receivers a label set routes to, printed as `amtool config routes` prints them (src/
- * config_routes.c). argv[0] is "routes". Returns the exit status. */
+ * config_routes_cmd.c). argv[0] is "routes". Returns the exit status. */
 int tn_config_routes_main(int argc, char **argv);
 
 /* Tests only: use this NULL-terminated table instead of the receiver registry (NULL restores

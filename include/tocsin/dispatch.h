@@ -17,9 +17,13 @@ tn_dispatch_t *tn_dispatch_new(tn_sched_t *sched, tn_notifier_t *notifier, tn_al
 /* Drops every group (flushes in flight finish on their own). */
 void tn_dispatch_free(tn_dispatch_t *d);
 
-/* Installs a config snapshot (takes a reference): drops all groups and routes every alert of
- * the store again. The notification log keeps already-sent groups from paging twice; a flush
- * still in flight finishes on the old config, and the new group with its key waits for it. */
+/* Installs a config snapshot (takes a reference). When its routes group and time alerts as
+ * the current ones do (receivers, templates, inhibit rules and the rest may differ), the groups
+ * stay, with their alerts, and move to the new snapshot without routing anything again; their
+ * timers restart as rebuilt groups' would (Alertmanager's timing). Otherwise it drops all
+ * groups and routes every alert of the store again: the notification log keeps already-sent
+ * groups from paging twice; a flush still in flight finishes on the old config, and the new
+ * group with its key waits for it. */
 void tn_dispatch_set_config(tn_dispatch_t *d, tn_config_t *cfg);
 /* Groups created before `t` wait until then before their first flush (--dispatch.start-delay). */
 void tn_dispatch_set_start_time(tn_dispatch_t *d, tn_time_t t);
@@ -53,6 +57,11 @@ typedef bool (*tn_dispatch_group_fn)(void *ud, const tn_dispatch_group_view_t *g
 /* Calls fn for every live group, in no particular order. fn must not change the dispatcher or
  * the alert store. */
 void tn_dispatch_foreach_group(tn_dispatch_t *d, tn_dispatch_group_fn fn, void *ud);
+
+/* An ack was made: every group holding one of these alerts whose route has ack_notify sends its
+ * receiver an "acknowledged" notification (n.ack set). */
+void tn_dispatch_ack_notify(tn_dispatch_t *d, const tn_notif_ack_t *ack, const uint64_t *fps,
+                            size_t nfps);
 
 /* Shutdown: no new flushes start and no group timer stays armed (tn_notifier_inflight() says
  * how many flushes are still running). */

@@ -50,6 +50,10 @@ const char *tn_http_req_peer(const tn_http_req_t *r);
  * and writes up to max pointers (valid as long as the request). */
 size_t tn_http_req_query_values(tn_http_req_t *r, const char *name, const char **out, size_t max);
 
+/* Whether a Content-Type value is application/json (any case, parameters allowed): writes
+ * that must not come from a plain cross-site form ask for it. */
+bool tn_http_is_json(const char *content_type);
+
 /* Adds a response header for the next tn_http_respond() (copied). */
 void tn_http_add_header(tn_http_req_t *r, const char *name, const char *value);
 /* Sends the response (Content-Length set; HEAD requests get no body) and releases the
@@ -75,6 +79,8 @@ void tn_http_stream_end(tn_http_req_t *r, bool complete);
 typedef void (*tn_http_drain_fn)(void *ud);
 bool tn_http_stream_wait(tn_http_req_t *r, size_t low, tn_http_drain_fn fn, void *ud);
 bool tn_http_stream_dead(const tn_http_req_t *r);
+/* Bytes of a streamed answer written but not yet taken by the client (0 once dead). */
+size_t tn_http_stream_queued(const tn_http_req_t *r);
 /* Counts `bytes` an answer holds while it is produced against max_response_bytes, until the
  * request is answered; false (nothing counted) when that would pass the cap. */
 bool tn_http_req_charge(tn_http_req_t *r, size_t bytes);

@@ -17,5 +17,8 @@ tn_muter_t *tn_muter_new(tn_inhibitor_t *inh, tn_silences_t *sil);
 void tn_muter_free(tn_muter_t *m);
 /* A tn_mute_fn: pass it to tn_notifier_set_muter with the muter as ud. */
 bool tn_muter_mute(void *ud, const tn_notification_t *n, bool *keep);
+/* A resolved alert for which fn says true is not silenced: an alert resolved by hand with a
+ * silence to hold it (oncall.h) still sends its resolved notification. */
+void tn_muter_set_exempt(tn_muter_t *m, bool (*fn)(void *ud, const tn_alert_t *a), void *ud);
 
 #endif

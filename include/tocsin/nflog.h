@@ -20,6 +20,7 @@ typedef struct tn_nflog_entry {
     size_t nfiring;
     uint64_t *resolved; /* sorted */
     size_t nresolved;
+    tn_strmap_t data; /* what the integration kept with the send (Slack's message ts) */
 } tn_nflog_entry_t;
 
 /* Persistence hook: called after each write (entry borrowed). */
@@ -28,6 +29,8 @@ typedef void (*tn_nflog_write_fn)(void *ud, const tn_nflog_entry_t *e);
 tn_nflog_t *tn_nflog_new(void);
 void tn_nflog_free(tn_nflog_t *l);
 void tn_nflog_set_hook(tn_nflog_t *l, tn_nflog_write_fn fn, void *ud);
+/* The hook installed, for one that wraps it (replication runs after persistence). */
+void tn_nflog_get_hook(const tn_nflog_t *l, tn_nflog_write_fn *fn, void **ud);
 
 /* Builds the state key Alertmanager uses: "<groupKey>:<receiver>/<integration>/<idx>". */
 char *tn_nflog_key(const char *group_key, const char *receiver, const char *integration,
@@ -35,9 +38,10 @@ char *tn_nflog_key(const char *group_key, const char *receiver, const char *inte
 /* Borrowed entry, or NULL if none. An entry past its expiry still answers until
  * tn_nflog_gc() drops it, as in Alertmanager, where only maintenance removes entries. */
 const tn_nflog_entry_t *tn_nflog_get(tn_nflog_t *l, const char *key);
-/* Records a send. Hash arrays are copied and sorted. */
+/* Records a send. Hash arrays are copied and sorted; data (NULL = none) is copied. */
 void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t nfiring,
-                  const uint64_t *resolved, size_t nresolved, tn_time_t now, tn_time_t expires_at);
+                  const uint64_t *resolved, size_t nresolved, const tn_strmap_t *data,
+                  tn_time_t now, tn_time_t expires_at);
 /* Drops expired entries; returns how many. */
 size_t tn_nflog_gc(tn_nflog_t *l, tn_time_t now);
 size_t tn_nflog_count(tn_nflog_t *l);

@@ -47,6 +47,12 @@ typedef struct tn_summary {
     bool truncated; /* some group, name or alert is not listed */
 } tn_summary_t;
 
+/* An acknowledgement announced to the group (a route's ack_notify, tocsin extension). */
+typedef struct tn_notif_ack {
+    const char *id, *by, *comment;
+    tn_time_t at;
+} tn_notif_ack_t;
+
 typedef struct tn_notification {
     const char *receiver;  /* receiver name */
     const char *group_key; /* Alertmanager's group key: route key + ":" + group labels */
@@ -63,6 +69,9 @@ typedef struct tn_notification {
     const char *reason;
     /* Set only on a rate-limit summary (tocsin extension); NULL on every other notification. */
     const tn_summary_t *summary;
+    /* Set only on an ack announcement (tocsin extension): webhooks carry it as tocsinAck,
+     * templates see it as .Ack. */
+    const tn_notif_ack_t *ack;
     /* The group's route labels (Alertmanager's Data.RouteLabels), sorted by name. A flush
      * carries them rendered, and routeLabels returns them as they are; with route_labels_raw
      * the values are still template text, which routeLabels executes (the dispatcher's own

@@ -23,7 +23,10 @@ typedef struct tn_out_request {
     tn_out_header_t *headers;
     size_t nheaders;
     tn_buf_t body;
-    uint64_t timeout_ms;               /* whole exchange; 0 = the outbound default */
+    uint64_t timeout_ms; /* whole exchange; 0 = the outbound default */
+    /* Response body bytes kept for classify (0 = 4096, enough for an error message; at most
+     * 1 MiB): a receiver that reads a JSON reply asks for what the reply can take. */
+    size_t max_response;
     const struct tn_http_config *http; /* borrowed; must outlive the request */
     /* SMTP (curl's smtp:// and smtps://): envelope; body is the whole message. */
     char *mail_from;
@@ -38,7 +41,7 @@ typedef struct tn_out_response {
     int curl_code;     /* CURLcode; 0 = the exchange completed */
     long status;       /* HTTP status or SMTP final reply code; 0 if none */
     const char *error; /* curl's error text when curl_code != 0 */
-    const char *body;  /* first bytes of the response body (capped), NUL-terminated */
+    const char *body;  /* first max_response bytes of the response body, NUL-terminated */
     size_t body_len;
     const char *retry_after;  /* Retry-After header value, or NULL */
     const char *content_type; /* Content-Type of the response, or NULL */

@@ -16,7 +16,17 @@
 #include "tocsin/notification.h"
 #include "tocsin/sched.h"
 
-struct tn_sender;
+/* How a summary goes out: through the notifier, with the attempts, backoff and metrics of any
+ * notification. deliver sends n (borrowed until sent runs; its summary too) through ic until
+ * deadline and calls sent exactly once, unless cancel comes first; sent may run from inside
+ * deliver. The handle is valid until sent runs. */
+typedef void (*tn_notifier_sent_fn)(void *ctx, bool ok, const char *err);
+typedef struct tn_rl_delivery {
+    void *ud;
+    void *(*deliver)(void *ud, const tn_integration_cfg_t *ic, const tn_notification_t *n,
+                     tn_time_t deadline, tn_notifier_sent_fn sent, void *ctx);
+    void (*cancel)(void *ud, void *handle);
+} tn_rl_delivery_t;
 
 /* ---- token bucket (GCRA form: one "theoretical arrival time" per bucket) ---- */
 
@@ -33,9 +43,7 @@ tn_time_t tn_bucket_ready_at(const tn_bucket_t *b, const tn_rate_limit_t *rl);
 
 typedef struct tn_ratelimit tn_ratelimit_t;
 
-/* sender is borrowed and must outlive the limiter (it sends the summaries). */
-tn_ratelimit_t *tn_ratelimit_new(tn_sched_t *sched, tn_nflog_t *nflog,
-                                 const struct tn_sender *sender);
+tn_ratelimit_t *tn_ratelimit_new(tn_sched_t *sched, tn_nflog_t *nflog, tn_rl_delivery_t delivery);
 /* Cancels a summary in flight and drops what is held (it was never logged as sent). */
 void tn_ratelimit_free(tn_ratelimit_t *rl);
 /* Same as free without freeing: for shutdown. */

@@ -82,6 +82,8 @@ size_t tn_silences_total(tn_silences_t *s);
  * Not called by tn_silences_load. */
 typedef void (*tn_silence_hook_fn)(void *ud, const tn_silence_t *sil, bool deleted);
 void tn_silences_set_hook(tn_silences_t *s, tn_silence_hook_fn fn, void *ud);
+/* The hook installed, for one that wraps it (replication runs after persistence). */
+void tn_silences_get_hook(const tn_silences_t *s, tn_silence_hook_fn *fn, void **ud);
 /* Inserts a stored silence as it is (no validation of times, no limits, no hook), replacing one
  * with the same id. Used when loading state. Copies sil. */
 int tn_silences_load(tn_silences_t *s, const tn_silence_t *sil, char *err, size_t errlen);

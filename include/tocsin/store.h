@@ -39,6 +39,11 @@ void tn_store_set_retention(tn_store_t *st, tn_duration_t retention);
 /* Installs the hooks/listeners that queue writes (call after load). Any may be NULL. */
 void tn_store_attach(tn_store_t *st, tn_silences_t *sil, tn_nflog_t *nflog,
                      tn_alert_store_t *alerts);
+/* Acknowledgements (ack.h): loaded at start (after tn_store_load), then persisted through their
+ * hook. A damaged row is skipped with a warning. */
+struct tn_acks;
+int tn_store_load_acks(tn_store_t *st, struct tn_acks *acks, char *err, size_t errlen);
+void tn_store_attach_acks(tn_store_t *st, struct tn_acks *acks);
 /* Runs cb(ud, rc) on the loop once everything queued so far is durable (rc = TN_OK) or its
  * write failed (rc = TN_ERR_IO; the write is retried later). */
 void tn_store_sync(tn_store_t *st, void (*cb)(void *ud, int rc), void *ud);

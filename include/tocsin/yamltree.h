@@ -64,4 +64,38 @@ tn_ynode_t *tn_yaml_map_get(tn_yaml_t *y, tn_ynode_t *map, const char *key);
 size_t tn_yaml_seq_len(const tn_ynode_t *n);
 tn_ynode_t *tn_yaml_seq_item(tn_yaml_t *y, const tn_ynode_t *n, size_t i);
 
+/* ---- values: a node as Go's YAML v2 reader decodes it into interface{} ---- */
+
+typedef enum tn_yval_kind {
+    TN_YVAL_NULL,
+    TN_YVAL_BOOL,
+    TN_YVAL_INT,   /* fits int64 */
+    TN_YVAL_UINT,  /* above INT64_MAX */
+    TN_YVAL_FLOAT, /* may be NaN or an infinity (.nan, .inf) */
+    TN_YVAL_STR,
+    TN_YVAL_SEQ,
+    TN_YVAL_MAP,
+} tn_yval_kind_t;
+
+typedef struct tn_yval {
+    tn_yval_kind_t kind;
+    bool b;
+    int64_t i;
+    uint64_t u;
+    double f;
+    char *s;               /* STR */
+    struct tn_yval *items; /* SEQ: the n items; MAP: the n values */
+    char **keys;           /* MAP: the n keys in document order (merge keys expanded) */
+    size_t n;
+} tn_yval_t;
+
+/* Decodes node n (NULL: null) into a new tree in *out, freed with tn_yval_free. Plain scalars
+ * resolve as yaml.v2 resolves them: null (~, null, empty), booleans (true, yes, on, y, and
+ * their negatives, in three cases), integers (signs, 0x, 0o, 0b, leading-0 octal, _ ignored),
+ * floats (1.5, 1e3, .inf, .nan); anything else, and every quoted or block scalar, is a string.
+ * A mapping keeps only the keys that resolve to strings, as Alertmanager drops the others.
+ * Mapping errors (duplicate keys, bad merges) are tn_yaml_map_pairs's. */
+int tn_yaml_value(tn_yaml_t *y, tn_ynode_t *n, tn_yval_t **out);
+void tn_yval_free(tn_yval_t *v);
+
 #endif

@@ -111,7 +111,33 @@ def test_template_fails_on_example_data(ctx):
     os.rmdir(d)
 
 
+def test_structured_values_linted(ctx):
+    """Strings inside a YAML value (the webhook payload), keys too, are linted the same way."""
+    harness.tocsin_only("the lint is tocsin's")
+    text = ("route:\n  receiver: a\nreceivers:\n- name: a\n  webhook_configs:\n"
+            "  - url: http://127.0.0.1:1/x\n    payload:\n"
+            "      ok: '{{ .CommonLabels | toJson }}'\n"
+            "      '{{ .Nope }}': [1, '{{ template \"no.such\" . }}']\n")
+    expect(text, '4:3: receiver "a": webhook payload fails on the example data: ',
+           '4:3: receiver "a": webhook payload fails on the example data: ')
+
+
+def test_misspelled_group_by(ctx):
+    harness.tocsin_only("the lint is tocsin's")
+    # one slip from a label alerts usually carry, and from one the config's matchers name
+    expect("route:\n  receiver: a\n  group_by: [alertnmae, cluster]\n" + RECEIVERS,
+           '2:3: group_by label "alertnmae" is named nowhere else and looks like "alertname"')
+    expect(HEAD + "  routes:\n  - matchers: [tenant=x]\n    group_by: [tennat]\n" + RECEIVERS,
+           '4:5: group_by label "tennat" is named nowhere else and looks like "tenant"')
+    # said where it is set, not on the routes that inherit it; real names and '...' are quiet
+    expect("route:\n  receiver: a\n  group_by: [alertnmae]\n  routes:\n  - matchers: [x=y]\n" +
+           RECEIVERS, '2:3: group_by label "alertnmae"')
+    expect("route:\n  receiver: a\n  group_by: ['...']\n" + RECEIVERS)
+    expect("route:\n  receiver: a\n  group_by: [alertname, datacenter]\n" + RECEIVERS)
+
+
 if __name__ == "__main__":
     run_cases([test_clean_config, test_unreachable_route, test_repeat_shorter_than_group_interval,
                test_unused_receiver_and_interval, test_interval_that_never_happens,
-               test_inhibit_rules, test_template_fails_on_example_data])
+               test_inhibit_rules, test_template_fails_on_example_data,
+               test_structured_values_linted, test_misspelled_group_by])

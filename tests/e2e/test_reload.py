@@ -217,6 +217,8 @@ def slow_reload(ctx):
     t = threading.Thread(target=lambda: answers.append(srv.request("POST", "/-/reload",
                                                                      timeout=60)))
     t.start()
+    # the reload must be under way before a test signals, or SIGTERM closes the listener first
+    wait_for(lambda: "Loading configuration file" in srv.log(), 10, what="the reload to start")
     return srv, fifo, answers, t
 
 

@@ -1,7 +1,9 @@
 """Slack receiver end to end: the exact request a fake Slack receives for firing, resolved and
-mixed groups, app token mode, truncation, and the retry rules (5xx and 429 with Retry-After
-retried, 400 and an error verdict not)."""
+mixed groups, app token mode, truncation, the retry rules (5xx and 429 with Retry-After
+retried, 400 and an error verdict not), and update_message (chat.update with the kept ts,
+across a restart)."""
 
+import os
 import time
 
 from harness import alert, assert_no_request, dur, resolved, run_cases, scaled, wait_for
@@ -164,7 +166,75 @@ def test_400_and_error_verdict_not_retried(ctx):
              what="two clientError failures")
 
 
+def test_update_message(ctx):
+    """With a bot token, a group's first notification posts and later ones edit that message
+    through chat.update, with the ts and channel kept in the notification log, across a
+    restart."""
+    sink = ctx.sink()
+    reply = b'{"ok":true,"channel":"C024BE91L","ts":"1700000000.000100"}'
+    sink.reply("/api/chat.postMessage", reply, "application/json; charset=utf-8")
+    sink.reply("/api/chat.update", reply, "application/json; charset=utf-8")
+    cfg = """
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: %s
+  group_interval: %s
+  repeat_interval: 10m
+receivers:
+  - name: team
+    slack_configs:
+      - channel: '#ops'
+        app_token: xoxb-update-token
+        app_url: %s
+        update_message: true
+        send_resolved: true
+        title: '{{ .Status }} {{ len .Alerts }}'
+""" % (dur(0.5), dur(1.5), sink.url("/api/chat.postMessage"))
+    srv = ctx.server(cfg)
+    srv.post_ok([alert({"alertname": "Disk", "instance": "a"})])
+    first = sink.wait("/api/chat.postMessage", 1, timeout=0.5 + LATE)[0]
+    assert first["headers"]["authorization"] == "Bearer xoxb-update-token"
+    assert first["json"]["channel"] == "#ops" and "ts" not in first["json"], first["json"]
+
+    # A new alert in the group: the same message is edited, in the channel Slack named; a
+    # 5xx on the update is retried as the same update.
+    sink.respond("/api/chat.update", [503])
+    srv.post_ok([alert({"alertname": "Disk", "instance": "b"})])
+    failed, up = sink.wait("/api/chat.update", 2, timeout=1.5 + 3 + LATE)[:2]
+    assert failed["status"] == 503 and up["status"] == 200
+    assert failed["body"] == up["body"]
+    assert up["headers"]["authorization"] == "Bearer xoxb-update-token"
+    body = up["body"].decode()
+    assert body.startswith('{"channel":"C024BE91L","ts":"1700000000.000100",'), body
+    assert up["json"]["attachments"][0]["title"] == "firing 2"
+    assert len(sink.requests("/api/chat.postMessage")) == 1
+
+    # The ts lives in the notification log, in the database: a restart keeps updating.
+    srv.restart()
+    import sqlite3
+    db = sqlite3.connect(os.path.join(srv.storage, "tocsin.db"))
+    try:
+        rows = [r[0] for r in db.execute("SELECT data FROM nflog")]
+    finally:
+        db.close()
+    assert any(b"threadTs\0" + b"1700000000.000100\0" in bytes(r) for r in rows), rows
+    srv.post_ok([alert({"alertname": "Disk", "instance": "c"})])
+    again = wait_for(lambda: [r for r in sink.requests("/api/chat.update")
+                              if r["json"]["attachments"][0]["title"] == "firing 3"],
+                     2 + LATE, what="the update after the restart")
+    assert again[0]["json"]["ts"] == "1700000000.000100"
+    srv.post_ok([resolved({"alertname": "Disk", "instance": i}) for i in "abc"])
+    done = wait_for(lambda: [r for r in sink.requests("/api/chat.update")
+                             if r["json"]["attachments"][0]["title"].startswith("resolved")],
+                    2 + LATE, what="the resolved update")
+    assert done[0]["json"]["ts"] == "1700000000.000100"
+    assert done[0]["json"]["channel"] == "C024BE91L"
+    assert len(sink.requests("/api/chat.postMessage")) == 1
+    assert "xoxb-update-token" not in srv.log()
+
+
 if __name__ == "__main__":
     run_cases([test_firing_payload, test_resolved_and_mixed, test_app_token, test_title_truncated,
                test_5xx_retried, test_429_waits_for_retry_after,
-               test_400_and_error_verdict_not_retried])
+               test_400_and_error_verdict_not_retried, test_update_message])

@@ -216,7 +216,9 @@ class AcceptanceTest:
         self.errors = []
         self.base = time.time()
         self.server = None
+        self.servers = []
         self.config = None
+        self.replicas = 1
 
     def collector(self, name):
         c = Collector(self, name)
@@ -231,15 +233,21 @@ class AcceptanceTest:
     def alertmanager(self, config):
         self.config = config
 
+    def alertmanager_cluster(self, config, n):
+        """Upstream's AlertmanagerCluster: n replicas, every push goes to each. Here they share
+        state through a Redis the test starts (upstream's gossip is not tocsin's)."""
+        self.config = config
+        self.replicas = n
+
     def do(self, at, fn):
         self.actions.append((float(at), fn))
 
     def push(self, at, *alerts):
         def fn():
-            r = self.server.request("POST", "/api/v2/alerts",
-                                    [a.postable(self.base) for a in alerts])
-            if r.status != 200:
-                self.errors.append("push at %g: %d %s" % (at, r.status, r.text()))
+            for srv in self.servers:
+                r = srv.request("POST", "/api/v2/alerts", [a.postable(self.base) for a in alerts])
+                if r.status != 200:
+                    self.errors.append("push at %g: %d %s" % (at, r.status, r.text()))
         self.do(at, fn)
 
     def set_silence(self, at, sil):
@@ -269,12 +277,33 @@ class AcceptanceTest:
             raise harness.Skip("--enable-feature is newer than Alertmanager 0.25")
         if self.feature_flags:
             args.append("--enable-feature=" + ",".join(self.feature_flags))
-        self.server = self.ctx.server(self.config, args, route_prefix=self.route_prefix)
+        if self.replicas > 1:
+            harness.tocsin_only("replicas share state through Redis, not gossip")
+            from redis_server import Redis
+            redis = Redis(self.ctx)
+            self.servers = [self.ctx.server(self.config, args + [
+                "--cluster.redis-url=" + redis.url, "--cluster.peer-name=am%d" % i],
+                route_prefix=self.route_prefix) for i in range(self.replicas)]
+
+            def settled():
+                for s in self.servers:
+                    st = s.request("GET", "/api/v2/status").json()["cluster"]
+                    if st["status"] != "ready" or len(st["peers"]) < self.replicas:
+                        return False
+                return True
+            harness.wait_for(settled, harness.scaled(10), what="the replicas to see each other")
+        else:
+            self.servers = [self.ctx.server(self.config, args, route_prefix=self.route_prefix)]
+        self.server = self.servers[0]
         return self.server
 
-    def run(self, extra_args=()):
-        """Starts the server, plays the timeline, waits for the last interval, then checks."""
+    def run(self, extra_args=(), settle=0.0):
+        """Starts the server, plays the timeline, waits for the last interval, then checks.
+        settle: seconds between ready and the base time, for timelines that count on the time
+        upstream's harness spends after start (cluster discovery and convergence)."""
         self.start(extra_args)
+        if settle:
+            time.sleep(settle)
         self.base = time.time()
         threads = []
         for at, fn in self.actions:
@@ -295,8 +324,9 @@ class AcceptanceTest:
             time.sleep(delay)
         for t in threads:
             t.join(timeout=5)
-        if not self.server.alive():
-            self.errors.append("server exited with %s" % self.server.proc.returncode)
+        for srv in self.servers:
+            if not srv.alive():
+                self.errors.append("server exited with %s" % srv.proc.returncode)
         failures = list(self.errors)
         for c in self.collectors:
             failures += c.check()

@@ -116,6 +116,36 @@ static inline const tn_integration_cfg_t *fx_ic(fx_t *f, size_t i)
     return &r->integrations[i];
 }
 
+/* One step of a send through the receiver contract, for tests that drive a receiver alone. */
+static inline int fx_send_build(const tn_integration_cfg_t *ic, const tn_notification_t *n,
+                                tn_out_request_t *req, char *err, size_t errlen)
+{
+    tn_send_t s = {.ic = ic, .n = n};
+    int rc = ic->type->build(&s, req, err, errlen);
+    tn_strmap_free(&s.keep);
+    if (s.carry) /* the attempt ends here, as the core ends it */
+        (s.carry_free ? s.carry_free : free)(s.carry);
+    return rc;
+}
+
+static inline enum tn_send_result fx_send_classify(const tn_integration_cfg_t *ic,
+                                                   const tn_out_response_t *resp,
+                                                   const char **reason, char *err, size_t errlen)
+{
+    tn_send_t s = {.ic = ic};
+    tn_send_outcome_t o = {.result = TN_SEND_DONE, .reason = *reason};
+    ic->type->classify(&s, resp, &o);
+    tn_strmap_free(&s.keep);
+    *reason = o.reason;
+    size_t n = strnlen(o.err, sizeof(o.err));
+    if (errlen) {
+        n = n < errlen ? n : errlen - 1;
+        memcpy(err, o.err, n);
+        err[n] = 0;
+    }
+    return o.result;
+}
+
 /* Builds the request of integration i; parses a JSON body. */
 static inline int fx_build(fx_t *f, size_t i, char *err, size_t errlen)
 {
@@ -123,7 +153,7 @@ static inline int fx_build(fx_t *f, size_t i, char *err, size_t errlen)
     tn_out_request_free(&f->req);
     json_decref(f->json);
     f->json = NULL;
-    int rc = ic->type->build(ic, &f->notif, &f->req, err, errlen);
+    int rc = fx_send_build(ic, &f->notif, &f->req, err, errlen);
     if (rc == TN_OK && f->req.body.len && f->req.body.data[0] == '{') {
         json_error_t jerr;
         f->json = json_loadb(f->req.body.data, f->req.body.len, 0, &jerr);
@@ -190,7 +220,7 @@ static inline enum tn_send_result fx_classify(fx_t *f, size_t i, long status, co
     char err[TN_ERRBUF_SIZE];
     *reason = NULL;
     const tn_integration_cfg_t *ic = fx_ic(f, i);
-    return ic->type->classify(ic, &resp, reason, err, sizeof(err));
+    return fx_send_classify(ic, &resp, reason, err, sizeof(err));
 }
 
 /* True when the template engine reports a missing template as an error (the stub does not). */

@@ -254,7 +254,17 @@ static void test_errors(void **state)
          "test.yml:8:7: ", "at most one of basic_auth, oauth2, bearer_token"},
         {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://x/\n"
          "    http_config:\n      oauth2: {client_id: x}\n",
-         "test.yml:8:7: ", "http_config: oauth2 is not supported yet"},
+         "test.yml:8:15: ", "oauth2 token_url must be configured"},
+        {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://x/\n"
+         "    http_config:\n      oauth2: {token_url: http://t/, client_id: x, iss: y}\n",
+         "test.yml:8:52: ", "oauth2: iss is not supported yet"},
+        {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://x/\n"
+         "    http_config:\n      oauth2: {token_url: http://t/, client_id: x}\n"
+         "      authorization: {credentials: c}\n",
+         "test.yml:9:7: ", "at most one of basic_auth, oauth2 & authorization"},
+        {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://x/\n"
+         "    http_config:\n      oauth2: {token_url: http://t/, client_id: x, scopes: a}\n",
+         "test.yml:8:", "scopes"},
         {"route:\n  receiver: a\nreceivers:\n- name: a\n  fake_configs:\n  - url: http://x/\n"
          "    http_config:\n      authorization: {type: Basic, credentials: x}\n",
          "test.yml:8:29: ", "authorization type cannot be set to \"basic\""},
@@ -299,6 +309,24 @@ static void test_errors(void **state)
         {"route:\n  receiver: a\n  routes:\n  - match:\n      'bad-name': x\nreceivers:\n- name: "
          "a\n",
          "test.yml:5:7: ", "invalid label name \"bad-name\""},
+        {"route:\n  receiver: a\n  escalation:\n  - after: 5m\n    receiver: nope\nreceivers:\n"
+         "- name: a\n",
+         "test.yml:5:15: ", "undefined receiver \"nope\" used in escalation"},
+        {"route:\n  receiver: a\n  escalation:\n  - after: 10m\n    receiver: a\n  - after: 5m\n"
+         "    receiver: a\nreceivers:\n- name: a\n",
+         "test.yml:6:12: ", "escalation[1].after must be later than the step before it"},
+        {"route:\n  receiver: a\n  escalation:\n  - receiver: a\nreceivers:\n- name: a\n",
+         "test.yml:4:5: ", "escalation[0]: missing after"},
+        {"route:\n  receiver: a\n  escalation:\n  - after: 0s\n    receiver: a\nreceivers:\n"
+         "- name: a\n",
+         "test.yml:4:12: ", "escalation[0].after must be positive"},
+        {"route:\n  receiver: a\n  escalation:\n  - after: 1m\n    receiver: a\n    when: x\n"
+         "receivers:\n- name: a\n",
+         "test.yml:6:5: ", "unknown field \"when\" in escalation"},
+        {"route:\n  receiver: a\n  escalation: 5m\nreceivers:\n- name: a\n",
+         "test.yml:3:15: ", "escalation"},
+        {"route:\n  receiver: a\n  ack_notify: maybe\nreceivers:\n- name: a\n",
+         "test.yml:3:15: ", "ack_notify"},
     };
     (void)state;
     for (size_t i = 0; i < TN_ARRAY_LEN(cases); i++) {
@@ -315,6 +343,30 @@ static void test_errors(void **state)
 }
 
 /* ---- inheritance and defaults ---- */
+
+static void test_escalation_inherited(void **state)
+{
+    (void)state;
+    static const char yml[] = "route:\n  receiver: chat\n  ack_notify: true\n  escalation:\n"
+                              "  - after: 10m\n    receiver: pager\n  - after: 30m\n"
+                              "    receiver: boss\n  routes:\n  - matchers: [a=b]\n"
+                              "  - matchers: [c=d]\n    escalation: []\n    ack_notify: false\n"
+                              "receivers:\n- name: chat\n- name: pager\n- name: boss\n";
+    char err[1024] = "";
+    tn_config_t *c = tn_config_load_string("test.yml", yml, strlen(yml), err, sizeof(err));
+    assert_non_null(c);
+    const tn_route_t *r = c->route, *a = r->children[0], *b = r->children[1];
+    assert_int_equal(r->nescalation, 2);
+    assert_true(r->ack_notify);
+    assert_int_equal(r->escalation[0].after, 600 * TN_NS_PER_SEC);
+    assert_string_equal(r->escalation[1].receiver->name, "boss");
+    assert_int_equal(a->nescalation, 2);
+    assert_true(a->ack_notify);
+    assert_string_equal(a->escalation[0].receiver->name, "pager");
+    assert_int_equal(b->nescalation, 0);
+    assert_false(b->ack_notify);
+    tn_config_unref(c);
+}
 
 static void test_inheritance(void **state)
 {
@@ -861,11 +913,17 @@ static void test_check_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_inheritance),
-        cmocka_unit_test(test_fields),       cmocka_unit_test(test_global_defaults),
-        cmocka_unit_test(test_secret_files), cmocka_unit_test(test_anchors_and_merge),
-        cmocka_unit_test(test_alias_bombs),  cmocka_unit_test(test_hash_and_original),
-        cmocka_unit_test(test_full_file),    cmocka_unit_test(test_check_config),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_inheritance),
+        cmocka_unit_test(test_escalation_inherited),
+        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_global_defaults),
+        cmocka_unit_test(test_secret_files),
+        cmocka_unit_test(test_anchors_and_merge),
+        cmocka_unit_test(test_alias_bombs),
+        cmocka_unit_test(test_hash_and_original),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_check_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,7 @@ typedef struct call {
     void *ctx;
     tn_send_done_fn done;
     unsigned integration; /* index among the receiver's integrations */
+    char receiver[32];
     size_t nalerts, nfiring;
     char first_alertname[64];
     char group_labels[128]; /* Go's LabelSet.String() of the group labels */
@@ -37,14 +38,16 @@ typedef struct env {
     bool hold;                       /* leave calls pending for the test to finish */
     bool cancel_in_start;            /* next start cancels everything, then returns */
     size_t ncancels;
+    bool acked; /* every alert counts as acknowledged */
 } env_t;
 
 static env_t *E;
 
-static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                        uint64_t timeout_ms, tn_send_done_fn done, void *ctx, char *err,
-                        size_t errlen)
+static void *fake_start(void *ud, tn_send_t *s_, uint64_t timeout_ms, tn_send_done_fn done,
+                        void *ctx, char *err, size_t errlen)
 {
+    const tn_integration_cfg_t *ic = s_->ic;
+    const tn_notification_t *n = s_->n;
     (void)timeout_ms;
     (void)err;
     (void)errlen;
@@ -58,6 +61,7 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
     c->nfiring = n->nfiring;
     const tn_receiver_cfg_t *r = tn_config_receiver(n->config, n->receiver);
     c->integration = (unsigned)(ic - r->integrations);
+    snprintf(c->receiver, sizeof(c->receiver), "%s", n->receiver);
     if (n->nalerts)
         snprintf(c->first_alertname, sizeof(c->first_alertname), "%s",
                  tn_alert_name(n->alerts[0].alert));
@@ -82,8 +86,9 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
     }
     if (!e->hold) {
         c->pending = false;
-        done(ctx, e->auto_result, e->auto_result == TN_SEND_DONE ? NULL : "serverError",
-             e->auto_result == TN_SEND_DONE ? NULL : "boom");
+        tn_send_answer(done, ctx, e->auto_result,
+                       e->auto_result == TN_SEND_DONE ? NULL : "serverError",
+                       e->auto_result == TN_SEND_DONE ? NULL : "boom");
     }
     return c;
 }
@@ -126,6 +131,37 @@ static const char *yaml_fast = "route:\n"
                                "    webhook_configs:\n"
                                "      - url: http://127.0.0.1:1/a\n";
 
+/* Escalation steps at 7 and 20 minutes, between the 5-minute flushes. */
+static const char *yaml_esc = "route:\n"
+                              "  receiver: r\n"
+                              "  group_by: [alertname]\n"
+                              "  group_wait: 30s\n"
+                              "  group_interval: 5m\n"
+                              "  repeat_interval: 1h\n"
+                              "  escalation:\n"
+                              "  - after: 7m\n"
+                              "    receiver: pager\n"
+                              "  - after: 20m\n"
+                              "    receiver: boss\n"
+                              "receivers:\n"
+                              "  - name: r\n"
+                              "    webhook_configs:\n"
+                              "      - url: http://127.0.0.1:1/r\n"
+                              "  - name: pager\n"
+                              "    webhook_configs:\n"
+                              "      - url: http://127.0.0.1:1/p\n"
+                              "  - name: boss\n"
+                              "    webhook_configs:\n"
+                              "      - url: http://127.0.0.1:1/b\n"
+                              "        send_resolved: false\n";
+
+static bool env_acked(void *ud, const tn_alert_t *a, tn_time_t now)
+{
+    (void)a;
+    (void)now;
+    return ((env_t *)ud)->acked;
+}
+
 static int setup_with(void **state, const char *conf)
 {
     env_t *e = calloc(1, sizeof(*e));
@@ -143,6 +179,7 @@ static int setup_with(void **state, const char *conf)
     e->d = tn_dispatch_new(e->sched, e->nt, e->store);
     tn_alert_store_set_listener(e->store, tn_dispatch_on_alert, e->d);
     tn_dispatch_set_config(e->d, e->cfg);
+    tn_notifier_set_acked(e->nt, env_acked, e);
     e->auto_result = TN_SEND_DONE;
     E = e;
     *state = e;
@@ -152,6 +189,11 @@ static int setup_with(void **state, const char *conf)
 static int setup(void **state)
 {
     return setup_with(state, yaml);
+}
+
+static int setup_esc(void **state)
+{
+    return setup_with(state, yaml_esc);
 }
 
 static int setup_fast(void **state)
@@ -250,6 +292,87 @@ static void test_group_wait_interval_repeat(void **state)
     assert_int_equal(e->ncalls, before + 4); /* then group A, last sent at t0+5m30s */
 }
 
+static size_t calls_to(const env_t *e, const char *receiver)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->ncalls; i++)
+        n += strcmp(e->calls[i].receiver, receiver) == 0;
+    return n;
+}
+
+static const call_t *last_to(const env_t *e, const char *receiver)
+{
+    for (size_t i = e->ncalls; i-- > 0;)
+        if (strcmp(e->calls[i].receiver, receiver) == 0)
+            return &e->calls[i];
+    return NULL;
+}
+
+static void keep_firing(env_t *e, tn_time_t t0, tn_time_t d)
+{
+    /* Prometheus re-sends every minute. */
+    for (tn_time_t done = 0; done < d; done += MIN) {
+        put(e, "Esc", "1", t0, 0);
+        advance(e, TN_MIN(MIN, d - done));
+    }
+}
+
+static void test_escalation_steps_at_their_time(void **state)
+{
+    env_t *e = *state;
+    tn_time_t t0 = e->now;
+    put(e, "Esc", "1", t0, 0);
+    advance(e, 30 * S);
+    assert_int_equal(calls_to(e, "r"), 1);
+    /* The first step is due 7 minutes after the first notification, not at a flush. */
+    keep_firing(e, t0, 7 * MIN - S);
+    assert_int_equal(calls_to(e, "pager"), 0);
+    keep_firing(e, t0, S);
+    assert_int_equal(calls_to(e, "pager"), 1);
+    assert_true(last_to(e, "pager")->at == t0 + 30 * S + 7 * MIN);
+    keep_firing(e, t0, 13 * MIN);
+    assert_int_equal(calls_to(e, "boss"), 1);
+    assert_true(last_to(e, "boss")->at == t0 + 30 * S + 20 * MIN);
+    /* Each step repeats on the route's repeat_interval, on its own log entry. */
+    keep_firing(e, t0, 50 * MIN);
+    assert_int_equal(calls_to(e, "r"), 2);
+    assert_int_equal(calls_to(e, "pager"), 2);
+    /* Resolved: every paged receiver hears it, where send_resolved allows. */
+    size_t boss = calls_to(e, "boss");
+    put(e, "Esc", "1", t0, e->now);
+    advance(e, 5 * MIN);
+    assert_string_equal(last_to(e, "r")->alerts, "?-");
+    assert_string_equal(last_to(e, "pager")->alerts, "?-");
+    assert_int_equal(calls_to(e, "boss"), boss);
+    /* A new episode starts its own timing. */
+    tn_time_t t1 = e->now;
+    size_t pager = calls_to(e, "pager");
+    put(e, "Esc", "1", t1, 0);
+    advance(e, 30 * S);
+    keep_firing(e, t1, 6 * MIN);
+    assert_int_equal(calls_to(e, "pager"), pager);
+    keep_firing(e, t1, 2 * MIN);
+    assert_int_equal(calls_to(e, "pager"), pager + 1);
+}
+
+static void test_ack_holds_repeats_and_escalation(void **state)
+{
+    env_t *e = *state;
+    tn_time_t t0 = e->now;
+    put(e, "Esc", "1", t0, 0);
+    advance(e, 30 * S);
+    assert_int_equal(calls_to(e, "r"), 1);
+    e->acked = true;
+    keep_firing(e, t0, 90 * MIN);
+    assert_int_equal(e->ncalls, 1); /* no repeat, no step */
+    /* The ack ends: both overdue steps page at the next flush, and repeats come back. */
+    e->acked = false;
+    keep_firing(e, t0, 5 * MIN);
+    assert_int_equal(calls_to(e, "pager"), 1);
+    assert_int_equal(calls_to(e, "boss"), 1);
+    assert_int_equal(calls_to(e, "r"), 2);
+}
+
 static void test_old_alert_flushes_at_once(void **state)
 {
     env_t *e = *state;
@@ -288,14 +411,14 @@ static void test_retry_until_success(void **state)
     assert_int_equal(e->ncalls, 2);
     /* Integration 0 fails with a retryable error; 1 succeeds. */
     e->calls[1].pending = false;
-    e->calls[1].done(e->calls[1].ctx, TN_SEND_DONE, NULL, NULL);
+    tn_send_answer(e->calls[1].done, e->calls[1].ctx, TN_SEND_DONE, NULL, NULL);
     e->calls[0].pending = false;
-    e->calls[0].done(e->calls[0].ctx, TN_SEND_RETRY, "serverError", "status 500");
+    tn_send_answer(e->calls[0].done, e->calls[0].ctx, TN_SEND_RETRY, "serverError", "status 500");
     advance(e, 2 * S); /* backoff 0.25..0.75 s */
     assert_int_equal(e->ncalls, 3);
     assert_int_equal(e->calls[2].integration, 0);
     e->calls[2].pending = false;
-    e->calls[2].done(e->calls[2].ctx, TN_SEND_DONE, NULL, NULL);
+    tn_send_answer(e->calls[2].done, e->calls[2].ctx, TN_SEND_DONE, NULL, NULL);
     /* Both recorded: the next interval sends nothing. */
     e->hold = false;
     advance(e, 5 * MIN);
@@ -347,10 +470,16 @@ static void test_reload_does_not_resend(void **state)
     assert_int_equal(tn_dispatch_group_count(e->d), 1);
 }
 
+/* A reload whose routes differ (repeat_interval): the groups are rebuilt. */
 static void reload(env_t *e)
 {
     char err[TN_ERRBUF_SIZE];
-    tn_config_t *c2 = tn_config_load_string("test.yml", yaml, strlen(yaml), err, sizeof(err));
+    char *text = strdup(yaml);
+    char *p = strstr(text, "repeat_interval: 4h");
+    assert_non_null(p);
+    p[17] = '5';
+    tn_config_t *c2 = tn_config_load_string("test.yml", text, strlen(text), err, sizeof(err));
+    free(text);
     assert_non_null(c2);
     tn_dispatch_set_config(e->d, c2);
     tn_config_unref(c2);
@@ -360,8 +489,45 @@ static void finish_call(env_t *e, size_t i, enum tn_send_result r)
 {
     assert_true(e->calls[i].pending);
     e->calls[i].pending = false;
-    e->calls[i].done(e->calls[i].ctx, r, r == TN_SEND_DONE ? NULL : "serverError",
-                     r == TN_SEND_DONE ? NULL : "boom");
+    tn_send_answer(e->calls[i].done, e->calls[i].ctx, r, r == TN_SEND_DONE ? NULL : "serverError",
+                   r == TN_SEND_DONE ? NULL : "boom");
+}
+
+/* A reload whose routes are the same keeps the groups and their alerts; their timers restart
+ * as Alertmanager's rebuilt groups' do (an old alert flushes its group at once), a flush in
+ * flight is followed by one when it ends, and a receiver's new settings apply from there. */
+static void test_reload_same_routes_keeps_groups(void **state)
+{
+    env_t *e = *state;
+    e->hold = true;
+    put(e, "A", "1", e->now, 0);
+    advance(e, 30 * S);
+    assert_int_equal(e->ncalls, 2);
+    char err[TN_ERRBUF_SIZE];
+    char *text = strdup(yaml);
+    char *p = strstr(text, "127.0.0.1:1/b");
+    assert_non_null(p);
+    p[12] = 'c'; /* the second webhook's URL changes: receivers are not routes */
+    tn_config_t *c2 = tn_config_load_string("test.yml", text, strlen(text), err, sizeof(err));
+    free(text);
+    assert_non_null(c2);
+    tn_dispatch_set_config(e->d, c2);
+    tn_config_unref(c2);
+    assert_int_equal(tn_dispatch_group_count(e->d), 1);
+    e->hold = false;
+    finish_call(e, 0, TN_SEND_DONE);
+    finish_call(e, 1, TN_SEND_FAIL);
+    /* The alert is not older than group_wait: the group flushes group_wait after the reload,
+     * retrying the failed integration; the other is recorded and stays quiet. */
+    advance(e, 30 * S - 1);
+    assert_int_equal(e->ncalls, 2);
+    advance(e, 1);
+    assert_int_equal(e->ncalls, 3);
+    assert_int_equal(e->calls[2].integration, 1);
+    /* Then every group_interval from the reload, with nothing new to say. */
+    advance(e, 5 * MIN);
+    assert_int_equal(e->ncalls, 3);
+    assert_int_equal(tn_dispatch_group_count(e->d), 1);
 }
 
 /* A reload while a flush is still sending: the rebuilt group must not send the same thing
@@ -735,6 +901,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_group_wait_interval_repeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_alert_flushes_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escalation_steps_at_their_time, setup_esc, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_holds_repeats_and_escalation, setup_esc, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_leaves_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_until_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_retry_on_fail_and_retry_next_flush, setup,
@@ -742,6 +910,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_gives_up_at_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_does_not_resend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_during_flush_no_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_same_routes_keeps_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_during_failed_flush_sends_after, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reload_twice_then_free_with_flush_in_flight, setup,

@@ -76,10 +76,11 @@ static void fmt_labels(char *out, size_t len, tn_labels_t ls)
     tn_buf_free(&b);
 }
 
-static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                        uint64_t timeout_ms, tn_send_done_fn done, void *ctx, char *err,
-                        size_t errlen)
+static void *fake_start(void *ud, tn_send_t *s_, uint64_t timeout_ms, tn_send_done_fn done,
+                        void *ctx, char *err, size_t errlen)
 {
+    const tn_integration_cfg_t *ic = s_->ic;
+    const tn_notification_t *n = s_->n;
     (void)ic;
     (void)timeout_ms;
     (void)err;
@@ -110,8 +111,8 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
     s->pending = true;
     if (!e->hold) {
         s->pending = false;
-        done(ctx, e->result, e->result == TN_SEND_DONE ? NULL : "serverError",
-             e->result == TN_SEND_DONE ? NULL : "boom");
+        tn_send_answer(done, ctx, e->result, e->result == TN_SEND_DONE ? NULL : "serverError",
+                       e->result == TN_SEND_DONE ? NULL : "boom");
     }
     return s;
 }
@@ -126,7 +127,8 @@ static void answer(sent_t *s, enum tn_send_result r)
 {
     assert_true(s->pending);
     s->pending = false;
-    s->done(s->ctx, r, r == TN_SEND_DONE ? NULL : "serverError", r == TN_SEND_DONE ? NULL : "boom");
+    tn_send_answer(s->done, s->ctx, r, r == TN_SEND_DONE ? NULL : "serverError",
+                   r == TN_SEND_DONE ? NULL : "boom");
 }
 
 static const tn_config_t *dep_config(void *ud)

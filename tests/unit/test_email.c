@@ -162,7 +162,7 @@ static void test_classify(void **state)
     tn_out_response_t resp = {.curl_code = 67, .error = "Login denied", .body = ""};
     char err[TN_ERRBUF_SIZE];
     const tn_integration_cfg_t *ic = fx_ic(&f, 0);
-    assert_int_equal(ic->type->classify(ic, &resp, &reason, err, sizeof(err)), TN_SEND_RETRY);
+    assert_int_equal(fx_send_classify(ic, &resp, &reason, err, sizeof(err)), TN_SEND_RETRY);
     assert_string_equal(err, "Login denied");
     fx_free(&f);
 }

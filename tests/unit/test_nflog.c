@@ -31,7 +31,7 @@ static void test_key_log_get_gc(void **state)
     assert_string_equal(k, "{}:{alertname=\"A\"}:team/webhook/1");
     assert_null(tn_nflog_get(l, k));
     uint64_t firing[] = {30, 10, 20};
-    tn_nflog_log(l, k, firing, 3, NULL, 0, 100 * S, 200 * S);
+    tn_nflog_log(l, k, firing, 3, NULL, 0, NULL, 100 * S, 200 * S);
     assert_int_equal(rec.writes, 1);
     assert_string_equal(rec.last_key, k);
     const tn_nflog_entry_t *e = tn_nflog_get(l, k);
@@ -49,7 +49,7 @@ static void test_key_log_get_gc(void **state)
     char key[64];
     for (int i = 0; i < 1000; i++) {
         snprintf(key, sizeof(key), "g%d", i);
-        tn_nflog_log(l, key, firing, 1, NULL, 0, 0, (i % 2 ? 50 : 500) * S);
+        tn_nflog_log(l, key, firing, 1, NULL, 0, NULL, 0, (i % 2 ? 50 : 500) * S);
     }
     assert_int_equal(tn_nflog_count(l), 1000);
     assert_int_equal(tn_nflog_gc(l, 300 * S), 500);
@@ -126,8 +126,8 @@ static void test_snapshot_roundtrip_and_damage(void **state)
     tn_nflog_t *l = tn_nflog_new();
     assert_int_equal(tn_nflog_load(l, path, 0, err, sizeof(err)), TN_OK); /* missing: fine */
     uint64_t f[] = {5, 1}, r[] = {9};
-    tn_nflog_log(l, "g1:r/webhook/0", f, 2, r, 1, 100 * S, 1000 * S);
-    tn_nflog_log(l, "g2:r/webhook/0", NULL, 0, NULL, 0, 100 * S, 150 * S);
+    tn_nflog_log(l, "g1:r/webhook/0", f, 2, r, 1, NULL, 100 * S, 1000 * S);
+    tn_nflog_log(l, "g2:r/webhook/0", NULL, 0, NULL, 0, NULL, 100 * S, 150 * S);
     assert_int_equal(tn_nflog_save(l, path, err, sizeof(err)), TN_OK);
     tn_nflog_free(l);
 

@@ -68,10 +68,11 @@ typedef struct env {
     bool flush_ok;
 } env_t;
 
-static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                        uint64_t timeout_ms, tn_send_done_fn done, void *ctx, char *err,
-                        size_t errlen)
+static void *fake_start(void *ud, tn_send_t *s_, uint64_t timeout_ms, tn_send_done_fn done,
+                        void *ctx, char *err, size_t errlen)
 {
+    const tn_integration_cfg_t *ic = s_->ic;
+    const tn_notification_t *n = s_->n;
     (void)ic;
     (void)timeout_ms;
     (void)err;
@@ -87,13 +88,14 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
     if (e->cancel_in_start) {
         e->cancel_in_start = false;
         tn_notifier_cancel_all(e->nt);
-        done(ctx, TN_SEND_RETRY, NULL, "request failed: context canceled");
+        tn_send_answer(done, ctx, TN_SEND_RETRY, NULL, "request failed: context canceled");
         return c;
     }
     if (i < e->nanswers)
-        done(ctx, e->answers[i].r, e->answers[i].reason, "fail to deliver notification");
+        tn_send_answer(done, ctx, e->answers[i].r, e->answers[i].reason,
+                       "fail to deliver notification");
     else
-        done(ctx, TN_SEND_DONE, NULL, NULL);
+        tn_send_answer(done, ctx, TN_SEND_DONE, NULL, NULL);
     return c;
 }
 
@@ -390,7 +392,7 @@ static void TestDedupStageUsesContextNow(void **state)
     tn_time_t base = e->now;
     tn_alert_t *a = mkalert(e, "alertname=test", 2 * HR);
     char *key = key_of("r");
-    tn_nflog_log(e->nflog, key, &a->fp, 1, NULL, 0, base, base + 2 * 30 * MIN);
+    tn_nflog_log(e->nflog, key, &a->fp, 1, NULL, 0, NULL, base, base + 2 * 30 * MIN);
     e->now = base + HR;
     flush_at(e, "r", &a, 1, 30 * MIN, base + 10 * MIN);
     assert_int_equal(e->ncalls, 0);
@@ -414,14 +416,14 @@ static void TestDedupStage(void **state)
     assert_string_equal(e->calls[0].reason, "first notification");
 
     /* The same alerts logged just now: nothing to send. */
-    tn_nflog_log(e->nflog, key, fps, 3, NULL, 0, e->now, e->now + 2 * HR);
+    tn_nflog_log(e->nflog, key, fps, 3, NULL, 0, NULL, e->now, e->now + 2 * HR);
     flush(e, "r", as, 3, HR);
     assert_int_equal(e->ncalls, 1);
     assert_true(e->flush_ok);
 
     /* The log knew other alerts: all input alerts go out. */
     uint64_t other[4] = {fps[1], fps[2], 3, 4};
-    tn_nflog_log(e->nflog, key, other, 4, NULL, 0, e->now, e->now + 2 * HR);
+    tn_nflog_log(e->nflog, key, other, 4, NULL, 0, NULL, e->now, e->now + 2 * HR);
     flush(e, "r", as, 3, HR);
     assert_int_equal(e->ncalls, 2);
     assert_int_equal(e->calls[1].nalerts, 3);
@@ -440,7 +442,7 @@ static void TestNflogStore_NoLeakBetweenNotificationSequences(void **state)
     flush(e, "r", &a, 1, HR);
     assert_int_equal(e->ncalls, 1);
     assert_string_equal(e->calls[0].reason, "first notification");
-    tn_nflog_log(e->nflog, key, NULL, 0, &a->fp, 1, e->now, e->now + 2 * HR);
+    tn_nflog_log(e->nflog, key, NULL, 0, &a->fp, 1, NULL, e->now, e->now + 2 * HR);
     flush(e, "r", &a, 1, HR);
     assert_int_equal(e->ncalls, 2);
     assert_string_equal(e->calls[1].reason, "first notification");

@@ -574,6 +574,24 @@ static void test_status_and_retry_after(void **state)
     assert_int_equal(strlen(big.body), 4096);
 }
 
+/* A request may keep more of the reply for its classify (a JSON answer to read). */
+static void test_max_response(void **state)
+{
+    fixture_t *f = *state;
+    result_t big = {0};
+    tn_out_request_t req;
+    tn_out_request_init(&req);
+    tn_out_request_set_url(&req, url_for(f, "/big"));
+    req.max_response = 6000;
+    char err[256] = "";
+    assert_non_null(tn_outbound_send(f->ob, &req, on_done, &big, err, sizeof(err)));
+    tn_out_request_free(&req);
+    run_until(&f->loop, &g_done, 1);
+    assert_int_equal(big.status, 200);
+    assert_int_equal(big.body_len, 6000);
+    assert_int_equal(strlen(big.body), 6000);
+}
+
 static void test_redirects(void **state)
 {
     fixture_t *f = *state;
@@ -994,6 +1012,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_post, setup, teardown),
         cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_and_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),

@@ -36,12 +36,14 @@ typedef struct env {
     call_t calls[64];
     size_t ncalls;
     enum tn_send_result result;
+    unsigned retries; /* answer "retry" this many times first */
 } env_t;
 
-static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notification_t *n,
-                        uint64_t timeout_ms, tn_send_done_fn done, void *ctx, char *err,
-                        size_t errlen)
+static void *fake_start(void *ud, tn_send_t *s_, uint64_t timeout_ms, tn_send_done_fn done,
+                        void *ctx, char *err, size_t errlen)
 {
+    const tn_integration_cfg_t *ic = s_->ic;
+    const tn_notification_t *n = s_->n;
     (void)ic;
     (void)timeout_ms;
     (void)err;
@@ -78,8 +80,13 @@ static void *fake_start(void *ud, const tn_integration_cfg_t *ic, const tn_notif
         c->sum.groups = NULL;
         c->sum.names = NULL;
     }
-    done(ctx, e->result, e->result == TN_SEND_DONE ? NULL : "serverError",
-         e->result == TN_SEND_DONE ? NULL : "boom");
+    enum tn_send_result r = e->result;
+    if (e->retries) {
+        e->retries--;
+        r = TN_SEND_RETRY;
+    }
+    tn_send_answer(done, ctx, r, r == TN_SEND_DONE ? NULL : "serverError",
+                   r == TN_SEND_DONE ? NULL : "boom");
     return c;
 }
 
@@ -348,6 +355,31 @@ static void test_failed_summary_is_held_again(void **state)
     assert_true(metric("tocsin_notifications_held_alerts", true) == 0);
 }
 
+/* A summary goes through the notifier like any notification: a failure that may heal is
+ * retried with backoff before its deadline, and its delivery is logged for what it carried. */
+static void test_summary_retried(void **state)
+{
+    env_t *e = *state = env_new(yaml_rl);
+    tn_time_t t0 = e->now;
+    put(e, "A", "1", t0, 0);
+    put(e, "B", "1", t0, 0);
+    advance(e, 1 * S);
+    assert_int_equal(e->ncalls, 1);
+    e->retries = 2;
+    advance(e, 10 * S);
+    assert_int_equal(e->ncalls, 2);
+    assert_true(e->calls[1].is_summary);
+    /* Two retries, 0.5 s and then about 0.75 s later (jittered). */
+    for (int i = 0; i < 30; i++)
+        advance(e, S / 10);
+    assert_int_equal(e->ncalls, 4);
+    assert_true(e->calls[3].is_summary);
+    assert_true(metric("tocsin_notifications_held_alerts", true) == 0);
+    /* The held group was logged as notified: nothing more goes out. */
+    advance(e, 10 * S);
+    assert_int_equal(e->ncalls, 4);
+}
+
 static void test_per_group_buckets(void **state)
 {
     env_t *e = *state = env_new("route:\n"
@@ -562,6 +594,7 @@ int main(void)
         cmocka_unit_test_teardown(test_held_again_is_counted_once, teardown),
         cmocka_unit_test_teardown(test_resolved_after_held_not_sent_alone, teardown),
         cmocka_unit_test_teardown(test_failed_summary_is_held_again, teardown),
+        cmocka_unit_test_teardown(test_summary_retried, teardown),
         cmocka_unit_test_teardown(test_per_group_buckets, teardown),
         cmocka_unit_test_teardown(test_child_inherits_and_overrides, teardown),
         cmocka_unit_test(test_config_errors),

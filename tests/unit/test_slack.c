@@ -239,13 +239,206 @@ static void test_fallback_on_template_error(void **state)
     fx_free(&f);
 }
 
+/* ---- update_message ---- */
+
+#define APP_HEAD                                                                                   \
+    "global:\n  slack_app_token: xoxb-1\n  slack_app_url: "                                        \
+    "http://127.0.0.1:9/api/chat.postMessage\n"                                                    \
+    "route:\n  receiver: team\nreceivers:\n- name: team\n  slack_configs:\n"
+
+/* One step through the contract with the given stored data; the kept data comes back in
+ * keep (caller frees). */
+static void send_step(fx_t *f, size_t i, const char *ts, const char *channel, const char *reply,
+                      enum tn_send_result want, tn_strmap_t *keep)
+{
+    tn_send_t s = {.ic = fx_ic(f, i), .n = &f->notif};
+    if (ts)
+        tn_strmap_set(&s.stored, "threadTs", ts);
+    if (channel)
+        tn_strmap_set(&s.stored, "channelId", channel);
+    char err[TN_ERRBUF_SIZE] = "";
+    tn_out_request_free(&f->req);
+    tn_out_request_init(&f->req);
+    json_decref(f->json);
+    if (s.ic->type->build(&s, &f->req, err, sizeof(err)) != TN_OK)
+        fail_msg("build: %s", err);
+    json_error_t jerr;
+    f->json = json_loadb(f->req.body.data, f->req.body.len, 0, &jerr);
+    assert_non_null(f->json);
+    tn_out_response_t resp = {.status = 200,
+                              .body = reply,
+                              .body_len = strlen(reply),
+                              .content_type = "application/json; charset=utf-8"};
+    tn_send_outcome_t o = {.result = TN_SEND_DONE};
+    s.ic->type->classify(&s, &resp, &o);
+    assert_int_equal(o.result, want);
+    *keep = s.keep;
+    tn_strmap_free(&s.stored);
+}
+
+static void test_update_message(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_config(&f, APP_HEAD "  - channel: '#ops'\n    update_message: true\n    title: T\n"
+                           "    username: u\n"
+                           "  - channel: '#ops'\n    title: T\n");
+    fx_alert(&f, "alertname=Disk", NULL, false);
+    fx_notif(&f, "alertname=Disk");
+    tn_strmap_t keep;
+
+    /* The first send posts, and keeps the ts and channel Slack answers with. */
+    send_step(&f, 0, NULL, NULL,
+              "{\"ok\":true,\"channel\":\"C024BE91L\",\"ts\":\"1700000000.000100\"}", TN_SEND_DONE,
+              &keep);
+    assert_string_equal(f.req.url, "http://127.0.0.1:9/api/chat.postMessage");
+    fx_str(&f, "channel", "#ops");
+    fx_absent(&f, "ts");
+    assert_string_equal(tn_strmap_get(&keep, "threadTs"), "1700000000.000100");
+    assert_string_equal(tn_strmap_get(&keep, "channelId"), "C024BE91L");
+    tn_strmap_free(&keep);
+
+    /* A later send of the group updates that message, in the channel Slack named. */
+    send_step(&f, 0, "1700000000.000100", "C024BE91L",
+              "{\"ok\":true,\"channel\":\"C024BE91L\",\"ts\":\"1700000000.000100\"}", TN_SEND_DONE,
+              &keep);
+    assert_string_equal(f.req.url, "http://127.0.0.1:9/api/chat.update");
+    assert_string_equal(f.req.http->authorization_credentials, "xoxb-1");
+    assert_true(
+        strncmp(tn_buf_cstr(&f.req.body),
+                "{\"channel\":\"C024BE91L\",\"ts\":\"1700000000.000100\",\"username\":\"u\","
+                "\"attachments\":[{\"title\":\"T\",",
+                82) == 0);
+    tn_strmap_free(&keep);
+
+    /* Half of what an update needs is no update; an answer without ts keeps nothing. */
+    send_step(&f, 0, "1700000000.000100", NULL, "{\"ok\":true}", TN_SEND_DONE, &keep);
+    assert_string_equal(f.req.url, "http://127.0.0.1:9/api/chat.postMessage");
+    fx_str(&f, "channel", "#ops");
+    assert_int_equal(keep.n, 0);
+    tn_strmap_free(&keep);
+
+    /* A failed update keeps nothing (the stored data stays as it was). */
+    send_step(&f, 0, "1.2", "C1", "{\"ok\":false,\"error\":\"message_not_found\"}", TN_SEND_FAIL,
+              &keep);
+    assert_int_equal(keep.n, 0);
+    tn_strmap_free(&keep);
+
+    /* Without update_message nothing is kept, and stored data is not used. */
+    send_step(&f, 1, "1.2", "C1", "{\"ok\":true,\"channel\":\"C1\",\"ts\":\"3.4\"}", TN_SEND_DONE,
+              &keep);
+    assert_string_equal(f.req.url, "http://127.0.0.1:9/api/chat.postMessage");
+    fx_absent(&f, "ts");
+    assert_int_equal(keep.n, 0);
+    tn_strmap_free(&keep);
+    fx_free(&f);
+}
+
+/* chat.update is found beside chat.postMessage; Slack's own API URL with a bot token in
+ * http_config is the other way Alertmanager allows. */
+static void test_update_url(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_config(&f, "global:\n  slack_app_token: xoxb-1\n"
+                  "route:\n  receiver: team\nreceivers:\n- name: team\n  slack_configs:\n"
+                  "  - update_message: true\n"
+                  "  - update_message: true\n    app_url: http://127.0.0.1:9/x/post?team=1\n"
+                  "  - update_message: true\n    app_url: http://127.0.0.1:9\n"
+                  "  - update_message: true\n    api_url: https://slack.com/api/chat.postMessage\n"
+                  "    http_config:\n      authorization:\n        credentials: xoxb-2\n");
+    fx_alert(&f, "alertname=Disk", NULL, false);
+    fx_notif(&f, "alertname=Disk");
+    static const char *const want[] = {
+        "https://slack.com/api/chat.update",
+        "http://127.0.0.1:9/x/chat.update?team=1",
+        "http://127.0.0.1:9/chat.update",
+        "https://slack.com/api/chat.update",
+    };
+    for (size_t i = 0; i < TN_ARRAY_LEN(want); i++) {
+        tn_strmap_t keep;
+        send_step(&f, i, "1.2", "C1", "{\"ok\":true}", TN_SEND_DONE, &keep);
+        assert_string_equal(f.req.url, want[i]);
+        tn_strmap_free(&keep);
+    }
+    assert_string_equal(f.req.http->authorization_credentials, "xoxb-2");
+    fx_free(&f);
+}
+
+static void test_update_message_config(void **state)
+{
+    (void)state;
+    static const char msg[] =
+        "update_message can only be used with bot tokens. api_url must be set "
+        "to https://slack.com/api/chat.postMessage";
+    /* Alertmanager's testdata: an inline incoming-webhook URL. */
+    fx_config_error(HEAD "  - api_url: https://hooks.slack.com/services/T0/B0/X\n"
+                         "    update_message: true\n",
+                    msg);
+    /* A webhook from a file or the global one: Alertmanager cannot load these at all. */
+    char path[] = "/tmp/tn-slack-url-XXXXXX", yaml[512];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "https://slack.com/api/chat.postMessage\n", 39), 39);
+    close(fd);
+    snprintf(yaml, sizeof(yaml), HEAD "  - api_url_file: %s\n    update_message: true\n", path);
+    fx_config_error(yaml, msg);
+    unlink(path);
+    fx_config_error("global:\n  slack_api_url: https://hooks.slack.com/services/T0/B0/X\n" HEAD
+                    "  - update_message: true\n",
+                    msg);
+}
+
+/* Alertmanager's rule for the global app token: taken unless the integration has its own
+ * token, authorization or inline api_url; it then wins over a local api_url_file. */
+static void test_global_app_token_rules(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/tn-slack-url-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "http://127.0.0.1:9/file\n", 24), 24);
+    close(fd);
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml),
+             "global:\n  slack_app_token: xoxb-g\n  slack_app_url: http://127.0.0.1:9/app\n"
+             "route:\n  receiver: team\nreceivers:\n- name: team\n  slack_configs:\n"
+             "  - api_url_file: %s\n"
+             "  - api_url: http://127.0.0.1:9/inline\n",
+             path);
+    fx_t f;
+    fx_config(&f, yaml);
+    fx_alert(&f, "alertname=Disk", NULL, false);
+    fx_notif(&f, "alertname=Disk");
+    fx_build_ok(&f, 0);
+    assert_string_equal(f.req.url, "http://127.0.0.1:9/app");
+    assert_string_equal(f.req.http->authorization_credentials, "xoxb-g");
+    fx_build_ok(&f, 1);
+    assert_string_equal(f.req.url, "http://127.0.0.1:9/inline");
+    assert_null(f.req.http->authorization_credentials);
+    fx_free(&f);
+    unlink(path);
+    /* A global authorization with the global token: Alertmanager's error. */
+    fx_config_error("global:\n  slack_app_token: xoxb-g\n  http_config:\n    authorization:\n"
+                    "      credentials: c\n" HEAD "  - channel: '#a'\n",
+                    "http authorization can't be set when using Slack App tokens");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_payload_fields),  cmocka_unit_test(test_exact_body),
-        cmocka_unit_test(test_app_token),       cmocka_unit_test(test_api_url_file_read_per_send),
-        cmocka_unit_test(test_title_truncated), cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_config_errors),   cmocka_unit_test(test_fallback_on_template_error),
+        cmocka_unit_test(test_payload_fields),
+        cmocka_unit_test(test_exact_body),
+        cmocka_unit_test(test_app_token),
+        cmocka_unit_test(test_api_url_file_read_per_send),
+        cmocka_unit_test(test_title_truncated),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_fallback_on_template_error),
+        cmocka_unit_test(test_update_message),
+        cmocka_unit_test(test_update_url),
+        cmocka_unit_test(test_update_message_config),
+        cmocka_unit_test(test_global_app_token_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,8 +123,13 @@ static void test_roundtrip(void **state)
     add_silence(ss, now, "C", id3);
     assert_int_equal(tn_silences_expire(ss, id2, now + S, err, sizeof(err)), TN_OK);
     uint64_t f[] = {3, 1, 2}, r[] = {9};
-    tn_nflog_log(nf, "g1:r/webhook/0", f, 3, r, 1, now, now + 3600 * S);
-    tn_nflog_log(nf, "g2:r/webhook/0", f, 1, NULL, 0, now - 100 * S, now - 10 * S); /* expired */
+    tn_strmap_t kept = {0};
+    tn_strmap_set(&kept, "threadTs", "1700000000.000100");
+    tn_strmap_set(&kept, "channelId", "C042");
+    tn_nflog_log(nf, "g1:r/webhook/0", f, 3, r, 1, &kept, now, now + 3600 * S);
+    tn_strmap_free(&kept);
+    tn_nflog_log(nf, "g2:r/webhook/0", f, 1, NULL, 0, NULL, now - 100 * S,
+                 now - 10 * S); /* expired */
     tn_alert_t *a1 = mk_alert("A", "a", now - 60 * S, now + 300 * S);
     a1->timeout = true;
     assert_int_equal(tn_alert_store_put(as, a1), TN_OK);
@@ -169,6 +174,10 @@ static void test_roundtrip(void **state)
     assert_int_equal(e->nfiring, 3);
     assert_true(e->firing[0] == 1 && e->firing[2] == 3 && e->resolved[0] == 9);
     assert_true(e->timestamp == now);
+    /* What the integration kept comes back with the entry. */
+    assert_int_equal(e->data.n, 2);
+    assert_string_equal(tn_strmap_get(&e->data, "threadTs"), "1700000000.000100");
+    assert_string_equal(tn_strmap_get(&e->data, "channelId"), "C042");
     assert_int_equal(tn_nflog_count(nf), 1);
 
     assert_int_equal(tn_alert_store_count(as), 3);
@@ -221,8 +230,8 @@ static void test_alert_batches_and_gc(void **state)
     uv_close((uv_handle_t *)&keep, NULL);
     assert_int_equal(tn_alert_store_gc(as, now, NULL, NULL), 1); /* B goes */
     uint64_t f[] = {1};
-    tn_nflog_log(nf, "k1", f, 1, NULL, 0, now, now + 10 * S);
-    tn_nflog_log(nf, "k2", f, 1, NULL, 0, now, now + 1000 * S);
+    tn_nflog_log(nf, "k1", f, 1, NULL, 0, NULL, now, now + 10 * S);
+    tn_nflog_log(nf, "k2", f, 1, NULL, 0, NULL, now, now + 1000 * S);
     assert_int_equal(sync_now(&loop, st), TN_OK);
     tn_nflog_gc(nf, now + 20 * S);
     tn_store_nflog_gc(st, now + 20 * S);
@@ -321,7 +330,11 @@ static void test_alert_write_failure_retried(void **state)
     assert_int_equal(sync_now(&loop, st), TN_ERR_IO);
     /* Still failing: the requeued batch is tried again, twice. */
     assert_int_equal(sync_now(&loop, st), TN_ERR_IO);
-    tn_alert_store_put(as, mk_alert("A3", "a", now - 10 * S, now + 200 * S)); /* replaces one */
+    /* replaces one: a re-send of a later minute (a re-send within the same minute is only
+     * written when the next one comes, see test_alert_resend_written_once_a_minute) */
+    tn_alert_t *a3 = mk_alert("A3", "a", now - 10 * S, now + 200 * S);
+    a3->updated_at = now + 61 * S;
+    tn_alert_store_put(as, a3);
     assert_int_equal(sync_now(&loop, st), TN_ERR_IO);
     assert_int_equal(sqlite3_exec(db, "ALTER TABLE a_away RENAME TO alerts", NULL, NULL, NULL),
                      SQLITE_OK);
@@ -337,6 +350,68 @@ static void test_alert_write_failure_retried(void **state)
     sqlite3_close(db);
     finish(&loop, st);
     tn_alert_store_free(as);
+}
+
+static double store_ops(void)
+{
+    return tn_metric_value(
+        tn_metric_plain(tn_metric_counter("tocsin_store_writes_total", "", NULL)));
+}
+
+/* Prometheus' re-sends (only endsAt moves on) are written once per minute of updatedAt; any
+ * other change at once; a re-send while a write is still queued rides along with it. */
+static void test_alert_resend_written_once_a_minute(void **state)
+{
+    (void)state;
+    char err[TN_ERRBUF_SIZE];
+    tn_time_t now = tn_clock_now() / (60 * S) * (60 * S);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tn_store_t *st = tn_store_open(&loop, dir, false, err, sizeof(err));
+    assert_non_null(st);
+    tn_alert_store_t *as = tn_alert_store_new();
+    assert_int_equal(tn_store_load(st, NULL, NULL, as, now, err, sizeof(err)), TN_OK);
+    tn_store_attach(st, NULL, NULL, as);
+    tn_alert_t *a = mk_alert("R", "a", now, now + 3600 * S);
+    assert_int_equal(tn_alert_store_put(as, a), TN_OK);
+    assert_int_equal(sync_now(&loop, st), TN_OK);
+    double ops = store_ops();
+    /* Re-sends within the minute: nothing to write. */
+    for (int i = 1; i < 5; i++) {
+        tn_alert_t *r = mk_alert("R", "a", now, now + 3600 * S + i * S);
+        r->updated_at = now + i * S;
+        assert_int_equal(tn_alert_store_put(as, r), TN_OK);
+    }
+    assert_int_equal(sync_now(&loop, st), TN_OK);
+    assert_true(store_ops() == ops);
+    /* The next minute: written, with the latest endsAt. */
+    tn_alert_t *r = mk_alert("R", "a", now, now + 3700 * S);
+    r->updated_at = now + 61 * S;
+    assert_int_equal(tn_alert_store_put(as, r), TN_OK);
+    /* Queued and not yet written: a re-send rides along. */
+    tn_alert_t *r2 = mk_alert("R", "a", now, now + 3701 * S);
+    r2->updated_at = now + 62 * S;
+    assert_int_equal(tn_alert_store_put(as, r2), TN_OK);
+    assert_int_equal(sync_now(&loop, st), TN_OK);
+    assert_true(store_ops() == ops + 1);
+    /* A change that is more than a re-send (here a resolve) goes at once. */
+    tn_alert_t *res = mk_alert("R", "a", now, now);
+    res->updated_at = now + 63 * S;
+    assert_int_equal(tn_alert_store_put(as, res), TN_OK);
+    assert_int_equal(sync_now(&loop, st), TN_OK);
+    assert_true(store_ops() == ops + 2);
+    finish(&loop, st);
+    tn_alert_store_free(as);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/tocsin.db", dir);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT ends_at FROM alerts", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_true(sqlite3_column_int64(q, 0) == now);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
 }
 
 static void test_damaged_file(void **state)
@@ -384,11 +459,14 @@ static void test_damaged_row(void **state)
     finish(&loop, st);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO nflog VALUES('ok', 1, 0, x'', x'');"
-                                  "INSERT INTO nflog VALUES('bad', 1, 0, x'0102', x'')",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "INSERT INTO nflog(key, ts, expires_at, firing, resolved) VALUES('ok', 1, 0, x'', x'');"
+            "INSERT INTO nflog(key, ts, expires_at, firing, resolved) VALUES('bad', 1, 0, x'0102', "
+            "x'')",
+            NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     uv_loop_init(&loop);
     st = tn_store_open(&loop, dir, false, err, sizeof(err));
@@ -403,6 +481,51 @@ static void test_damaged_row(void **state)
 }
 
 /* The snapshot file of earlier versions is imported once into a new database. */
+/* A database of schema 1 (before integrations kept data) is upgraded in place. */
+static void test_schema1_upgrade(void **state)
+{
+    (void)state;
+    char err[TN_ERRBUF_SIZE], path[128];
+    snprintf(path, sizeof(path), "%s/tocsin.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE nflog(key TEXT PRIMARY KEY, ts INTEGER NOT NULL, "
+                                  "expires_at INTEGER NOT NULL, firing BLOB NOT NULL, resolved "
+                                  "BLOB NOT NULL);"
+                                  "INSERT INTO nflog VALUES('g:r/slack/0', 5, 0, x'', x'');"
+                                  "PRAGMA user_version=1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tn_store_t *st = tn_store_open(&loop, dir, false, err, sizeof(err));
+    if (!st)
+        fail_msg("open: %s", err);
+    tn_nflog_t *nf = tn_nflog_new();
+    assert_int_equal(tn_store_load(st, NULL, nf, NULL, tn_clock_now(), err, sizeof(err)), TN_OK);
+    const tn_nflog_entry_t *e = tn_nflog_get(nf, "g:r/slack/0");
+    assert_non_null(e);
+    assert_int_equal(e->data.n, 0);
+    tn_store_attach(st, NULL, nf, NULL);
+    tn_strmap_t kept = {0};
+    tn_strmap_set(&kept, "threadTs", "1.2");
+    tn_nflog_log(nf, "g:r/slack/0", NULL, 0, NULL, 0, &kept, 6, 0);
+    tn_strmap_free(&kept);
+    assert_int_equal(sync_now(&loop, st), TN_OK);
+    finish(&loop, st);
+    tn_nflog_free(nf);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(data) FROM nflog", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), (int)sizeof("threadTs") + (int)sizeof("1.2"));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 static void test_nflog_migration(void **state)
 {
     (void)state;
@@ -411,7 +534,7 @@ static void test_nflog_migration(void **state)
     snprintf(path, sizeof(path), "%s/nflog", dir);
     tn_nflog_t *old = tn_nflog_new();
     uint64_t f[] = {7, 8};
-    tn_nflog_log(old, "g:r/webhook/0", f, 2, NULL, 0, now - S, now + 3600 * S);
+    tn_nflog_log(old, "g:r/webhook/0", f, 2, NULL, 0, NULL, now - S, now + 3600 * S);
     assert_int_equal(tn_nflog_save(old, path, err, sizeof(err)), TN_OK);
     tn_nflog_free(old);
 
@@ -442,9 +565,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alert_batches_and_gc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_write_failure_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_resend_written_once_a_minute, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nflog_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema1_upgrade, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -721,9 +721,9 @@ static void test_data(void **state)
              "{\"rlabel_a\":\"rvalue a\",\"rlabel_plain\":\"plain {}\"}|http://example.com/|0");
 }
 
-/* TestDeepCopyWithTemplate is left out: DeepCopyWithTemplate renders the structured values of
- * the webhook `payload`, Jira `fields` and PagerDuty structured `details` options, which tocsin
- * does not implement. BenchmarkTemplateData and BenchmarkTypesAlerts are benchmarks. */
+/* TestDeepCopyWithTemplate is in test_jira.c (test_deep_copy_with_template): tocsin's
+ * DeepCopyWithTemplate writes JSON as it renders (receivers/common.c), for the webhook
+ * `payload` and Jira `fields`. BenchmarkTemplateData and BenchmarkTypesAlerts are benchmarks. */
 
 int main(void)
 {

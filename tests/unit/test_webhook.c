@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../receivers/rcv.h"
+#include "rcv_fixture.h"
 #include "tocsin/alert.h"
 #include "tocsin/config.h"
 #include "tocsin/receiver.h"
@@ -158,7 +159,7 @@ static void build(const tn_integration_cfg_t *ic, const tn_notification_t *n, tn
 {
     char err[TN_ERRBUF_SIZE];
     tn_out_request_init(req);
-    assert_int_equal(ic->type->build(ic, n, req, err, sizeof(err)), TN_OK);
+    assert_int_equal(fx_send_build(ic, n, req, err, sizeof(err)), TN_OK);
 }
 
 static const char *header(const tn_out_request_t *req, const char *name)
@@ -457,6 +458,14 @@ static void test_config_rules(void **state)
     build(ic, &n.nt, &req);
     assert_string_equal(req.url, "http://127.0.0.1:9/from-file");
     tn_out_request_free(&req);
+    /* Read again for every send: a rotated URL needs no reload. */
+    FILE *fh = fopen(path, "w");
+    assert_non_null(fh);
+    fputs("http://127.0.0.1:9/rotated", fh);
+    fclose(fh);
+    build(ic, &n.nt, &req);
+    assert_string_equal(req.url, "http://127.0.0.1:9/rotated");
+    tn_out_request_free(&req);
     notif_free(&n);
     tn_config_unref(c);
 
@@ -527,10 +536,207 @@ static void test_classify(void **state)
         /* The webhook never retries a 429. */
         if (!cases[i].retry_429) {
             const char *wr = "unset";
-            assert_int_equal(f->plain->type->classify(f->plain, &r, &wr, err, sizeof(err)),
-                             cases[i].want);
+            assert_int_equal(fx_send_classify(f->plain, &r, &wr, err, sizeof(err)), cases[i].want);
         }
     }
+}
+
+/* ---- the templated payload (Alertmanager's webhook_test.go and TestDeepCopyWithTemplate) ---- */
+
+#define PHEAD "route:\n  receiver: team\nreceivers:\n- name: team\n  webhook_configs:\n"
+
+/* The body sent for one firing TestAlert (summary "Test summary") under payload yaml. */
+static void payload_body(const char *payload_yaml, const char *want)
+{
+    fx_t f;
+    char cfg[4096];
+    snprintf(cfg, sizeof(cfg), PHEAD "  - url: http://127.0.0.1:9/p\n%s", payload_yaml);
+    fx_config(&f, cfg);
+    fx_alert(&f, "alertname=TestAlert", "summary=Test summary", false);
+    fx_notif(&f, "alertname=TestAlert");
+    char err[TN_ERRBUF_SIZE] = "";
+    tn_out_request_free(&f.req);
+    tn_out_request_init(&f.req);
+    if (fx_send_build(fx_ic(&f, 0), &f.notif, &f.req, err, sizeof(err)) != TN_OK)
+        fail_msg("build: %s", err);
+    if (strcmp(tn_buf_cstr(&f.req.body), want) != 0)
+        fail_msg("payload\n%s\nsent  %s\nwant  %s", payload_yaml, f.req.body.data, want);
+    assert_string_equal(fx_header(&f, "Content-Type"), "application/json");
+    fx_free(&f);
+}
+
+static void test_payload_map(void **state)
+{
+    (void)state;
+    payload_body("    payload:\n      custom: some custom content\n"
+                 "      commonLabels: '{{ .CommonLabels | toJson }}'\n",
+                 "{\"commonLabels\":{\"alertname\":\"TestAlert\"},\"custom\":\"some custom "
+                 "content\"}\n");
+}
+
+static void test_payload_list(void **state)
+{
+    (void)state;
+    payload_body("    payload:\n"
+                 "    - custom: some custom content\n"
+                 "      commonLabels: \"{{ .CommonLabels | toJson }}\"\n"
+                 "      commonAnnotations: \"{{ .CommonAnnotations | toJson }}\"\n"
+                 "    - foo: bar\n",
+                 "[{\"commonAnnotations\":{\"summary\":\"Test summary\"},\"commonLabels\":"
+                 "{\"alertname\":\"TestAlert\"},\"custom\":\"some custom content\"},"
+                 "{\"foo\":\"bar\"}]\n");
+}
+
+/* One string rendered to YAML text: the text is decoded and sent as the list it spells. */
+static void test_payload_string_list(void **state)
+{
+    (void)state;
+    payload_body("    payload: |\n\n      - commonLabels: {{ .CommonLabels | toJson }}\n"
+                 "      - foo: bar\n",
+                 "[{\"commonLabels\":{\"alertname\":\"TestAlert\"}},{\"foo\":\"bar\"}]\n");
+}
+
+static void test_payload_string_template(void **state)
+{
+    (void)state;
+    payload_body("    payload: |\n"
+                 "      {{- $res := list -}}\n"
+                 "      {{- range .Alerts -}}\n"
+                 "      {{- $data := dict \"foo\" \"bar\" \"commonLabels\" .Labels -}}\n"
+                 "      {{- $res = append  $res $data -}}\n"
+                 "      {{- end -}}\n"
+                 "      {{ toJson $res }}\n",
+                 "[{\"commonLabels\":{\"alertname\":\"TestAlert\"},\"foo\":\"bar\"}]\n");
+}
+
+/* Alertmanager #5302: values in a rendered JSON document are taken as they are, never read
+ * again as YAML ("value1:" is no mapping, "123" no number). */
+static void test_payload_yaml_like_strings(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_config(&f, PHEAD "  - url: http://127.0.0.1:9/p\n    payload: |\n"
+                        "      {{- $res := list -}}\n"
+                        "      {{- range .Alerts -}}\n"
+                        "      {{- $res = append $res .Labels -}}\n"
+                        "      {{- end -}}\n"
+                        "      {{ toJson $res }}\n");
+    fx_alert(&f, "alertname=test1,id=value1:,num=123,truthy=true,empty=null", NULL, false);
+    fx_notif(&f, "alertname=test1");
+    char err[TN_ERRBUF_SIZE] = "";
+    assert_int_equal(fx_send_build(fx_ic(&f, 0), &f.notif, &f.req, err, sizeof(err)), TN_OK);
+    assert_string_equal(tn_buf_cstr(&f.req.body),
+                        "[{\"alertname\":\"test1\",\"empty\":\"null\",\"id\":\"value1:\","
+                        "\"num\":\"123\",\"truthy\":\"true\"}]\n");
+    fx_free(&f);
+}
+
+/* TestDeepCopyWithTemplate's scenarios, the template function being the engine itself. */
+static void test_payload_deep_copy(void **state)
+{
+    (void)state;
+    /* A string keeps its rendered value. */
+    payload_body("    payload: 'hello{{ \"-templated\" }}'\n", "\"hello-templated\"\n");
+    /* A string that reads as a YAML mapping is that mapping. */
+    payload_body("    payload: 'foo: bar'\n", "{\"foo\":\"bar\"}\n");
+    /* Lists are rendered item by item; other scalars are sent as written. */
+    payload_body("    payload: ['foo{{ \"-templated\" }}', 42]\n", "[\"foo-templated\",42]\n");
+    /* Keys are rendered too; a key that is not a string is dropped. */
+    payload_body("    payload:\n      'foo{{ \"-t\" }}': 'bar{{ \"-t\" }}'\n      42: ignore\n"
+                 "      'nested{{ \"-t\" }}': ['baz{{ \"-t\" }}']\n",
+                 "{\"foo-t\":\"bar-t\",\"nested-t\":[\"baz-t\"]}\n");
+    payload_body("    payload: 123\n", "123\n");
+    /* A rendered JSON document is taken as is: its string leaves stay strings. */
+    payload_body("    payload: '[{\"alertname\":\"test1\",\"id\":\"value1:\"}]'\n",
+                 "[{\"alertname\":\"test1\",\"id\":\"value1:\"}]\n");
+    payload_body(
+        "    payload: "
+        "'{\"num\":\"123\",\"truthy\":\"true\",\"empty\":\"null\",\"when\":\"2026-01-01\"}'\n",
+        "{\"empty\":\"null\",\"num\":\"123\",\"truthy\":\"true\",\"when\":\"2026-01-01\"}\n");
+    /* ... and its real scalars keep their types. */
+    payload_body("    payload: '{\"num\":123,\"truthy\":true,\"empty\":null}'\n",
+                 "{\"empty\":null,\"num\":123,\"truthy\":true}\n");
+}
+
+/* Scalars as yaml.v2 resolves them. Every string is rendered and read again, so a quoted
+ * '12' is sent as a number too; keys that read as booleans (y, n, yes, true), null or numbers
+ * are dropped, as Alertmanager drops them. */
+static void test_payload_scalars(void **state)
+{
+    (void)state;
+    payload_body("    payload:\n"
+                 "      a: yes\n      b: Off\n      c: ~\n      d: 0x1F\n      e: 0o17\n"
+                 "      f: 017\n      g: 1_000\n      h: 1e3\n      i: 08\n      j: .5\n"
+                 "      k: -0b101\n      l: 18446744073709551615\n      m: 2024-01-02\n"
+                 "      nn: '12'\n      o: \"true\"\n      p: 1.50\n      q: -0.0\n"
+                 "      r: 1e21\n      s: 0.0000015\n      t: 0.00000015\n      u: 12345678.9\n"
+                 "      v: '{{ \"on\" }}'\n      w: '{{ \"\" }}'\n      x: '{{ \" 7\" }}'\n"
+                 "      yy: \"\"\n      z: 99999999999999999999\n      zz: 1e400\n"
+                 "      zzz: '{{ \"plain text\" }}'\n      q2: '\"quoted\"'\n"
+                 "      y: dropped\n      n: dropped\n      true: dropped\n"
+                 "      ~: dropped\n      1.5: dropped\n      'yes': kept\n",
+                 "{\"a\":true,\"b\":false,\"c\":null,\"d\":31,\"e\":15,\"f\":15,\"g\":1000,"
+                 "\"h\":1000,\"i\":8,\"j\":0.5,\"k\":-5,\"l\":18446744073709551615,"
+                 "\"m\":\"2024-01-02\",\"nn\":12,\"o\":true,\"p\":1.5,\"q\":-0,\"q2\":"
+                 "\"\\\"quoted\\\"\",\"r\":1e+21,\"s\":0.0000015,\"t\":1.5e-7,"
+                 "\"u\":12345678.9,\"v\":true,\"w\":null,\"x\":7,\"yes\":\"kept\",\"yy\":null,"
+                 "\"z\":100000000000000000000,\"zz\":\"1e400\",\"zzz\":\"plain text\"}\n");
+}
+
+/* The data is that of the alerts sent: max_alerts cuts .Alerts too. */
+static void test_payload_max_alerts(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_config(&f,
+              PHEAD "  - url: http://127.0.0.1:9/p\n    max_alerts: 1\n"
+                    "    payload:\n      count: '{{ len .Alerts }}'\n      s: '{{ .Status }}'\n");
+    fx_alert(&f, "alertname=Disk,instance=a", NULL, true);
+    fx_alert(&f, "alertname=Disk,instance=b", NULL, false);
+    fx_notif(&f, "alertname=Disk");
+    fx_build_ok(&f, 0);
+    assert_string_equal(tn_buf_cstr(&f.req.body), "{\"count\":1,\"s\":\"resolved\"}\n");
+    fx_free(&f);
+}
+
+/* A text that fails to render is empty, as every text of a send is (docs/receivers.md); an
+ * empty text is null. A NaN cannot be written: the send fails as Alertmanager's does. */
+static void test_payload_failures(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_config(&f, PHEAD "  - url: http://127.0.0.1:9/p\n"
+                        "    payload:\n      bad: '{{ template \"tn.no.such\" . }}'\n      ok: x\n"
+                        "  - url: http://127.0.0.1:9/p\n    payload: [.nan]\n"
+                        "  - url: http://127.0.0.1:9/p\n    payload: '{{ \"-.inf\" }}'\n"
+                        "  - url: http://127.0.0.1:9/p\n    payload: null\n");
+    fx_alert(&f, "alertname=Disk", NULL, false);
+    fx_notif(&f, "alertname=Disk");
+    if (fx_engine_fails_missing(&f)) {
+        fx_build_ok(&f, 0);
+        assert_string_equal(tn_buf_cstr(&f.req.body), "{\"bad\":null,\"ok\":\"x\"}\n");
+    }
+    char err[TN_ERRBUF_SIZE] = "";
+    assert_int_not_equal(fx_build(&f, 1, err, sizeof(err)), TN_OK);
+    assert_string_equal(err, "failed to render custom payload: json: unsupported value: NaN");
+    assert_int_not_equal(fx_build(&f, 2, err, sizeof(err)), TN_OK);
+    assert_string_equal(err, "failed to render custom payload: json: unsupported value: -Inf");
+    /* An explicit null is no payload: the message. */
+    fx_build_ok(&f, 3);
+    fx_str(&f, "version", "4");
+    fx_free(&f);
+}
+
+/* Keys that render alike make one key, as in the Go map Alertmanager builds. */
+static void test_payload_key_collision(void **state)
+{
+    (void)state;
+    /* Anchors and merge keys as the config reader has them. */
+    payload_body("    payload:\n      base: &b {x: 1, y2: [a]}\n      more:\n        <<: *b\n"
+                 "        x: 2\n",
+                 "{\"base\":{\"x\":1,\"y2\":[\"a\"]},\"more\":{\"x\":2,\"y2\":[\"a\"]}}\n");
+    payload_body("    payload:\n      '{{ \"k\" }}': first\n      k: second\n      a: '&<>'\n",
+                 "{\"a\":\"\\u0026\\u003c\\u003e\",\"k\":\"second\"}\n");
 }
 
 int main(void)
@@ -544,6 +750,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
         cmocka_unit_test(test_config_rules),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_payload_map),
+        cmocka_unit_test(test_payload_list),
+        cmocka_unit_test(test_payload_string_list),
+        cmocka_unit_test(test_payload_string_template),
+        cmocka_unit_test(test_payload_yaml_like_strings),
+        cmocka_unit_test(test_payload_deep_copy),
+        cmocka_unit_test(test_payload_scalars),
+        cmocka_unit_test(test_payload_max_alerts),
+        cmocka_unit_test(test_payload_failures),
+        cmocka_unit_test(test_payload_key_collision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
