@@ -11,6 +11,9 @@
  * to each, and --server-pid A,B,... to sum their CPU time (each one is also reported).
  * load takes --alertname-prefix X to give alert i the alertname X<i> (one group each), and
  * --starts-ago S for a startsAt S seconds back (default 60; 0: new groups wait their group_wait).
+ * ingest and load take --shape realistic for alerts whose annotations carry about 250 unique
+ * bytes (summary, description) plus a runbook_url, with a generatorURL per rule (default: small,
+ * about 160 unique annotation bytes and one generatorURL).
  *
  * ingest: N keep-alive connections, one request in flight on each, bodies built before the
  * clock starts and cycled through K alert identities; prints alerts/s over the measured window.
@@ -131,6 +134,7 @@ static const char *const lg_sev[] = {"critical", "warning", "warning", "info"};
 static const char *const lg_teams[] = {"platform", "payments", "search", "storage", "identity"};
 static const char *const lg_clusters[] = {"prod-eu-west-1", "prod-us-east-1", "staging-eu-west-1"};
 static const char *lg_name_prefix; /* load: alertname <prefix><id> instead of the 16 names */
+static int lg_realistic;           /* --shape realistic */
 
 #define LG_N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -156,6 +160,31 @@ static void lg_times_init(void)
     lg_time_format(lg_ends, sizeof lg_ends, now.tv_sec + 24 * 3600, ms);
 }
 
+/* --shape realistic: as a kube-prometheus rule writes them, about 250 unique bytes of
+ * annotations; the runbook and the generatorURL depend on the rule (the alertname) only. */
+static void lg_alert_json_realistic(lg_buf_t *b, unsigned id, const char *an)
+{
+    const char *job = lg_jobs[(id / 7) % LG_N(lg_jobs)];
+    const char *cl = lg_clusters[(id / 3) % LG_N(lg_clusters)];
+    unsigned ns = id % 97, a = (id >> 16) & 255, c = (id >> 8) & 255, d = id & 255;
+    lg_buf_printf(
+        b,
+        "{\"labels\":{\"alertname\":\"%s\",\"instance\":\"10.%u.%u.%u:9100\","
+        "\"job\":\"%s\",\"severity\":\"%s\",\"team\":\"%s\",\"cluster\":\"%s\","
+        "\"namespace\":\"app-%02u\",\"pod\":\"%s-7d9f8b6c5-%06u\"},"
+        "\"annotations\":{\"summary\":\"%s: pod app-%02u/%s-7d9f8b6c5-%06u on 10.%u.%u.%u is "
+        "failing\",\"description\":\"Pod app-%02u/%s-7d9f8b6c5-%06u (instance 10.%u.%u.%u:9100, "
+        "cluster %s) has been in a failing state for more than 10 minutes; the last %u restarts "
+        "ended with exit code %u. Check its logs and recent deploys.\","
+        "\"runbook_url\":\"https://runbooks.example.com/alerts/%s\"},"
+        "\"startsAt\":\"%s\",\"endsAt\":\"%s\","
+        "\"generatorURL\":\"http://prometheus-0.monitoring:9090/graph?g0.expr=%s%%7Bjob%%3D%%22"
+        "%s%%22%%7D+%%3E+0&g0.tab=1\"}",
+        an, a, c, d, job, lg_sev[id % LG_N(lg_sev)], lg_teams[(id / 5) % LG_N(lg_teams)], cl, ns,
+        job, id, an, ns, job, id, a, c, d, ns, job, id, a, c, d, cl, 3 + id % 17, 1 + id % 3, an,
+        lg_starts, lg_ends, an, job);
+}
+
 /* One alert of identity `id` (labels depend on id only), about 560 bytes of JSON. */
 static void lg_alert_json(lg_buf_t *b, unsigned id, const char *alertname)
 {
@@ -164,6 +193,10 @@ static void lg_alert_json(lg_buf_t *b, unsigned id, const char *alertname)
     if (!alertname && lg_name_prefix) {
         snprintf(own, sizeof own, "%s%06u", lg_name_prefix, id);
         an = own;
+    }
+    if (lg_realistic) {
+        lg_alert_json_realistic(b, id, an);
+        return;
     }
     const char *job = lg_jobs[(id / 7) % LG_N(lg_jobs)];
     const char *cl = lg_clusters[(id / 3) % LG_N(lg_clusters)];
@@ -943,7 +976,11 @@ int main(int argc, char **argv)
             lg_starts_ago = lg_num(v, a);
         else if (!strcmp(a, "--timeout"))
             timeout = (double)lg_num(v, a);
-        else
+        else if (!strcmp(a, "--shape")) {
+            if (strcmp(v, "small") && strcmp(v, "realistic"))
+                lg_die("--shape: small or realistic, not %s", v);
+            lg_realistic = !strcmp(v, "realistic");
+        } else
             lg_die("unknown option %s", a);
     }
     if (lg_port <= 0 || lg_port > 65535)

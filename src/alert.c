@@ -1,6 +1,7 @@
 /* Alert versions and the alert store (fingerprint -> current version). */
 #include "tocsin/alert.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,9 @@
 #include "tocsin/oatab.h"
 #include "tocsin/strtab.h"
 
+/* Heap bytes of every live version, as the allocator sized them (tocsin_memory_bytes). */
+static size_t alert_bytes;
+
 tn_alert_t *tn_alert_new(const tn_label_t *labels, size_t nlabels, const tn_label_t *annotations,
                          size_t nannotations, const char *generator_url)
 {
@@ -18,6 +22,7 @@ tn_alert_t *tn_alert_new(const tn_label_t *labels, size_t nlabels, const tn_labe
         abort();
     /* One allocation: the struct, then labels, then annotations. */
     tn_alert_t *a = tn_xmalloc(sizeof(*a) + (nlabels + nannotations) * sizeof(tn_label_t));
+    alert_bytes += malloc_usable_size(a);
     memset(a, 0, sizeof(*a));
     a->refs = 1;
     a->nlabels = (uint16_t)nlabels;
@@ -39,6 +44,7 @@ tn_alert_t *tn_alert_clone(const tn_alert_t *src)
 {
     size_t nl = src->nlabels, na = src->nannotations;
     tn_alert_t *a = tn_xmalloc(sizeof(*a) + (nl + na) * sizeof(tn_label_t));
+    alert_bytes += malloc_usable_size(a);
     *a = *src;
     a->refs = 1;
     a->labels = (tn_label_t *)(a + 1);
@@ -75,6 +81,7 @@ void tn_alert_unref(tn_alert_t *a)
         tn_intern_unref(a->annotations[i].value);
     }
     tn_intern_unref(a->generator_url);
+    alert_bytes -= malloc_usable_size(a);
     free(a);
 }
 
@@ -306,6 +313,11 @@ int tn_alert_store_put(tn_alert_store_t *s, tn_alert_t *in)
 tn_alert_t *tn_alert_store_get(tn_alert_store_t *s, uint64_t fp)
 {
     return s->slots[find(s, fp)];
+}
+
+size_t tn_alert_bytes(const tn_alert_store_t *s)
+{
+    return alert_bytes + (s ? s->cap * sizeof(*s->slots) : 0);
 }
 
 size_t tn_alert_store_count(tn_alert_store_t *s)

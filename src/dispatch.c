@@ -1,6 +1,7 @@
 /* Aggregation groups and their flush schedule. */
 #include "tocsin/dispatch.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1039,6 +1040,20 @@ void tn_dispatch_foreach_group(tn_dispatch_t *d, tn_dispatch_group_fn fn, void *
 size_t tn_dispatch_group_count(tn_dispatch_t *d)
 {
     return d->count;
+}
+
+size_t tn_dispatch_bytes(const tn_dispatch_t *d)
+{
+    size_t n = (d->cap + d->rcap) * sizeof(group_t *);
+    for (size_t i = 0; i < d->cap; i++) {
+        const group_t *g = d->slots[i];
+        if (!g)
+            continue;
+        n += malloc_usable_size((void *)g) + malloc_usable_size(g->alerts.slots) +
+             malloc_usable_size(g->labels) + malloc_usable_size(g->key) +
+             malloc_usable_size(g->route_labels) + malloc_usable_size(g->sent_resolved);
+    }
+    return n;
 }
 
 void tn_dispatch_stop(tn_dispatch_t *d)

@@ -5,6 +5,7 @@
 #include "tocsin/oatab.h"
 #include "tocsin/utf8.h"
 
+#include <malloc.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ _Static_assert(offsetof(istr_t, s) == offsetof(istr_t, len) + sizeof(uint32_t),
 static istr_t **itab;
 static size_t itab_cap; /* power of two */
 static size_t itab_count;
+static size_t itab_bytes; /* of the blocks, as the allocator sized them */
 
 static uint64_t str_hash(const char *s, size_t len)
 {
@@ -90,6 +92,7 @@ const char *tn_intern(const char *s, size_t len)
     memcpy(e->s, s, len);
     e->s[len] = 0;
     itab[i] = e;
+    itab_bytes += malloc_usable_size(e);
     itab_count++;
     return e->s;
 }
@@ -120,6 +123,7 @@ void tn_intern_unref(const char *istr)
         i = (i + 1) & mask;
     TN_OA_DELETE(itab, itab_cap, i, ITAB_HOME);
     itab_count--;
+    itab_bytes -= malloc_usable_size(e);
     free(e);
     if (itab_count == 0) {
         free(itab);
@@ -131,6 +135,11 @@ void tn_intern_unref(const char *istr)
 size_t tn_intern_count(void)
 {
     return itab_count;
+}
+
+size_t tn_intern_bytes(void)
+{
+    return itab_bytes + itab_cap * sizeof(*itab);
 }
 
 /* ---- label sets ---- */

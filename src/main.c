@@ -1,5 +1,6 @@
 /* tocsin: flags, start-up order, signals, reload and drain. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -448,6 +449,7 @@ typedef struct app {
     bool cluster_flags;
     tn_metric_child_t *m_reload_ok, *m_reload_ts, *m_config_hash;
     tn_metric_t *m_alerts;
+    tn_metric_t *m_memory;
     tn_metric_child_t *m_http_buffered;
     /* a reload in flight on its thread, and who waits for it or for the next one */
     uv_async_t reload_async;
@@ -657,6 +659,32 @@ static bool api_ready(void *ud)
     return ((app_t *)ud)->ready;
 }
 
+/* Where the heap goes, by part: each module's own blocks as the allocator sized them, the
+ * allocator's free space, and the rest (buffers, config, templates, libraries' heaps). */
+static void collect_memory(app_t *app)
+{
+    struct {
+        const char *part;
+        size_t bytes;
+    } parts[] = {
+        {"strings", tn_intern_bytes()},
+        {"alerts", tn_alert_bytes(app->store)},
+        {"groups", app->dispatch ? tn_dispatch_bytes(app->dispatch) : 0},
+        {"nflog", tn_nflog_bytes(app->nflog)},
+        {"sqlite", tn_store_sqlite_bytes()},
+    };
+    size_t known = 0;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        tn_metric_set(tn_metric_with(app->m_memory, parts[i].part, NULL), (double)parts[i].bytes);
+        known += parts[i].bytes;
+    }
+    struct mallinfo2 mi = mallinfo2();
+    size_t used = mi.uordblks + mi.hblkhd;
+    tn_metric_set(tn_metric_with(app->m_memory, "other", NULL),
+                  used > known ? (double)(used - known) : 0);
+    tn_metric_set(tn_metric_with(app->m_memory, "free", NULL), (double)mi.fordblks);
+}
+
 static void collect_alerts(void *ud)
 {
     app_t *app = ud;
@@ -668,6 +696,7 @@ static void collect_alerts(void *ud)
     tn_metric_set(tn_metric_with(app->m_alerts, "unprocessed", NULL), 0);
     if (app->http)
         tn_metric_set(app->m_http_buffered, (double)tn_http_server_buffered(app->http));
+    collect_memory(app);
 }
 
 static void on_gc(void *ud, tn_time_t now)
@@ -1066,6 +1095,12 @@ static void register_metrics(app_t *app)
                                  tn_build_info.revision, tn_build_info.version, NULL),
                   1);
     app->m_alerts = tn_metric_gauge("alertmanager_alerts", "How many alerts by state.", "state");
+    app->m_memory = tn_metric_gauge(
+        "tocsin_memory_bytes",
+        "Heap bytes by part: strings (interned labels and annotations), alerts (versions and "
+        "the store's table), groups, nflog, sqlite, other (the rest in use) and free (held by "
+        "the allocator, not in use).",
+        "part");
     app->m_http_buffered = tn_metric_plain(tn_metric_gauge(
         "tocsin_http_response_buffer_bytes",
         "Bytes of answers held for clients (write queues and answers being made), against "

@@ -4,6 +4,7 @@
 #include "tocsin/strtab.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,18 @@ size_t tn_nflog_gc(tn_nflog_t *l, tn_time_t now)
 size_t tn_nflog_count(tn_nflog_t *l)
 {
     return l->tab.count;
+}
+
+size_t tn_nflog_bytes(const tn_nflog_t *l)
+{
+    size_t n = l->tab.cap * sizeof(*l->tab.v);
+    for (size_t i = 0; i < l->tab.cap; i++) {
+        const tn_nflog_entry_t *e = l->tab.v[i];
+        if (e)
+            n += malloc_usable_size((void *)e) + malloc_usable_size(e->key) +
+                 malloc_usable_size(e->firing) + malloc_usable_size(e->resolved);
+    }
+    return n;
 }
 
 bool tn_nflog_is_subset(const uint64_t *sub, size_t nsub, const uint64_t *set, size_t nset)

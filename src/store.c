@@ -831,6 +831,11 @@ void tn_store_set_retention(tn_store_t *st, tn_duration_t retention)
     st->retention = retention;
 }
 
+size_t tn_store_sqlite_bytes(void)
+{
+    return (size_t)sqlite3_memory_used();
+}
+
 const char *tn_store_path(const tn_store_t *st)
 {
     return st->path;

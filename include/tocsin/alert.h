@@ -88,6 +88,9 @@ int tn_alert_store_put(tn_alert_store_t *s, tn_alert_t *in);
 /* Borrowed pointer, or NULL. */
 tn_alert_t *tn_alert_store_get(tn_alert_store_t *s, uint64_t fp);
 size_t tn_alert_store_count(tn_alert_store_t *s);
+/* Heap bytes of every live alert version (stored or held by groups and notifications), plus
+ * s's table when s is given (tocsin_memory_bytes). */
+size_t tn_alert_bytes(const tn_alert_store_t *s);
 /* Counts of firing and resolved alerts at `now`. */
 void tn_alert_store_counts(tn_alert_store_t *s, tn_time_t now, size_t *firing, size_t *resolved);
 

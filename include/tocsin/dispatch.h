@@ -37,6 +37,8 @@ size_t tn_dispatch_alert_receivers(tn_dispatch_t *d, tn_labels_t ls, const char 
 /* Whether some group still holds this alert (keeps it from the store's GC). */
 bool tn_dispatch_holds(void *d, const tn_alert_t *alert);
 size_t tn_dispatch_group_count(tn_dispatch_t *d);
+/* Heap bytes of the groups and their alert maps, not of the alerts (tocsin_memory_bytes). */
+size_t tn_dispatch_bytes(const tn_dispatch_t *d);
 
 /* One aggregation group, read-only: its route (in the current config), group labels and the
  * alert versions it holds (resolved ones included). Everything is borrowed and stays valid until

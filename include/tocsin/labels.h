@@ -38,6 +38,8 @@ static inline bool tn_intern_json_plain(const char *istr)
 }
 /* Number of distinct interned strings alive (tests, metrics). */
 size_t tn_intern_count(void);
+/* Heap bytes the interned strings and their table hold (tocsin_memory_bytes). */
+size_t tn_intern_bytes(void);
 
 /* One label pair; both strings are interned and owned by whoever owns the pair. */
 typedef struct tn_label {

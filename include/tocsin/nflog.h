@@ -45,6 +45,8 @@ void tn_nflog_log(tn_nflog_t *l, const char *key, const uint64_t *firing, size_t
 /* Drops expired entries; returns how many. */
 size_t tn_nflog_gc(tn_nflog_t *l, tn_time_t now);
 size_t tn_nflog_count(tn_nflog_t *l);
+/* Heap bytes of the entries and their table, kept data aside (tocsin_memory_bytes). */
+size_t tn_nflog_bytes(const tn_nflog_t *l);
 /* Iteration in unspecified order; fn returns false to stop. Do not change the log from fn. */
 typedef bool (*tn_nflog_iter_fn)(void *ud, const tn_nflog_entry_t *e);
 void tn_nflog_foreach(tn_nflog_t *l, tn_nflog_iter_fn fn, void *ud);

@@ -55,6 +55,8 @@ void tn_store_nflog_gc(tn_store_t *st, tn_time_t now);
  * it returns. Call at exit, after the last alert change (the alert listener stays installed).
  * NULL is ignored. */
 void tn_store_close(tn_store_t *st);
+/* Heap bytes SQLite holds in this process, for both databases (page caches, statements). */
+size_t tn_store_sqlite_bytes(void);
 /* Path of the database file (borrowed). */
 const char *tn_store_path(const tn_store_t *st);
 

@@ -8,8 +8,8 @@ import subprocess
 import time
 from datetime import timedelta
 
-from harness import (IS_AM, alert, assert_no_request, binary, dur, free_port, now_utc, run_cases,
-                     scaled, tocsin_only, wait_for)
+from harness import (IS_AM, alert, assert_no_request, binary, dur, free_port, metric, now_utc,
+                     run_cases, scaled, tocsin_only, wait_for)
 
 LATE = 1.0
 
@@ -113,6 +113,33 @@ def test_metrics_names(ctx):
     assert srv.metric("alertmanager_dispatcher_aggregation_groups") == 1
     assert srv.metric("alertmanager_notifications_total", integration="webhook") >= 1
     assert srv.metric("alertmanager_config_last_reload_successful") == 1
+
+
+def test_memory_metric(ctx):
+    """tocsin_memory_bytes{part} follows what the alerts hold: 500 alerts with 400 unique bytes
+    of annotation each add at least that much to the strings, and a version each to alerts."""
+    tocsin_only("tocsin_memory_bytes is tocsin's")
+    sink = ctx.sink()
+    srv = ctx.server(config(sink, group_wait=3600))
+    parts = ("strings", "alerts", "groups", "nflog", "sqlite", "other", "free")
+
+    def memory():
+        samples = srv.metrics()
+        got = {p: metric(samples, "tocsin_memory_bytes", part=p) for p in parts}
+        for p, v in got.items():
+            assert v is not None and v >= 0, (p, v)
+        return got
+
+    before = memory()
+    n, size = 500, 400
+    alerts = [alert({"alertname": "Mem", "i": str(i)}, {"description": ("%06d" % i) * (size // 6)})
+              for i in range(n)]
+    for k in range(0, n, 100):
+        srv.post_ok(alerts[k:k + 100])
+    after = memory()
+    assert after["strings"] - before["strings"] >= n * size, (before, after)
+    assert after["alerts"] - before["alerts"] >= n * 64, (before, after)
+    assert after["groups"] > before["groups"], (before, after)
 
 
 def test_sigterm_exits_zero_promptly(ctx):
@@ -242,6 +269,7 @@ if __name__ == "__main__":
         test_check_config,
         test_health_endpoints,
         test_metrics_names,
+        test_memory_metric,
         test_sigterm_exits_zero_promptly,
         test_sigint_exits_zero,
         test_sigterm_delivers_due_notification,

@@ -192,10 +192,29 @@ static void test_name_limiter_gc(void **state)
     tn_name_limiter_free(l);
 }
 
+/* tn_alert_bytes counts every live version, stored or not, and the store's table. */
+static void test_alert_bytes(void **state)
+{
+    (void)state;
+    size_t before = tn_alert_bytes(NULL);
+    tn_alert_t *a = mk("Bytes", "s", now, 0, now, false);
+    size_t one = tn_alert_bytes(NULL) - before;
+    assert_true(one >= sizeof(tn_alert_t) + 3 * sizeof(tn_label_t));
+    tn_alert_t *b = tn_alert_clone(a);
+    assert_int_equal(tn_alert_bytes(NULL) - before, 2 * one);
+    tn_alert_store_t *st = tn_alert_store_new();
+    assert_true(tn_alert_bytes(st) >= tn_alert_bytes(NULL) + 1024 * sizeof(void *));
+    tn_alert_store_free(st);
+    tn_alert_unref(b);
+    tn_alert_unref(a);
+    assert_int_equal(tn_alert_bytes(NULL), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_name_limiter_gc),
+        cmocka_unit_test_setup_teardown(test_alert_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_sorts_and_fingerprints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_put_merge_replace_gc, setup, teardown),

@@ -60,6 +60,27 @@ static void test_intern_json_plain(void **state)
     assert_int_equal(tn_intern_count(), 0);
 }
 
+/* tn_intern_bytes follows the blocks: a new string adds at least its length, its last
+ * reference gives it back, a shared one costs nothing more. */
+static void test_intern_bytes(void **state)
+{
+    (void)state;
+    size_t before = tn_intern_bytes();
+    char big[1000];
+    memset(big, 'x', sizeof(big));
+    const char *s = tn_intern(big, sizeof(big));
+    size_t with = tn_intern_bytes();
+    assert_true(with >= before + sizeof(big));
+    assert_true(with <= before + sizeof(big) + 64 + 1024 * sizeof(void *));
+    const char *again = tn_intern(big, sizeof(big));
+    assert_ptr_equal(again, s);
+    assert_int_equal(tn_intern_bytes(), with);
+    tn_intern_unref(again);
+    tn_intern_unref(s);
+    assert_int_equal(tn_intern_count(), 0);
+    assert_int_equal(tn_intern_bytes(), 0); /* the table goes with the last string */
+}
+
 static void test_intern_many(void **state)
 {
     (void)state;
@@ -179,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_format_like_go),
         cmocka_unit_test(test_compare_and_get),
         cmocka_unit_test(test_label_names),
+        cmocka_unit_test(test_intern_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

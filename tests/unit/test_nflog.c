@@ -31,7 +31,10 @@ static void test_key_log_get_gc(void **state)
     assert_string_equal(k, "{}:{alertname=\"A\"}:team/webhook/1");
     assert_null(tn_nflog_get(l, k));
     uint64_t firing[] = {30, 10, 20};
+    size_t empty = tn_nflog_bytes(l);
     tn_nflog_log(l, k, firing, 3, NULL, 0, NULL, 100 * S, 200 * S);
+    /* the entry, its key and its hashes */
+    assert_true(tn_nflog_bytes(l) >= empty + strlen(k) + 3 * sizeof(uint64_t));
     assert_int_equal(rec.writes, 1);
     assert_string_equal(rec.last_key, k);
     const tn_nflog_entry_t *e = tn_nflog_get(l, k);
