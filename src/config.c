@@ -224,12 +224,9 @@ static int cfg_receiver(cfg_ctx_t *x, tn_ynode_t *n, tn_receiver_cfg_t *r)
     if (rc != TN_OK)
         goto out;
     r->name = tn_xstrdup(tn_yaml_scalar(name));
-    for (size_t i = 0; i < x->c->nreceivers; i++) {
-        if (strcmp(x->c->receivers[i].name, r->name) == 0) {
-            rc = tn_yaml_error(&x->y, name, "notification config name \"%s\" is not unique",
-                               r->name);
-            goto out;
-        }
+    if (tn_strtab_get(&x->c->receiver_names, r->name)) {
+        rc = tn_yaml_error(&x->y, name, "notification config name \"%s\" is not unique", r->name);
+        goto out;
     }
     for (int i = 0; i < np && rc == TN_OK; i++) {
         const char *k = tn_yaml_scalar(pairs[i].key);
@@ -284,6 +281,7 @@ static int cfg_receivers(cfg_ctx_t *x, tn_ynode_t *n)
     if (!tn_yaml_is_seq(n))
         return tn_yaml_list_error(&x->y, n, "receivers");
     len = tn_yaml_seq_len(n);
+    /* allocated once: receiver_names points into it */
     x->c->receivers = tn_xcalloc(len ? len : 1, sizeof(tn_receiver_cfg_t));
     for (size_t i = 0; i < len; i++) {
         tn_receiver_cfg_t r;
@@ -294,17 +292,20 @@ static int cfg_receivers(cfg_ctx_t *x, tn_ynode_t *n)
             cfg_receiver_free(&r);
             return rc;
         }
-        x->c->receivers[x->c->nreceivers++] = r;
+        x->c->receivers[x->c->nreceivers] = r;
+        tn_strtab_put(&x->c->receiver_names, &x->c->receivers[x->c->nreceivers++]);
     }
     return TN_OK;
 }
 
+static const char *receiver_name_of(const void *r)
+{
+    return ((const tn_receiver_cfg_t *)r)->name;
+}
+
 const tn_receiver_cfg_t *tn_config_receiver(const tn_config_t *c, const char *name)
 {
-    for (size_t i = 0; i < c->nreceivers; i++)
-        if (strcmp(c->receivers[i].name, name) == 0)
-            return &c->receivers[i];
-    return NULL;
+    return tn_strtab_get(&c->receiver_names, name);
 }
 
 /* ---- inhibit rules ---- */
@@ -400,6 +401,7 @@ static void cfg_free(tn_config_t *c)
     for (size_t i = 0; i < c->nreceivers; i++)
         cfg_receiver_free(&c->receivers[i]);
     free(c->receivers);
+    tn_strtab_free(&c->receiver_names);
     for (size_t i = 0; i < c->ninhibit_rules; i++)
         cfg_inhibit_free(&c->inhibit_rules[i], c->names_interned);
     free(c->inhibit_rules);
@@ -547,6 +549,7 @@ tn_config_t *tn_config_load_string_ex(const char *name, const char *text, size_t
 {
     cfg_ctx_t x;
     tn_config_t *c = tn_xcalloc(1, sizeof(*c));
+    c->receiver_names = TN_STRTAB_INIT(receiver_name_of);
     const char *slash = strrchr(name, '/');
     char *dir = NULL;
     int rc;

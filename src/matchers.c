@@ -8,10 +8,12 @@
 #include "tocsin/config.h"
 #include "tocsin/labels.h"
 #include "tocsin/log.h"
+#include "tocsin/strtab.h"
 
 #include "matchers_internal.h"
 #include "re2_shim.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +21,72 @@
 
 #define MATCHERS_CACHE 32 /* answers kept per regex matcher; a power of two */
 
+/* Compiled patterns, shared by their text: a big config repeats a few regular expressions on
+ * many routes, and the fallback mode's two parsers each compile every one. Reloads parse on
+ * their own thread, hence the lock. */
+typedef struct re_shared {
+    char *pattern; /* as RE2 compiled it: ^(?:...)$ */
+    size_t refs;
+    tn_re2_t *re;
+} re_shared_t;
+
+static pthread_mutex_t re_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *re_shared_key(const void *v)
+{
+    return ((const re_shared_t *)v)->pattern;
+}
+static tn_strtab_t re_tab = TN_STRTAB_INIT(re_shared_key);
+
+/* The engine for pattern (NUL-terminated), compiled or shared; NULL with why on a bad one. */
+static re_shared_t *re_shared_get(const char *pattern, size_t len, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&re_lock);
+    re_shared_t *e = tn_strtab_get(&re_tab, pattern);
+    if (e) {
+        e->refs++;
+        pthread_mutex_unlock(&re_lock);
+        return e;
+    }
+    pthread_mutex_unlock(&re_lock);
+    /* compiled unlocked: another thread may compile the same; the first one in is kept */
+    tn_re2_t *re = tn_re2_new(pattern, len, why, whylen);
+    if (!re)
+        return NULL;
+    pthread_mutex_lock(&re_lock);
+    e = tn_strtab_get(&re_tab, pattern);
+    if (e) {
+        tn_re2_free(re);
+    } else {
+        e = tn_xcalloc(1, sizeof(*e));
+        e->pattern = tn_xstrdup(pattern);
+        e->re = re;
+        tn_strtab_put(&re_tab, e);
+    }
+    e->refs++;
+    pthread_mutex_unlock(&re_lock);
+    return e;
+}
+
+static void re_shared_put(re_shared_t *e)
+{
+    pthread_mutex_lock(&re_lock);
+    if (--e->refs == 0) {
+        tn_strtab_del(&re_tab, e->pattern);
+        tn_re2_free(e->re);
+        free(e->pattern);
+        free(e);
+        if (re_tab.count == 0)
+            tn_strtab_free(&re_tab);
+    }
+    pthread_mutex_unlock(&re_lock);
+}
+
 /* A compiled regex matcher: the engine and answers for recently seen interned values (each
  * holds a reference, so a pointer cannot be reused for another string while cached). */
 typedef struct matcher_re {
-    tn_re2_t *re;
-    bool empty; /* the answer for a missing label ("") */
+    re_shared_t *shared;
+    const tn_re2_t *re; /* shared->re */
+    bool empty;         /* the answer for a missing label ("") */
     struct {
         const char *istr;
         bool match;
@@ -131,20 +194,22 @@ static int matchers_compile(tn_matcher_t *m, char *err, size_t errlen)
     matchers_re2_names(m->value, &pat);
     tn_buf_puts(&pat, ")$");
     char why[256];
-    tn_re2_t *r2 = tn_re2_new(pat.data, pat.len, why, sizeof(why));
+    tn_buf_putc(&pat, 0);
+    re_shared_t *sh = re_shared_get(pat.data, pat.len - 1, why, sizeof(why));
     tn_buf_free(&pat);
-    if (!r2) {
+    if (!sh) {
         snprintf(err, errlen, "%s", why);
         return TN_ERR_INVAL;
     }
     if (matchers_go_refuses(m->value)) {
-        tn_re2_free(r2);
+        re_shared_put(sh);
         snprintf(err, errlen, "error parsing regexp: invalid escape sequence: `\\C`");
         return TN_ERR_INVAL;
     }
     matcher_re_t *mr = tn_xcalloc(1, sizeof(*mr));
-    mr->re = r2;
-    mr->empty = tn_re2_full_match(r2, "", 0);
+    mr->shared = sh;
+    mr->re = sh->re;
+    mr->empty = tn_re2_full_match(sh->re, "", 0);
     m->re = mr;
     return TN_OK;
 }
@@ -154,7 +219,7 @@ static void matchers_re_free(matcher_re_t *mr)
     for (size_t i = 0; i < MATCHERS_CACHE; i++)
         if (mr->cache[i].istr)
             tn_intern_unref(mr->cache[i].istr);
-    tn_re2_free(mr->re);
+    re_shared_put(mr->shared);
     free(mr);
 }
 

@@ -7,6 +7,7 @@
 #define TOCSIN_CONFIG_H
 
 #include "tocsin/labels.h"
+#include "tocsin/strtab.h"
 
 /* ---- matchers (route matchers, inhibit rules; silences and API filters use them too) ---- */
 
@@ -272,6 +273,7 @@ typedef struct tn_config {
     size_t nroutes; /* routes in the tree; route->idx < nroutes */
     tn_receiver_cfg_t *receivers;
     size_t nreceivers;
+    tn_strtab_t receiver_names; /* of receivers[], by name (tn_config_receiver) */
     tn_inhibit_rule_t *inhibit_rules;
     size_t ninhibit_rules;
     tn_time_interval_t *time_intervals; /* time_intervals and mute_time_intervals together */

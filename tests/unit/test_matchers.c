@@ -519,6 +519,36 @@ static void test_regex_cache_follows_values(void **state)
     tn_matcher_free(&m);
 }
 
+/* Matchers with the same pattern share one compiled engine: each keeps working when the
+ * others are freed, in either order (ASan sees a use after free). */
+static void test_shared_patterns(void **state)
+{
+    (void)state;
+    char err[256];
+    tn_matcher_t a, b, c;
+    assert_int_equal(tn_matcher_init(&a, TN_MATCH_RE, "sev", "critical|warning", err, sizeof err),
+                     TN_OK);
+    assert_int_equal(tn_matcher_init(&b, TN_MATCH_NRE, "x", "critical|warning", err, sizeof err),
+                     TN_OK);
+    tn_matcher_free(&a);
+    assert_true(tn_matcher_matches(&b, "info"));
+    assert_false(tn_matcher_matches(&b, "warning"));
+    assert_int_equal(tn_matcher_init(&c, TN_MATCH_RE, "sev", "critical|warning", err, sizeof err),
+                     TN_OK);
+    assert_true(tn_matcher_matches(&c, "critical"));
+    assert_false(tn_matcher_matches(&c, "critical2"));
+    tn_matcher_free(&b);
+    assert_true(tn_matcher_matches(&c, "warning"));
+    tn_matcher_free(&c);
+    /* a bad pattern is refused each time, shared or not */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(tn_matcher_init(&a, TN_MATCH_RE, "x", "(", err, sizeof err), TN_ERR_INVAL);
+    /* \C compiles in RE2 but Go refuses it: the refusal gives the shared engine back */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(tn_matcher_init(&a, TN_MATCH_RE, "x", "a\\C", err, sizeof err),
+                         TN_ERR_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_classic_list),
         cmocka_unit_test(test_re2_compat),
         cmocka_unit_test(test_regex_errors_as_go),
+        cmocka_unit_test(test_shared_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
