@@ -4,6 +4,7 @@
  *   loadgen load    --port P --count N [--batch B] [--conns N]
  *   loadgen latency --port P --sink-port Q [--count N]
  *   loadgen freeport
+ *   loadgen size [--shape S]   (bytes of JSON of one alert)
  *   loadgen null --port P   (answers every request with an empty 200: the generator's ceiling)
  *   loadgen sink --port P   (webhook sink: "<unix time> <groupKey> <externalURL>" per request)
  * (ingest also takes --server-pid PID to report the server's CPU seconds in the window)
@@ -982,6 +983,13 @@ int main(int argc, char **argv)
             lg_realistic = !strcmp(v, "realistic");
         } else
             lg_die("unknown option %s", a);
+    }
+    if (!strcmp(mode, "size")) { /* bytes of JSON of one alert of the --shape */
+        lg_times_init();
+        lg_buf_t one = {0};
+        lg_alert_json(&one, 4242, NULL);
+        printf("%zu\n", one.len);
+        return 0;
     }
     if (lg_port <= 0 || lg_port > 65535)
         lg_die("--port is required");

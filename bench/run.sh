@@ -200,13 +200,17 @@ bench_ingest() {
   for s in "${SERVERS[@]}"; do SERVER_PID=${pid[$s]}; stop_server; done
 }
 
+# bench_memory SERVER SHAPE: bytes per alert with loadgen's --shape (small or realistic); the
+# results go to R[$s.bpa] (small) or R[$s.bpa_r] (realistic).
 bench_memory() {
-  local s=$1 base prev cur i out active
+  local s=$1 shape=$2 base prev cur i out active k
+  k=bpa
+  [ "$shape" = realistic ] && k=bpa_r
   start_server "$s" "$WORK/quiet.yml"
   sleep 2 # let start-up allocations finish
   base="$(rss_kb "$SERVER_PID")"
-  log "$s: memory, baseline RSS ${base} kB; loading $MEM_ALERTS alerts"
-  out="$(taskset -c "$GEN_CPU" "$LG" load --port "$SERVER_PORT" --count "$MEM_ALERTS" --batch 64 --conns 4)" ||
+  log "$s: memory, baseline RSS ${base} kB; loading $MEM_ALERTS alerts ($shape)"
+  out="$(taskset -c "$GEN_CPU" "$LG" load --port "$SERVER_PORT" --count "$MEM_ALERTS" --batch 64 --conns 4 --shape "$shape")" ||
     log "$s: load reported errors: $out"
   log "  $out"
   # settle: sample once a second until RSS moves by less than 1% twice in a row (3-20 s)
@@ -222,13 +226,16 @@ bench_memory() {
   active="$(curl -fs "http://127.0.0.1:$SERVER_PORT/metrics" |
     awk '/^alertmanager_alerts\{state=/ {n += $2; seen = 1} END {if (seen) printf "%d", n}')" || true
   # Go's own view of its heap, when the server exports it (context for the RSS figure)
-  R[$s.heap]="$(curl -fs "http://127.0.0.1:$SERVER_PORT/metrics" |
+  R[$s.$k.heap]="$(curl -fs "http://127.0.0.1:$SERVER_PORT/metrics" |
     awk '/^go_memstats_heap_inuse_bytes / {printf "%d", $2 / 1024}')" || true
-  R[$s.rss0]=$base
-  R[$s.rss1]=$cur
-  R[$s.active]="${active:-n/a}"
-  R[$s.bpa]=$(((cur - base) * 1024 / MEM_ALERTS))
-  log "  RSS ${base} kB -> ${cur} kB, alerts held (metrics, all states): ${active:-n/a}, bytes/alert ${R[$s.bpa]}"
+  # tocsin's own accounting of its heap, bytes per alert by part
+  R[$s.$k.parts]="$(curl -fs "http://127.0.0.1:$SERVER_PORT/metrics" |
+    awk -v n="$MEM_ALERTS" -F'[{}"= ]+' '/^tocsin_memory_bytes\{/ {printf "%s%s %d", sep, $3, $4 / n; sep = ", "}')" || true
+  R[$s.$k.rss0]=$base
+  R[$s.$k.rss1]=$cur
+  R[$s.$k.active]="${active:-n/a}"
+  R[$s.$k]=$(((cur - base) * 1024 / MEM_ALERTS))
+  log "  RSS ${base} kB -> ${cur} kB, alerts held (metrics, all states): ${active:-n/a}, bytes/alert ${R[$s.$k]}"
   stop_server
 }
 
@@ -262,7 +269,8 @@ START_LOAD="$(loadavg)"
 # Benchmark by benchmark, both servers in turn, so that the two measurements of each are close
 # in time and share the machine's conditions as far as possible.
 bench_ingest
-for s in "${SERVERS[@]}"; do bench_memory "$s"; done
+for s in "${SERVERS[@]}"; do bench_memory "$s" small; done
+for s in "${SERVERS[@]}"; do bench_memory "$s" realistic; done
 if [ "$LATENCY" = 1 ]; then
   for s in "${SERVERS[@]}"; do bench_latency "$s"; done
 fi
@@ -279,22 +287,24 @@ report() {
   echo "server on CPU $SERVER_CPU (GOMAXPROCS=1), load generator on CPU $GEN_CPU; $CONNS keep-alive" \
     "connections; ${WARMUP}s warm-up + ${DURATION}s per ingest window, best of $REPEAT" \
     "interleaved windows;" \
-    "10000 identities, 577 B of JSON/alert"
+    "10000 identities, 577 B of JSON/alert (realistic: $("$LG" size --shape realistic 2>/dev/null || echo '~760') B)"
   echo "load average at start: $START_LOAD; at end: $(loadavg)"
   echo
-  printf '%-13s %12s %12s %12s %12s %11s %11s %11s\n' server "batch1 a/s" "batch64 a/s" \
-    "b1 a/CPU-s" "b64 a/CPU-s" "bytes/alert" "lat p50 ms" "lat p99 ms"
+  printf '%-13s %12s %12s %12s %12s %11s %11s %11s %11s\n' server "batch1 a/s" "batch64 a/s" \
+    "b1 a/CPU-s" "b64 a/CPU-s" "bytes/alert" "B/a realist" "lat p50 ms" "lat p99 ms"
   for s in "${SERVERS[@]}"; do
-    printf '%-13s %12s %12s %12s %12s %11s %11s %11s\n' "$s" "${R[$s.b1]}" "${R[$s.b64]}" \
-      "${R[$s.b1.cpu]}" "${R[$s.b64.cpu]}" "${R[$s.bpa]}" "${R[$s.p50]:-n/a}" "${R[$s.p99]:-n/a}"
+    printf '%-13s %12s %12s %12s %12s %11s %11s %11s %11s\n' "$s" "${R[$s.b1]}" "${R[$s.b64]}" \
+      "${R[$s.b1.cpu]}" "${R[$s.b64.cpu]}" "${R[$s.bpa]}" "${R[$s.bpa_r]}" "${R[$s.p50]:-n/a}" \
+      "${R[$s.p99]:-n/a}"
   done
   if [ "${#SERVERS[@]}" = 2 ]; then
-    printf '%-13s %12s %12s %12s %12s %11s %11s %11s\n' "tocsin/AM" \
+    printf '%-13s %12s %12s %12s %12s %11s %11s %11s %11s\n' "tocsin/AM" \
       "$(ratio "${R[tocsin.b1]}" "${R[alertmanager.b1]}")" \
       "$(ratio "${R[tocsin.b64]}" "${R[alertmanager.b64]}")" \
       "$(ratio "${R[tocsin.b1.cpu]}" "${R[alertmanager.b1.cpu]}")" \
       "$(ratio "${R[tocsin.b64.cpu]}" "${R[alertmanager.b64.cpu]}")" \
       "$(ratio "${R[tocsin.bpa]}" "${R[alertmanager.bpa]}")" \
+      "$(ratio "${R[tocsin.bpa_r]}" "${R[alertmanager.bpa_r]}")" \
       "$(ratio "${R[tocsin.p50]:-}" "${R[alertmanager.p50]:-}")" \
       "$(ratio "${R[tocsin.p99]:-}" "${R[alertmanager.p99]:-}")"
     echo "(throughput: higher is better; bytes/alert and latency: lower is better)"
@@ -304,8 +314,11 @@ report() {
   for s in "${SERVERS[@]}"; do
     echo "  $s ingest b1, alerts/s per window: ${R[$s.b1.all]}; best: ${R[$s.b1.raw]}"
     echo "  $s ingest b64, alerts/s per window: ${R[$s.b64.all]}; best: ${R[$s.b64.raw]}"
-    echo "  $s memory: RSS ${R[$s.rss0]} kB idle -> ${R[$s.rss1]} kB with $MEM_ALERTS alerts" \
-      "(alerts held per /metrics: ${R[$s.active]}${R[$s.heap]:+; Go heap in use ${R[$s.heap]} kB})"
+    for k in bpa bpa_r; do
+      echo "  $s memory ($([ $k = bpa ] && echo small || echo realistic)): RSS ${R[$s.$k.rss0]} kB idle ->" \
+        "${R[$s.$k.rss1]} kB with $MEM_ALERTS alerts (alerts held per /metrics: ${R[$s.$k.active]}" \
+        "${R[$s.$k.heap]:+; Go heap in use ${R[$s.$k.heap]} kB}${R[$s.$k.parts]:+; heap B/alert by part: ${R[$s.$k.parts]}})"
+    done
     if [ "$LATENCY" = 1 ]; then
       echo "  $s latency: p50 ${R[$s.p50]} ms, p99 ${R[$s.p99]} ms, lost ${R[$s.lost]}"
     fi
